@@ -1,0 +1,104 @@
+# SPDX-License-Identifier: MIT
+# Thin front end over Meson: `make <target>`. See README.md.
+#
+#   make demo          the main job, on the simulated platform
+#   make check         install what is missing, build, run every test
+#   make fuzz          run the fuzzers for FUZZ_SECONDS each (default 600)
+#   make bench-engine  the engine benchmark (JSON lines)
+
+BUILD      ?= build
+BUILD_SAN  ?= build-san
+BUILD_FUZZ ?= build-fuzz
+FUZZ_SECONDS ?= 600
+CHECK_FUZZ_SECONDS ?= 30
+
+# Debian packages the build and the tests need.
+DEB_PACKAGES = build-essential meson ninja-build pkg-config libxen-dev \
+	libcmocka-dev clang libclang-rt-14-dev valgrind xenstore-utils \
+	iproute2 iperf3 python3
+
+FUZZERS = fuzz_tx fuzz_rx fuzz_offload
+
+.PHONY: all deps build demo check test test-san test-valgrind fuzz-build \
+	fuzz check-fuzz bench-engine clean
+
+all: build
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages:" $$missing; \
+		if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (apt-get)" >&2; exit 1; fi; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD)
+
+build: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+demo: deps build
+	$(BUILD)/tools/xnb-engine-demo
+
+test: build
+	meson test -C $(BUILD) --print-errorlogs --logbase check-plain
+
+$(BUILD_SAN)/build.ninja:
+	meson setup $(BUILD_SAN) -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dc_args=-fno-sanitize-recover=undefined -Dc_link_args=-fno-sanitize-recover=undefined
+
+test-san: $(BUILD_SAN)/build.ninja
+	ninja -C $(BUILD_SAN)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		meson test -C $(BUILD_SAN) --print-errorlogs --logbase check-san
+
+# Valgrind over the unit tests: memory errors and leaks fail the run.
+test-valgrind: build
+	meson test -C $(BUILD) --suite unit --print-errorlogs --logbase check-valgrind \
+		--wrapper 'valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --show-leak-kinds=definite,indirect,possible'
+
+$(BUILD_FUZZ)/build.ninja:
+	CC=clang meson setup $(BUILD_FUZZ) -Dfuzz=true -Db_sanitize=address,undefined \
+		-Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link
+
+fuzz-build: $(BUILD_FUZZ)/build.ninja
+	ninja -C $(BUILD_FUZZ)
+
+# Each fuzzer starts from its checked-in corpus (tests/fuzz/corpus/<name>)
+# and writes new inputs to a scratch copy, never into the tree.
+define run_fuzzer
+	@mkdir -p $(BUILD_FUZZ)/corpus/$(1) $(BUILD_FUZZ)/artifacts
+	@cp -n tests/fuzz/corpus/$(1)/* $(BUILD_FUZZ)/corpus/$(1)/ 2>/dev/null || true
+	$(BUILD_FUZZ)/tests/fuzz/$(1) -max_total_time=$(2) -print_final_stats=1 \
+		-artifact_prefix=$(BUILD_FUZZ)/artifacts/$(1)- $(BUILD_FUZZ)/corpus/$(1) \
+		2>$(BUILD_FUZZ)/$(1).log || { tail -40 $(BUILD_FUZZ)/$(1).log; exit 1; }
+	@grep -E 'stat::number_of_executed_units|Done' $(BUILD_FUZZ)/$(1).log | tr '\n' ' '; echo
+	@echo '{"name": "$(1)", "result": "OK"}' >> $(BUILD_FUZZ)/meson-logs/check-fuzz.json
+endef
+
+fuzz: fuzz-build
+	$(foreach f,$(FUZZERS),$(call run_fuzzer,$(f),$(FUZZ_SECONDS)))
+
+check-fuzz: fuzz-build
+	@rm -f $(BUILD_FUZZ)/meson-logs/check-fuzz.json
+	$(foreach f,$(FUZZERS),$(call run_fuzzer,$(f),$(CHECK_FUZZ_SECONDS)))
+
+check: deps
+	$(MAKE) build
+	$(MAKE) test
+	$(MAKE) test-san
+	$(MAKE) test-valgrind
+	$(MAKE) check-fuzz
+	@tools/test-summary.sh $(BUILD)/meson-logs/check-plain.json \
+		$(BUILD_SAN)/meson-logs/check-san.json $(BUILD)/meson-logs/check-valgrind.json \
+		$(BUILD_FUZZ)/meson-logs/check-fuzz.json
+
+bench-engine: build
+	$(BUILD)/bench/bench-engine
+
+clean:
+	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ)
