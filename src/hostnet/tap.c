@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/* tap.c - TAP devices with virtio-net headers for the host side of a vif. */
+#include "tap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <linux/if_arp.h>
+#include <linux/if_tun.h>
+
+static int ifreq_ioctl(const char *name, unsigned long req, struct ifreq *ifr)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = 0;
+
+	if (s < 0)
+		return -errno;
+	snprintf(ifr->ifr_name, IFNAMSIZ, "%s", name);
+	if (ioctl(s, req, ifr) < 0)
+		rc = -errno;
+	close(s);
+	return rc;
+}
+
+int tap_open(struct tap *t, const char *name, int multi_queue)
+{
+	static const uint8_t mac[6] = TAP_VIF_MAC;
+	struct ifreq ifr;
+	int hdr_len = sizeof(struct virtio_net_hdr), rc;
+
+	if (strlen(name) >= IFNAMSIZ)
+		return -ENAMETOOLONG;
+	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (t->fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (multi_queue ? IFF_MULTI_QUEUE : 0);
+	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0 ||
+	    ioctl(t->fd, TUNSETVNETHDRSZ, &hdr_len) < 0 ||
+	    ioctl(t->fd, TUNSETOFFLOAD, 0) < 0) {
+		rc = -errno;
+		close(t->fd);
+		t->fd = -1;
+		return rc;
+	}
+	snprintf(t->name, sizeof(t->name), "%s", ifr.ifr_name);
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+	memcpy(ifr.ifr_hwaddr.sa_data, mac, sizeof(mac));
+	rc = ifreq_ioctl(t->name, SIOCSIFHWADDR, &ifr);
+	if (rc) {
+		tap_close(t);
+		return rc;
+	}
+	return 0;
+}
+
+void tap_close(struct tap *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+}
+
+int tap_set_offloads(struct tap *t, const struct vnet_offloads *o)
+{
+	return ioctl(t->fd, TUNSETOFFLOAD, vnet_offload_flags(o)) < 0 ? -errno : 0;
+}
+
+int tap_set_mtu(const struct tap *t, unsigned mtu)
+{
+	struct ifreq ifr = { .ifr_mtu = (int)mtu };
+
+	return ifreq_ioctl(t->name, SIOCSIFMTU, &ifr);
+}
+
+int tap_set_up(const struct tap *t, int up)
+{
+	struct ifreq ifr = { 0 };
+	int rc = ifreq_ioctl(t->name, SIOCGIFFLAGS, &ifr);
+
+	if (rc)
+		return rc;
+	if (up)
+		ifr.ifr_flags |= IFF_UP;
+	else
+		ifr.ifr_flags &= ~IFF_UP;
+	return ifreq_ioctl(t->name, SIOCSIFFLAGS, &ifr);
+}
+
+int tap_send(struct tap *t, const struct engine_pkt_meta *m, const void *frame, size_t len)
+{
+	struct virtio_net_hdr h;
+	struct iovec iov[2] = {
+		{ &h, sizeof(h) },
+		{ (void *)frame, len },
+	};
+	ssize_t n;
+
+	vnet_hdr_from_meta(m, &h);
+	n = writev(t->fd, iov, 2);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == sizeof(h) + len ? 0 : -EIO;
+}
+
+long tap_recv(struct tap *t, struct engine_pkt_meta *m, void *buf, size_t size)
+{
+	struct virtio_net_hdr h;
+	struct iovec iov[2] = {
+		{ &h, sizeof(h) },
+		{ buf, size },
+	};
+	ssize_t n = readv(t->fd, iov, 2);
+
+	if (n < 0)
+		return -errno;
+	if ((size_t)n < sizeof(h))
+		return -EIO;
+	n -= (ssize_t)sizeof(h);
+	if (vnet_hdr_to_meta(&h, (uint32_t)n, m) != 0)
+		return -EOPNOTSUPP;
+	return n;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tap.h - the host side of a vif: a TAP device with virtio-net headers.
+ *
+ * Named vif<domid>.<devid> like the kernel netback's interfaces, so Xen's
+ * hotplug scripts (vif-bridge, vif-route) handle it unchanged. The device is
+ * not persistent: closing its fd removes it, so a crash leaves nothing.
+ */
+#ifndef XNB_HOSTNET_TAP_H
+#define XNB_HOSTNET_TAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "vnet.h"
+
+/* The MAC Linux netback gives its vifs: guests' MACs never collide with it. */
+#define TAP_VIF_MAC { 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff }
+/* Largest MTU a scatter-gather frontend can take (Linux netback's bound). */
+#define TAP_MTU_MAX_SG (65535 - 18)
+#define TAP_MTU_DEFAULT 1500
+
+struct tap {
+	int fd;
+	char name[16]; /* IFNAMSIZ */
+};
+
+/*
+ * tap_open() - create TAP @name (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, plus
+ * IFF_MULTI_QUEUE when @multi_queue), non-blocking, with a plain 10-byte
+ * virtio-net header, the vif MAC, and no offloads yet.
+ * Returns 0 or -errno.
+ */
+int tap_open(struct tap *t, const char *name, int multi_queue);
+
+/* tap_close() - close the fd; the kernel removes the device with it. */
+void tap_close(struct tap *t);
+
+/* tap_set_offloads() - what the kernel may hand us (TUNSETOFFLOAD). */
+int tap_set_offloads(struct tap *t, const struct vnet_offloads *o);
+
+/* tap_set_mtu() / tap_set_up() - interface settings via an ioctl socket. */
+int tap_set_mtu(const struct tap *t, unsigned mtu);
+int tap_set_up(const struct tap *t, int up);
+
+/*
+ * tap_send() - write one frame with its metadata (one writev: header + data).
+ * Returns 0, -EAGAIN when the TAP's queue is full, or -errno.
+ */
+int tap_send(struct tap *t, const struct engine_pkt_meta *m, const void *frame, size_t len);
+
+/*
+ * tap_recv() - read one frame into @buf (@size bytes) and its metadata.
+ * Returns the frame length, -EAGAIN when nothing is queued, -EOPNOTSUPP for
+ * a frame whose offloads netif cannot carry (read and discarded), or -errno.
+ */
+long tap_recv(struct tap *t, struct engine_pkt_meta *m, void *buf, size_t size);
+
+#endif

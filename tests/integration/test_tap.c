@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_tap.c - the TAP host side against the real kernel, in a private
+ * network namespace: frames we write with virtio-net metadata reach a
+ * socket (a bad checksum does not), frames the kernel sends reach us with
+ * checksums we can finish, MTU and offloads are applied, and closing the
+ * fd removes the device. Needs root (CAP_NET_ADMIN); skipped (77) otherwise.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "offload.h"
+#include "tap.h"
+
+#define HOST_IP "10.77.0.1"
+#define GUEST_IP "10.77.0.2"
+
+static const uint8_t guest_mac[6] = { 0x00, 0x16, 0x3e, 0x00, 0x00, 0x05 };
+static const uint8_t vif_mac[6] = TAP_VIF_MAC;
+static struct tap tap;
+
+static void set_addr(const char *ifname)
+{
+	struct ifreq ifr = { 0 };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+	assert_true(s >= 0);
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", ifname);
+	sin->sin_family = AF_INET;
+	inet_pton(AF_INET, HOST_IP, &sin->sin_addr);
+	assert_int_equal(ioctl(s, SIOCSIFADDR, &ifr), 0);
+	inet_pton(AF_INET, "255.255.255.0", &sin->sin_addr);
+	assert_int_equal(ioctl(s, SIOCSIFNETMASK, &ifr), 0);
+	close(s);
+}
+
+static int get_mtu(const char *ifname)
+{
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM, 0), mtu;
+
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", ifname);
+	mtu = ioctl(s, SIOCGIFMTU, &ifr) == 0 ? ifr.ifr_mtu : -1;
+	close(s);
+	return mtu;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	assert_int_equal(tap_open(&tap, "vif5.0", 0), 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	tap_close(&tap);
+	return 0;
+}
+
+/* A UDP/IPv4 frame guest -> host, IP header checksum filled in. */
+static uint32_t build_udp(uint8_t *f, uint16_t dport, const char *payload)
+{
+	uint32_t plen = (uint32_t)strlen(payload), ip_len = 20 + 8 + plen;
+	struct engine_pkt_meta m = { 0 };
+
+	memset(f, 0, 14 + ip_len);
+	memcpy(f, vif_mac, 6);
+	memcpy(f + 6, guest_mac, 6);
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[16] = (uint8_t)(ip_len >> 8);
+	f[17] = (uint8_t)ip_len;
+	f[22] = 64;
+	f[23] = 17;
+	inet_pton(AF_INET, GUEST_IP, f + 26);
+	inet_pton(AF_INET, HOST_IP, f + 30);
+	f[34] = 0x30;
+	f[35] = 0x39;
+	f[36] = (uint8_t)(dport >> 8);
+	f[37] = (uint8_t)dport;
+	f[38] = (uint8_t)((8 + plen) >> 8);
+	f[39] = (uint8_t)(8 + plen);
+	memcpy(f + 42, payload, plen);
+	/* Full checksums first (fixes the IP header); callers undo what they test. */
+	assert_int_equal(engine_csum_complete(f, 14 + ip_len, &m), 0);
+	return 14 + ip_len;
+}
+
+static int udp_socket(uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+	inet_pton(AF_INET, HOST_IP, &a.sin_addr);
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	return s;
+}
+
+static long recv_wait(int s, void *buf, size_t size)
+{
+	struct pollfd p = { .fd = s, .events = POLLIN };
+
+	if (poll(&p, 1, 1000) != 1)
+		return -1;
+	return recv(s, buf, size, 0);
+}
+
+static void test_guest_to_host_partial_csum(void **state)
+{
+	uint8_t f[256], buf[64];
+	struct engine_pkt_meta m = { 0 };
+	int s;
+	uint32_t len;
+
+	(void)state;
+	set_addr(tap.name);
+	assert_int_equal(tap_set_up(&tap, 1), 0);
+	s = udp_socket(5000);
+
+	/* Partial: the field holds only the pseudo-header sum, the host finishes it. */
+	len = build_udp(f, 5000, "partial");
+	assert_int_equal(engine_csum_setup(f, len, &m, true), 0);
+	assert_int_equal(tap_send(&tap, &m, f, len), 0);
+	assert_int_equal(recv_wait(s, buf, sizeof(buf)), 7);
+	assert_memory_equal(buf, "partial", 7);
+
+	/* No metadata and a broken checksum: the host must drop it. */
+	len = build_udp(f, 5000, "broken!");
+	f[40] ^= 0x55;
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(tap_send(&tap, &m, f, len), 0);
+	assert_int_equal(recv_wait(s, buf, sizeof(buf)), -1);
+
+	/* A correct frame with no metadata at all goes through. */
+	len = build_udp(f, 5000, "checked");
+	assert_int_equal(tap_send(&tap, &m, f, len), 0);
+	assert_int_equal(recv_wait(s, buf, sizeof(buf)), 7);
+	assert_memory_equal(buf, "checked", 7);
+	close(s);
+}
+
+static void test_host_to_guest_with_offloads(void **state)
+{
+	struct vnet_offloads o = { .csum = true, .tso4 = true };
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(6000) };
+	uint8_t frame[2048];
+	struct engine_pkt_meta m;
+	struct pollfd p = { .fd = tap.fd, .events = POLLIN };
+	int s, got_udp = 0;
+
+	(void)state;
+	assert_int_equal(tap_set_offloads(&tap, &o), 0);
+	set_addr(tap.name);
+	assert_int_equal(tap_set_up(&tap, 1), 0);
+	s = udp_socket(6001);
+	inet_pton(AF_INET, GUEST_IP, &dst.sin_addr);
+	assert_int_equal(sendto(s, "to-guest", 8, 0, (struct sockaddr *)&dst, sizeof(dst)), 8);
+
+	for (int i = 0; i < 20 && !got_udp; i++) {
+		long n;
+
+		if (poll(&p, 1, 1000) != 1)
+			break;
+		n = tap_recv(&tap, &m, frame, sizeof(frame));
+		if (n == -EAGAIN)
+			continue;
+		assert_true(n >= 14);
+		if (frame[12] == 0x08 && frame[13] == 0x06) {
+			/* ARP who-has GUEST_IP: answer it as the guest would. */
+			uint8_t reply[42];
+
+			assert_true(n >= 42);
+			memcpy(reply, frame + 6, 6);
+			memcpy(reply + 6, guest_mac, 6);
+			memcpy(reply + 12, frame + 12, 8);
+			reply[20] = 0;
+			reply[21] = 2; /* reply */
+			memcpy(reply + 22, guest_mac, 6);
+			memcpy(reply + 28, frame + 38, 4);
+			memcpy(reply + 32, frame + 22, 10);
+			memset(&m, 0, sizeof(m));
+			assert_int_equal(tap_send(&tap, &m, reply, sizeof(reply)), 0);
+		} else if (frame[12] == 0x08 && frame[13] == 0x00 && frame[23] == 17) {
+			struct engine_hdrs h;
+
+			assert_int_equal(engine_hdrs_parse(frame, (uint32_t)n, &h), 0);
+			assert_memory_equal(frame + h.l4_off + 8, "to-guest", 8);
+			/* With TUN_F_CSUM the kernel leaves the checksum to us. */
+			assert_int_equal(m.csum, ENGINE_CSUM_PARTIAL);
+			assert_int_equal(m.csum_start, h.l4_off);
+			assert_int_equal(m.csum_offset, 6);
+			got_udp = 1;
+		}
+	}
+	assert_true(got_udp);
+	close(s);
+}
+
+static void test_mtu_and_removal(void **state)
+{
+	char name[16];
+
+	(void)state;
+	assert_int_equal(tap_set_mtu(&tap, 9000), 0);
+	assert_int_equal(get_mtu(tap.name), 9000);
+	snprintf(name, sizeof(name), "%s", tap.name);
+	assert_true(if_nametoindex(name) != 0);
+	tap_close(&tap);
+	assert_int_equal(if_nametoindex(name), 0);
+	assert_int_equal(tap_open(&tap, "vif5.0", 0), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_guest_to_host_partial_csum, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_to_guest_with_offloads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mtu_and_removal, setup, teardown),
+	};
+
+	if (unshare(CLONE_NEWNET) != 0 || access("/dev/net/tun", R_OK | W_OK) != 0) {
+		fprintf(stderr, "test_tap: needs root and /dev/net/tun: skipped\n");
+		return 77;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
