@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vif.c - a vif's resources and its data path.
+ *
+ * Guest TX (tx_work): the engine parses what the frontend posted, one
+ * grant-copy call moves the whole batch into the arena, each good packet
+ * goes to the TAP with one writev (virtio-net header + frame), the
+ * responses go back with one notification if the frontend asked for it.
+ *
+ * Guest RX (rx_work): frames are read from the TAP into a bounded queue
+ * (VIF_RXQ_LEN); the engine places as many as the frontend has buffers
+ * for, one grant-copy call per batch, one notification. When the queue is
+ * full the TAP is no longer polled, so the back-pressure goes to the host
+ * stack (whose queue is bounded and counted), never into our memory
+ * (XSA-392). Packets left waiting longer than VIF_RX_DRAIN_MS for guest
+ * buffers are dropped and counted.
+ *
+ * Each wake-up does a bounded amount of work (a ring's worth per
+ * direction, a few rounds); leftovers are flagged and the loop comes back
+ * before sleeping, so one busy guest cannot starve the others.
+ */
+#include "vif.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "xenbus.h"
+#include "xnbd.h"
+
+/* Rounds of a ring's worth of work per wake-up and direction. */
+#define VIF_WORK_ROUNDS 4
+
+static bool is_multicast(const uint8_t *mac)
+{
+	return mac[0] & 1;
+}
+
+static bool is_broadcast(const uint8_t *mac)
+{
+	return (mac[0] & mac[1] & mac[2] & mac[3] & mac[4] & mac[5]) == 0xff;
+}
+
+static void queue_free(struct vif_queue *q)
+{
+	free(q->txb);
+	free(q->rxb);
+	free(q->rxq);
+	if (q->tx_arena)
+		munmap(q->tx_arena, ENGINE_TX_ARENA_SIZE);
+	if (q->rxq_mem)
+		munmap(q->rxq_mem, (size_t)VIF_RXQ_LEN * VIF_RXQ_BUF);
+	q->txb = NULL;
+	q->rxb = NULL;
+	q->rxq = NULL;
+	q->tx_arena = q->rxq_mem = NULL;
+}
+
+/* Buffers are mapped, not touched: pages are only committed as traffic uses them. */
+static int queue_alloc(struct vif_queue *q)
+{
+	q->txb = malloc(sizeof(*q->txb));
+	q->rxb = malloc(sizeof(*q->rxb));
+	q->rxq = calloc(VIF_RXQ_LEN, sizeof(*q->rxq));
+	q->tx_arena = mmap(NULL, ENGINE_TX_ARENA_SIZE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	q->rxq_mem = mmap(NULL, (size_t)VIF_RXQ_LEN * VIF_RXQ_BUF, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (q->tx_arena == MAP_FAILED)
+		q->tx_arena = NULL;
+	if (q->rxq_mem == MAP_FAILED)
+		q->rxq_mem = NULL;
+	if (!q->txb || !q->rxb || !q->rxq || !q->tx_arena || !q->rxq_mem) {
+		queue_free(q);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < VIF_RXQ_LEN; i++)
+		q->rxq[i].buf = q->rxq_mem + (size_t)i * VIF_RXQ_BUF;
+	engine_tx_batch_init(q->txb, q->tx_arena, ENGINE_TX_ARENA_SIZE);
+	engine_rx_batch_reset(q->rxb);
+	return 0;
+}
+
+struct vif *vif_create(struct xnbd *d, unsigned domid, unsigned devid)
+{
+	struct vif *v = calloc(1, sizeof(*v));
+	char name[16];
+	int rc;
+
+	if (!v)
+		return NULL;
+	v->d = d;
+	v->domid = domid;
+	v->devid = devid;
+	v->tap.fd = -1;
+	v->mtu = TAP_MTU_DEFAULT;
+	v->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT;
+	snprintf(v->be_path, sizeof(v->be_path), "%s/%u/%u", d->backend_root, domid, devid);
+	snprintf(v->watch_token, sizeof(v->watch_token), "fe:%u:%u", domid, devid);
+	snprintf(name, sizeof(name), "vif%u.%u", domid, devid);
+	v->nr_queues = 1;
+	for (unsigned i = 0; i < VIF_MAX_QUEUES; i++) {
+		v->queues[i].tap_src = SRC_TAP;
+		v->queues[i].vif = v;
+		v->queues[i].index = i;
+		v->queues[i].port_tx = v->queues[i].port_rx = -1;
+	}
+	rc = tap_open(&v->tap, name, 0);
+	if (rc) {
+		log_err("vif%u.%u: cannot create TAP: %s", domid, devid, strerror(-rc));
+		free(v);
+		errno = -rc;
+		return NULL;
+	}
+	return v;
+}
+
+void vif_destroy(struct vif *v)
+{
+	vif_disconnect(v);
+	tap_close(&v->tap);
+	free(v);
+}
+
+static void queue_disconnect(struct vif *v, struct vif_queue *q)
+{
+	struct xnbd *d = v->d;
+
+	xnbd_tap_del(d, q);
+	if (q->port_tx >= 0) {
+		xnbd_port_route(d, q->port_tx, NULL);
+		d->ops->evtchn_unbind(d->evt, (uint32_t)q->port_tx);
+	}
+	if (q->port_rx >= 0 && q->port_rx != q->port_tx) {
+		xnbd_port_route(d, q->port_rx, NULL);
+		d->ops->evtchn_unbind(d->evt, (uint32_t)q->port_rx);
+	}
+	q->port_tx = q->port_rx = -1;
+	if (q->tx_ring)
+		d->ops->gnttab_unmap(d->gnt, q->tx_ring);
+	if (q->rx_ring)
+		d->ops->gnttab_unmap(d->gnt, q->rx_ring);
+	q->tx_ring = q->rx_ring = NULL;
+	q->rxq_head = q->rxq_count = 0;
+	q->rx_waiting = q->tx_pending = q->rx_pending = false;
+	queue_free(q);
+}
+
+void vif_disconnect(struct vif *v)
+{
+	if (!v->connected)
+		return;
+	for (unsigned i = 0; i < v->nr_queues; i++)
+		queue_disconnect(v, &v->queues[i]);
+	tap_set_up(&v->tap, 0);
+	v->connected = false;
+	log_info("vif%u.%u: disconnected", v->domid, v->devid);
+}
+
+void vif_mark_broken(struct vif *v, const char *reason)
+{
+	if (v->broken[0])
+		return;
+	snprintf(v->broken, sizeof(v->broken), "%s", reason);
+	log_err("vif%u.%u: frontend broke the protocol, disconnecting: %s", v->domid, v->devid,
+		reason);
+	vif_disconnect(v);
+	xenbus_vif_broken(v);
+}
+
+static int bind_port(struct vif *v, struct vif_queue *q, uint32_t remote)
+{
+	struct xnbd *d = v->d;
+	int port = d->ops->evtchn_bind_interdomain(d->evt, (uint16_t)v->domid, remote);
+
+	if (port < 0)
+		return port;
+	if (xnbd_port_route(d, port, q) != 0) {
+		d->ops->evtchn_unbind(d->evt, (uint32_t)port);
+		return -ENOMEM;
+	}
+	return port;
+}
+
+int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
+		const uint32_t *evtchn_tx, const uint32_t *evtchn_rx, char *why, size_t why_len)
+{
+	struct xnbd *d = v->d;
+	struct vnet_offloads off = { .csum = v->fe.csum, .tso4 = v->fe.gso_tcpv4 && v->fe.csum,
+				     .tso6 = v->fe.gso_tcpv6 && v->fe.csum && v->fe.ipv6_csum };
+	int rc;
+
+	v->broken[0] = '\0';
+	for (unsigned i = 0; i < v->nr_queues; i++) {
+		struct vif_queue *q = &v->queues[i];
+		struct engine_tx_config tcfg = {
+			.peer_domid = (uint16_t)v->domid,
+			.complete_csum = false, /* the TAP takes partial checksums */
+			.gso_tcpv4 = true,
+			.gso_tcpv6 = true,
+			.multicast_control = v->fe.mcast_control,
+		};
+		struct engine_rx_config rcfg = {
+			.peer_domid = (uint16_t)v->domid,
+			.sg = v->fe.sg,
+			.gso_tcpv4 = v->fe.gso_tcpv4,
+			.gso_tcpv6 = v->fe.gso_tcpv6,
+			.csum_blank = v->fe.csum,
+			.ipv6_csum_blank = v->fe.ipv6_csum,
+		};
+		int16_t st = 0;
+
+		rc = queue_alloc(q);
+		if (rc) {
+			snprintf(why, why_len, "out of memory for queue %u", i);
+			goto fail;
+		}
+		q->tx_ring = d->ops->gnttab_map(d->gnt, (uint16_t)v->domid, tx_ref[i], true, &st);
+		if (!q->tx_ring) {
+			rc = -errno;
+			snprintf(why, why_len, "mapping tx-ring-ref %u failed (status %d)", tx_ref[i], st);
+			goto fail;
+		}
+		q->rx_ring = d->ops->gnttab_map(d->gnt, (uint16_t)v->domid, rx_ref[i], true, &st);
+		if (!q->rx_ring) {
+			rc = -errno;
+			snprintf(why, why_len, "mapping rx-ring-ref %u failed (status %d)", rx_ref[i], st);
+			goto fail;
+		}
+		q->port_tx = bind_port(v, q, evtchn_tx[i]);
+		if (q->port_tx < 0) {
+			rc = q->port_tx;
+			snprintf(why, why_len, "binding event channel %u failed: %s", evtchn_tx[i],
+				 strerror(-rc));
+			goto fail;
+		}
+		if (evtchn_rx[i] != evtchn_tx[i]) {
+			q->port_rx = bind_port(v, q, evtchn_rx[i]);
+			if (q->port_rx < 0) {
+				rc = q->port_rx;
+				snprintf(why, why_len, "binding event channel %u failed: %s",
+					 evtchn_rx[i], strerror(-rc));
+				goto fail;
+			}
+		} else {
+			q->port_rx = q->port_tx;
+		}
+		engine_tx_init(&q->tx, q->tx_ring, &tcfg);
+		engine_rx_init(&q->rx, q->rx_ring, &rcfg);
+		if (q->tx.ring.sring->req_prod - q->tx.ring.req_cons > ENGINE_TX_RING_SIZE ||
+		    q->rx.ring.sring->req_prod - q->rx.ring.req_cons > ENGINE_RX_RING_SIZE) {
+			rc = -EINVAL;
+			snprintf(why, why_len, "rings handed over with impossible indices");
+			goto fail;
+		}
+		rc = xnbd_tap_add(d, q);
+		if (rc) {
+			snprintf(why, why_len, "cannot poll the TAP: %s", strerror(-rc));
+			goto fail;
+		}
+	}
+	v->connected = true;
+	rc = tap_set_offloads(&v->tap, &off);
+	if (rc == 0)
+		rc = tap_set_mtu(&v->tap, v->mtu);
+	if (rc == 0)
+		rc = tap_set_up(&v->tap, 1);
+	if (rc) {
+		snprintf(why, why_len, "configuring %s failed: %s", v->tap.name, strerror(-rc));
+		goto fail;
+	}
+	log_info("vif%u.%u: connected (sg %d, gso4 %d, gso6 %d, csum %d, mtu %u, %s event channel%s)",
+		 v->domid, v->devid, v->fe.sg, v->fe.gso_tcpv4, v->fe.gso_tcpv6, v->fe.csum, v->mtu,
+		 v->queues[0].port_tx == v->queues[0].port_rx ? "one" : "split",
+		 v->queues[0].port_tx == v->queues[0].port_rx ? "" : "s");
+	/* Work may have been posted before we were listening. */
+	for (unsigned i = 0; i < v->nr_queues; i++)
+		vif_queue_event(&v->queues[i]);
+	return 0;
+
+fail:
+	v->connected = true; /* so that disconnect releases what was taken */
+	vif_disconnect(v);
+	return rc ? rc : -EINVAL;
+}
+
+/* ---- guest TX ---------------------------------------------------------- */
+
+static void mcast_update(struct vif *v, const struct engine_tx_pkt *p)
+{
+	unsigned i;
+
+	for (i = 0; i < v->nr_mcast; i++)
+		if (memcmp(v->mcast[i], p->mcast_addr, 6) == 0)
+			break;
+	if (p->kind == ENGINE_TX_MCAST_ADD && i == v->nr_mcast) {
+		if (v->nr_mcast == VIF_MCAST_MAX)
+			return; /* full: Linux refuses too, the guest gets OKAY regardless */
+		memcpy(v->mcast[v->nr_mcast++], p->mcast_addr, 6);
+	} else if (p->kind == ENGINE_TX_MCAST_DEL && i < v->nr_mcast) {
+		memmove(v->mcast[i], v->mcast[i + 1], (size_t)(v->nr_mcast - i - 1) * 6);
+		v->nr_mcast--;
+	}
+}
+
+static void run_copy(struct vif_queue *q, struct engine_copy_seg *segs, unsigned n)
+{
+	struct xnbd *d = q->vif->d;
+
+	if (n == 0)
+		return;
+	q->stats.copy_batches++;
+	/* A refused batch leaves every status failed: each packet fails alone. */
+	if (d->ops->gnttab_copy(d->gnt, segs, n) != 0)
+		q->stats.copy_errors++;
+}
+
+static void notify(struct vif_queue *q, int port, uint64_t *counter)
+{
+	struct xnbd *d = q->vif->d;
+
+	d->ops->evtchn_notify(d->evt, (uint32_t)port);
+	(*counter)++;
+}
+
+static void tx_work(struct vif_queue *q)
+{
+	struct vif *v = q->vif;
+
+	q->tx_pending = false;
+	for (int round = 0; round < VIF_WORK_ROUNDS; round++) {
+		struct engine_tx_batch *b = q->txb;
+		int n = engine_tx_parse(&q->tx, b, ENGINE_TX_RING_SIZE);
+
+		if (n < 0) {
+			vif_mark_broken(v, engine_fault_str(q->tx.fault));
+			return;
+		}
+		if (n > 0) {
+			run_copy(q, b->segs, b->nr_segs);
+			engine_tx_finish(&q->tx, b);
+			for (unsigned i = 0; i < b->nr_pkts; i++) {
+				struct engine_tx_pkt *p = &b->pkts[i];
+
+				if (p->drop)
+					continue;
+				if (p->kind != ENGINE_TX_PACKET) {
+					mcast_update(v, p);
+				} else if (tap_send(&v->tap, &p->meta, p->data, p->len) != 0) {
+					p->drop = ENGINE_TX_DROP_HOST;
+					q->stats.tx_host_errors++;
+				}
+			}
+			if (engine_tx_respond(&q->tx, b))
+				notify(q, q->port_tx, &q->stats.notify_tx);
+		}
+		if (!engine_tx_more(&q->tx))
+			return;
+	}
+	q->tx_pending = true;
+	v->d->work_pending = true;
+}
+
+/* ---- guest RX ---------------------------------------------------------- */
+
+static void rxq_fill(struct vif_queue *q)
+{
+	struct vif *v = q->vif;
+
+	while (q->rxq_count < VIF_RXQ_LEN) {
+		struct vif_rxq_slot *s = &q->rxq[(q->rxq_head + q->rxq_count) % VIF_RXQ_LEN];
+		long n = tap_recv(&v->tap, &s->meta, s->buf, VIF_RXQ_BUF);
+
+		if (n == -EAGAIN)
+			break;
+		if (n == -EOPNOTSUPP) {
+			q->stats.rx_host_unsupported++;
+			continue;
+		}
+		if (n < 0) {
+			log_limited(&v->rl, LOG_LVL_WARN, "vif%u.%u: TAP read: %s", v->domid,
+				    v->devid, strerror((int)-n));
+			break;
+		}
+		if (v->fe.mcast_control && n >= 6 && is_multicast(s->buf) && !is_broadcast(s->buf)) {
+			bool found = false;
+
+			for (unsigned i = 0; i < v->nr_mcast && !found; i++)
+				found = memcmp(v->mcast[i], s->buf, 6) == 0;
+			if (!found) {
+				q->stats.rx_mcast_filtered++;
+				continue;
+			}
+		}
+		s->len = (uint32_t)n;
+		s->queued_ms = xnbd_now_ms();
+		q->rxq_count++;
+	}
+}
+
+static void rx_flush(struct vif_queue *q)
+{
+	if (q->rxb->nr_pkts == 0 && q->rxb->nr_slots == 0)
+		return;
+	run_copy(q, q->rxb->segs, q->rxb->nr_segs);
+	if (engine_rx_complete(&q->rx, q->rxb))
+		notify(q, q->port_rx, &q->stats.notify_rx);
+	engine_rx_batch_reset(q->rxb);
+}
+
+static void rx_work(struct vif_queue *q)
+{
+	struct vif *v = q->vif;
+	unsigned placed = 0;
+
+	q->rx_pending = false;
+	rxq_fill(q);
+	engine_rx_batch_reset(q->rxb);
+	while (q->rxq_count) {
+		struct vif_rxq_slot *s = &q->rxq[q->rxq_head];
+		struct engine_rx_pkt pkt = { .data = s->buf, .len = s->len, .meta = s->meta };
+		int rc = engine_rx_add(&q->rx, q->rxb, &pkt);
+
+		if (rc == -ENOSPC) {
+			rx_flush(q);
+			continue;
+		}
+		if (rc == -EAGAIN) {
+			enum engine_rx_drop why;
+			unsigned need = engine_rx_slots(&q->rx, &pkt, &why);
+
+			rx_flush(q);
+			if (engine_rx_wait(&q->rx, need))
+				continue; /* buffers raced in */
+			if (!q->rx_waiting)
+				q->stats.rx_stalls++;
+			q->rx_waiting = true;
+			break;
+		}
+		if (rc == -EPROTO) {
+			vif_mark_broken(v, engine_fault_str(q->rx.fault));
+			return;
+		}
+		/* Placed, or refused for good (counted by the engine): next. */
+		q->rx_waiting = false;
+		q->rxq_head = (q->rxq_head + 1) % VIF_RXQ_LEN;
+		q->rxq_count--;
+		if (++placed == ENGINE_RX_RING_SIZE * VIF_WORK_ROUNDS) {
+			q->rx_pending = true;
+			v->d->work_pending = true;
+			break;
+		}
+		if (q->rxq_count == 0)
+			rxq_fill(q);
+	}
+	rx_flush(q);
+	/* Host-side back-pressure: stop reading while our queue is full. */
+	xnbd_tap_poll(v->d, q, q->rxq_count < VIF_RXQ_LEN);
+}
+
+void vif_queue_event(struct vif_queue *q)
+{
+	struct vif *v = q->vif;
+	RING_IDX tx_before, rx_before;
+
+	if (!v->connected)
+		return;
+	q->stats.events++;
+	tx_before = q->tx.ring.req_cons;
+	rx_before = q->rx.ring.req_cons;
+	tx_work(q);
+	if (!v->connected)
+		return;
+	rx_work(q);
+	if (v->connected && q->tx.ring.req_cons == tx_before && q->rx.ring.req_cons == rx_before &&
+	    !q->rx_waiting)
+		q->stats.spurious_events++;
+}
+
+void vif_queue_tap_readable(struct vif_queue *q)
+{
+	if (q->vif->connected)
+		rx_work(q);
+}
+
+void vif_queue_run_pending(struct vif_queue *q)
+{
+	if (q->vif->connected && q->tx_pending)
+		tx_work(q);
+	if (q->vif->connected && q->rx_pending)
+		rx_work(q);
+}
+
+void vif_queue_tick(struct vif_queue *q, uint64_t now_ms)
+{
+	if (!q->vif->connected || !q->rx_waiting || q->rxq_count == 0)
+		return;
+	if (now_ms - q->rxq[q->rxq_head].queued_ms < VIF_RX_DRAIN_MS)
+		return;
+	/* The guest has posted no buffers for a long time: drain (XSA-392). */
+	q->stats.rx_queue_drops += q->rxq_count;
+	q->rxq_head = q->rxq_count = 0;
+	log_limited(&q->vif->rl, LOG_LVL_WARN, "vif%u.%u: guest RX stalled, queue drained",
+		    q->vif->domid, q->vif->devid);
+	xnbd_tap_poll(q->vif->d, q, true);
+}

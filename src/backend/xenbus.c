@@ -1,0 +1,425 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * xenbus.c - probing, negotiating, connecting and closing vifs.
+ *
+ * One watch covers the whole backend root (backend/vif under our domain's
+ * path): a change there re-scans for vifs that came or went, and re-reads
+ * each vif's `online` and `state` nodes (the toolstack writes both). One
+ * watch per vif covers its frontend's `state`. Every value the frontend
+ * wrote is parsed strictly (xsvalue.h); a missing required key or a bad
+ * value puts a message in error/<backend path>/error and closes the vif,
+ * as Linux's xenbus_dev_fatal does.
+ */
+#include "xenbus.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xen/io/xenbus.h>
+
+#include "xsvalue.h"
+
+#define ROOT_TOKEN "backend-root"
+
+bool xenbus_state_allowed(int from, int to)
+{
+	switch (to) {
+	case XenbusStateInitWait:
+		return from == XenbusStateInitialising || from == XenbusStateClosed;
+	case XenbusStateConnected:
+		return from == XenbusStateInitWait;
+	case XenbusStateClosing:
+		return from == XenbusStateInitWait || from == XenbusStateConnected;
+	case XenbusStateClosed:
+		return from == XenbusStateClosing;
+	default:
+		return false;
+	}
+}
+
+static int xs_write_str(struct xnbd *d, const char *dir, const char *key, const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	return d->ops->xs_write(d->xs, 0, path, val, strlen(val));
+}
+
+/* Read @dir/@key as a number; -ENOENT when absent, -EINVAL/-ERANGE when bad. */
+static int xs_read_u32(struct xnbd *d, const char *dir, const char *key, uint32_t *out)
+{
+	char path[256], *val = NULL;
+	size_t len = 0;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	rc = d->ops->xs_read(d->xs, 0, path, &val, &len);
+	if (rc)
+		return rc;
+	rc = xsvalue_parse_u32(val, len, out);
+	free(val);
+	return rc;
+}
+
+static int xs_read_flag(struct xnbd *d, const char *dir, const char *key, bool dflt, bool *out)
+{
+	char path[256], *val = NULL;
+	size_t len = 0;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	rc = d->ops->xs_read(d->xs, 0, path, &val, &len);
+	if (rc == -ENOENT) {
+		*out = dflt;
+		return 0;
+	}
+	if (rc)
+		return rc;
+	rc = xsvalue_parse_flag(val, len, out);
+	free(val);
+	return rc;
+}
+
+static void set_state(struct vif *v, int to)
+{
+	char val[4];
+
+	if (v->state == to)
+		return;
+	if (!xenbus_state_allowed(v->state, to)) {
+		log_warn("vif%u.%u: refusing state change %d -> %d", v->domid, v->devid, v->state, to);
+		return;
+	}
+	v->state = to;
+	snprintf(val, sizeof(val), "%d", to);
+	if (xs_write_str(v->d, v->be_path, "state", val) != 0)
+		log_warn("vif%u.%u: cannot write state %d", v->domid, v->devid, to);
+}
+
+/* Walk the table to @target through the states in between. */
+static void go_state(struct vif *v, int target)
+{
+	for (int step = 0; step < 4 && v->state != target; step++) {
+		switch (v->state) {
+		case XenbusStateConnected:
+			vif_disconnect(v);
+			set_state(v, XenbusStateClosing);
+			break;
+		case XenbusStateInitWait:
+			set_state(v, target == XenbusStateConnected ? target : XenbusStateClosing);
+			break;
+		case XenbusStateClosing:
+			vif_disconnect(v);
+			set_state(v, XenbusStateClosed);
+			break;
+		case XenbusStateClosed:
+		case XenbusStateInitialising:
+			v->broken[0] = '\0'; /* a new connection gets a fresh start */
+			set_state(v, XenbusStateInitWait);
+			break;
+		default:
+			return;
+		}
+	}
+}
+
+static void fatal(struct vif *v, const char *msg)
+{
+	char path[256];
+	struct xnbd *d = v->d;
+	const char *rel = strstr(v->be_path, "/backend/");
+
+	/* Where Linux's xenbus_dev_error puts it: error/<backend path>/error. */
+	snprintf(path, sizeof(path), "/local/domain/%u/error%s", d->self_domid, rel ? rel : "");
+	xs_write_str(d, path, "error", msg);
+	log_limited(&v->rl, LOG_LVL_ERR, "vif%u.%u: %s", v->domid, v->devid, msg);
+	go_state(v, XenbusStateClosed);
+}
+
+static int publish_features(struct vif *v)
+{
+	static const char *const keys[][2] = {
+		{ "feature-sg", "1" },
+		{ "feature-gso-tcpv4", "1" },
+		{ "feature-gso-tcpv6", "1" },
+		{ "feature-ipv6-csum-offload", "1" },
+		{ "feature-rx-copy", "1" },
+		{ "feature-rx-flip", "0" },
+		{ "feature-multicast-control", "1" },
+		{ "feature-dynamic-multicast-control", "1" },
+		{ "feature-split-event-channels", "1" },
+	};
+	struct xnbd *d = v->d;
+	int rc = 0;
+
+	for (int attempt = 0; attempt < 5; attempt++) {
+		uint32_t tx;
+
+		rc = d->ops->xs_transaction_start(d->xs, &tx);
+		if (rc)
+			return rc;
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && rc == 0; i++) {
+			char path[256];
+
+			snprintf(path, sizeof(path), "%s/%s", v->be_path, keys[i][0]);
+			rc = d->ops->xs_write(d->xs, tx, path, keys[i][1], 1);
+		}
+		if (rc) {
+			d->ops->xs_transaction_end(d->xs, tx, false);
+			return rc;
+		}
+		rc = d->ops->xs_transaction_end(d->xs, tx, true);
+		if (rc != -EAGAIN)
+			return rc;
+	}
+	return rc;
+}
+
+static struct vif *find_vif(struct xnbd *d, unsigned domid, unsigned devid)
+{
+	for (struct vif *v = d->vifs; v; v = v->next)
+		if (v->domid == domid && v->devid == devid)
+			return v;
+	return NULL;
+}
+
+static void read_frontend_path(struct vif *v)
+{
+	char path[256], *val = NULL;
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "%s/frontend", v->be_path);
+	if (v->d->ops->xs_read(v->d->xs, 0, path, &val, &len) == 0 && len > 0 &&
+	    len < sizeof(v->fe_path) && memchr(val, '\0', len) == NULL) {
+		memcpy(v->fe_path, val, len);
+		v->fe_path[len] = '\0';
+	}
+	free(val);
+}
+
+static void probe(struct xnbd *d, unsigned domid, unsigned devid)
+{
+	struct vif *v;
+	uint32_t mtu;
+	int rc;
+
+	v = vif_create(d, domid, devid);
+	if (!v)
+		return;
+	v->state = XenbusStateInitialising;
+	v->online = true;
+	read_frontend_path(v);
+	if (!v->fe_path[0]) {
+		/* The toolstack writes it with the backend dir; come back on the next event. */
+		vif_destroy(v);
+		return;
+	}
+	if (xs_read_u32(d, v->be_path, "mtu", &mtu) == 0 && mtu >= 68 && mtu <= TAP_MTU_MAX_SG)
+		v->mtu = mtu;
+	rc = publish_features(v);
+	if (rc == 0) {
+		char fe_state[300];
+
+		snprintf(fe_state, sizeof(fe_state), "%s/state", v->fe_path);
+		rc = d->ops->xs_watch(d->xs, fe_state, v->watch_token);
+	}
+	if (rc) {
+		log_err("vif%u.%u: cannot publish features: %s", domid, devid, strerror(-rc));
+		vif_destroy(v);
+		return;
+	}
+	v->next = d->vifs;
+	d->vifs = v;
+	set_state(v, XenbusStateInitWait);
+	log_info("vif%u.%u: probed, %s created, waiting for the frontend at %s", domid, devid,
+		 v->tap.name, v->fe_path);
+}
+
+static void remove_vif(struct vif *v)
+{
+	struct xnbd *d = v->d;
+	char fe_state[300];
+
+	for (struct vif **pp = &d->vifs; *pp; pp = &(*pp)->next) {
+		if (*pp == v) {
+			*pp = v->next;
+			break;
+		}
+	}
+	snprintf(fe_state, sizeof(fe_state), "%s/state", v->fe_path);
+	d->ops->xs_unwatch(d->xs, fe_state, v->watch_token);
+	log_info("vif%u.%u: removed", v->domid, v->devid);
+	vif_destroy(v);
+}
+
+/* Read the frontend's keys and connect; on bad data, say why and close. */
+static void try_connect(struct vif *v)
+{
+	struct xnbd *d = v->d;
+	const char *fe = v->fe_path;
+	uint32_t tx_ref, rx_ref, ev_tx, ev_rx, nq, val;
+	bool rx_copy, rx_notify, no_csum, req_mcast, feat_mcast;
+	char why[160];
+	int rc;
+
+	if (xs_read_u32(d, fe, "multi-queue-num-queues", &nq) == 0 && nq != 1)
+		{ fatal(v, "frontend asked for several queues; one is offered"); return; }
+	rc = xs_read_u32(d, fe, "request-rx-copy", &val);
+	rx_copy = rc == 0 && val == 1;
+	if (!rx_copy)
+		{ fatal(v, "frontend does not request rx-copy (rx-flip is not offered)"); return; }
+	if (xs_read_flag(d, fe, "feature-rx-notify", false, &rx_notify) != 0 || !rx_notify)
+		{ fatal(v, "frontend lacks feature-rx-notify"); return; }
+	if (xs_read_u32(d, fe, "tx-ring-ref", &tx_ref) != 0)
+		{ fatal(v, "missing or bad tx-ring-ref"); return; }
+	if (xs_read_u32(d, fe, "rx-ring-ref", &rx_ref) != 0)
+		{ fatal(v, "missing or bad rx-ring-ref"); return; }
+	if (xs_read_u32(d, fe, "event-channel", &ev_tx) == 0) {
+		ev_rx = ev_tx;
+	} else if (xs_read_u32(d, fe, "event-channel-tx", &ev_tx) != 0 ||
+		   xs_read_u32(d, fe, "event-channel-rx", &ev_rx) != 0) {
+		{ fatal(v, "missing or bad event-channel"); return; }
+	}
+	if (xs_read_flag(d, fe, "feature-sg", false, &v->fe.sg) ||
+	    xs_read_flag(d, fe, "feature-gso-tcpv4", false, &v->fe.gso_tcpv4) ||
+	    xs_read_flag(d, fe, "feature-gso-tcpv6", false, &v->fe.gso_tcpv6) ||
+	    xs_read_flag(d, fe, "feature-no-csum-offload", false, &no_csum) ||
+	    xs_read_flag(d, fe, "feature-ipv6-csum-offload", false, &v->fe.ipv6_csum) ||
+	    xs_read_flag(d, fe, "request-multicast-control", false, &req_mcast) ||
+	    xs_read_flag(d, fe, "feature-multicast-control", false, &feat_mcast))
+		{ fatal(v, "bad feature value from the frontend"); return; }
+	v->fe.csum = !no_csum;
+	v->fe.mcast_control = req_mcast || feat_mcast;
+	v->fe.split_evtchn = ev_tx != ev_rx;
+	v->nr_mcast = 0;
+	if (!v->fe.sg && v->mtu > TAP_MTU_DEFAULT)
+		v->mtu = TAP_MTU_DEFAULT;
+
+	rc = vif_connect(v, &tx_ref, &rx_ref, &ev_tx, &ev_rx, why, sizeof(why));
+	if (rc)
+		{ fatal(v, why); return; }
+	set_state(v, XenbusStateConnected);
+}
+
+/* Bring one vif in line with its frontend's and the toolstack's nodes. */
+static void evaluate(struct vif *v)
+{
+	struct xnbd *d = v->d;
+	uint32_t fe_state = XenbusStateUnknown, online = 1, own;
+
+	if (xs_read_u32(d, v->be_path, "online", &online) != 0)
+		online = 0; /* gone or garbage: the toolstack is tearing down */
+	v->online = online != 0;
+	if (xs_read_u32(d, v->fe_path, "state", &fe_state) != 0)
+		fe_state = XenbusStateUnknown;
+	/* libxl asks for a close by writing our state node itself. */
+	if (!v->online && xs_read_u32(d, v->be_path, "state", &own) == 0 &&
+	    own == XenbusStateClosing && v->state != XenbusStateClosed && v->state != XenbusStateClosing)
+		go_state(v, XenbusStateClosed);
+
+	switch (fe_state) {
+	case XenbusStateInitialising:
+		if (v->state == XenbusStateClosed && v->online)
+			go_state(v, XenbusStateInitWait);
+		break;
+	case XenbusStateInitialised:
+	case XenbusStateConnected:
+		if (v->state == XenbusStateInitWait && !v->broken[0])
+			try_connect(v);
+		break;
+	case XenbusStateClosing:
+		go_state(v, XenbusStateClosing);
+		break;
+	case XenbusStateClosed:
+	case XenbusStateUnknown:
+	default:
+		if (v->state != XenbusStateInitWait || !v->online)
+			go_state(v, XenbusStateClosed);
+		break;
+	}
+	if (!v->online && v->state == XenbusStateClosed)
+		remove_vif(v);
+}
+
+void xenbus_vif_broken(struct vif *v)
+{
+	char msg[200];
+
+	snprintf(msg, sizeof(msg), "protocol error: %s", v->broken);
+	fatal(v, msg);
+}
+
+static void scan(struct xnbd *d)
+{
+	char **doms = NULL;
+	unsigned ndoms = 0;
+
+	if (d->ops->xs_directory(d->xs, 0, d->backend_root, &doms, &ndoms) != 0)
+		ndoms = 0;
+	for (unsigned i = 0; i < ndoms; i++) {
+		char dir[128], **devs = NULL;
+		unsigned ndevs = 0;
+		uint32_t domid;
+
+		if (xsvalue_parse_u32(doms[i], strlen(doms[i]), &domid) != 0 || domid >= DOMID_FIRST_RESERVED)
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", d->backend_root, doms[i]);
+		if (d->ops->xs_directory(d->xs, 0, dir, &devs, &ndevs) != 0)
+			continue;
+		for (unsigned j = 0; j < ndevs; j++) {
+			uint32_t devid;
+
+			if (xsvalue_parse_u32(devs[j], strlen(devs[j]), &devid) != 0 || devid > 0xffff)
+				continue;
+			if (!find_vif(d, domid, devid))
+				probe(d, domid, devid);
+		}
+		free(devs);
+	}
+	free(doms);
+
+	/* Re-evaluate everyone: online/state may have changed, dirs may be gone. */
+	for (struct vif *v = d->vifs, *next; v; v = next) {
+		next = v->next;
+		evaluate(v);
+	}
+}
+
+int xenbus_start(struct xnbd *d)
+{
+	int rc = d->ops->xs_watch(d->xs, d->backend_root, ROOT_TOKEN);
+
+	if (rc == 0)
+		scan(d);
+	return rc;
+}
+
+void xenbus_watch_event(struct xnbd *d, const char *path, const char *token)
+{
+	unsigned domid, devid;
+
+	(void)path;
+	if (strcmp(token, ROOT_TOKEN) == 0) {
+		scan(d);
+		return;
+	}
+	if (sscanf(token, "fe:%u:%u", &domid, &devid) == 2) {
+		struct vif *v = find_vif(d, domid, devid);
+
+		if (v)
+			evaluate(v);
+	}
+}
+
+void xenbus_stop(struct xnbd *d)
+{
+	while (d->vifs) {
+		struct vif *v = d->vifs;
+
+		go_state(v, XenbusStateClosed);
+		remove_vif(v);
+	}
+	d->ops->xs_unwatch(d->xs, d->backend_root, ROOT_TOKEN);
+}
