@@ -1,0 +1,1372 @@
+/* SPDX-License-Identifier: MIT */
+/* sim.c - the 'sim' platform: this process as a domain of xnb-simd's simulated Xen. */
+/*
+ * Theory of operation
+ * -------------------
+ * open() connects to XNB_SIM_DIR/simd.sock (default /run/xnb-sim) and
+ * registers: it creates the domain's memory (a sealed memfd of
+ * XNB_SIM_PAGES pages, default 4096) and grant table (a sealed memfd of
+ * XNB_SIM_GRANTS struct grant_entry_v1, default 4096), passes both to simd
+ * and gets back a domid and simd's domain table (generation per domid, odd =
+ * alive). The wire protocol is in src/sim/simd_proto.h.
+ *
+ * Granting (gntshr) works on our own memory and grant table exactly as a
+ * guest kernel does: pick free pages and free refs (0-7 are reserved, as in
+ * Linux), write domid and frame, then publish flags with a release store.
+ * Ending access is the Linux gnttab_end_foreign_access_ref() loop: refuse
+ * while GTF_reading / GTF_writing, else compare-and-swap the flags to 0.
+ *
+ * Grant copy and map do what the hypervisor does on our behalf. For a peer
+ * domain we ask simd once (PEER) for its grant table and memory memfds, map
+ * them, and cache them with the peer's generation; the cache is used only
+ * while the domain table still shows that generation, otherwise the
+ * operation fails with GNTST_bad_domain. Acquiring a grant follows Xen's
+ * acquire_grant_for_copy() / map_grant_ref() with _set_status_v1():
+ *   ref >= table size                              GNTST_bad_gntref
+ *   not GTF_permit_access, or granted to another
+ *   domid, or a write to a GTF_readonly grant      GNTST_general_error
+ *   (Xen reports all three as general_error, not permission_denied:
+ *    PIN_FAIL(..., GNTST_general_error, "Bad flags/dom", "Attempt to
+ *    write-pin a r/o grant entry"); permission_denied is only XSM's refusal
+ *    or a frame-based copy of another domain's memory)
+ *   frame beyond the peer's memory                 GNTST_bad_page
+ *   offset + len > 4096 on a grant side            GNTST_bad_copy_arg
+ *   (checked after acquiring, as Xen's gnttab_copy_buf() does)
+ * The first pin sets GTF_reading (and GTF_writing for a write) with a CAS
+ * on the entry's (flags, domid) word, re-validating on every retry (at most
+ * 4, then general_error, like Xen); our own pin counts per (peer, ref) play
+ * the role of Xen's active entry, so the flags are cleared when the last
+ * copy / map releases them. A mapped page is our own mmap() of the peer's
+ * memfd at the granted frame: it stays valid even after the peer dies, as
+ * Xen keeps the page until unmap.
+ *
+ * Event channels live in simd; each handle gets an eventfd and a pending
+ * bitmap. evtchn_pending() test-and-clears a bit (round robin), draining the
+ * eventfd only when the bitmap looks empty, so the fd stays readable while
+ * anything is pending (with edge-triggered epoll, loop until -EAGAIN).
+ *
+ * XenStore goes through xs_client: dom0 opens XNB_SIM_DIR/xenstored, a guest
+ * asks simd for a connection (XS_CONNECT) that xs_server treats as its own.
+ *
+ * All state hangs off struct platform, guarded by its mutex, so one process
+ * may even hold several sessions (several domains), which the tests use.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <stdint.h>
+#include <xen/xen.h>
+#include <xen/grant_table.h>
+#include <xen/event_channel.h>
+
+#include "platform.h"
+#include "sim.h"
+#include "../sim/simd_proto.h"
+#ifdef XNB_SIM_XS
+#include "xs_client.h"
+#endif
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the grant entry word layout below assumes little endian"
+#endif
+
+#define PAGE 4096u
+#define NR_RESERVED_REFS 8u
+
+/* Xen's active-entry pin counts, per (peer, ref), for our own pins. */
+struct sim_pin {
+	uint16_t readers;  /* every pin (a writer reads too) */
+	uint16_t writers;
+	uint32_t frame;    /* frame latched at the first pin */
+};
+
+struct sim_peer {
+	struct sim_peer *next;
+	uint16_t domid;
+	uint32_t gen;
+	struct grant_entry_v1 *gt;
+	unsigned nr_ents;
+	uint8_t *mem;
+	unsigned npages;
+	int mem_fd;
+	struct sim_pin *pins;
+	unsigned maps;     /* pages mapped through gnttab_map */
+};
+
+struct platform {
+	pthread_mutex_t lock;
+	int ctl;
+	uint16_t domid;
+	char dir[PATH_MAX - 32];
+	const uint32_t *domtab;
+	int mem_fd;
+	uint8_t *mem;
+	unsigned npages;
+	uint8_t *page_used;
+	int gt_fd;
+	struct grant_entry_v1 *gt;
+	unsigned nr_ents;
+	uint8_t *ref_used;
+	struct sim_peer *peers;
+};
+
+struct sim_map {
+	struct sim_map *next;
+	void *addr;
+	struct sim_peer *peer;
+	uint32_t ref;
+	bool writable;
+};
+
+struct platform_gnttab {
+	struct platform *p;
+	struct sim_map *maps;
+};
+
+struct sim_share {
+	struct sim_share *next;
+	uint8_t *addr;
+	unsigned count;
+	bool *ended;
+	uint32_t refs[];
+};
+
+struct platform_gntshr {
+	struct platform *p;
+	struct sim_share *shares;
+};
+
+struct platform_evtchn {
+	struct platform *p;
+	uint32_t handle;
+	int efd;
+	uint32_t *bits;
+	unsigned cursor;
+	uint8_t bound[SIMD_MAX_PORTS];
+};
+
+struct platform_xs {
+	struct platform *p;
+#ifdef XNB_SIM_XS
+	struct xs_client *c;
+#endif
+};
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static const char *sim_dir_get(void)
+{
+	const char *d = getenv("XNB_SIM_DIR");
+
+	return d && *d ? d : SIMD_DEFAULT_DIR;
+}
+
+static unsigned sim_env_uint(const char *name, unsigned dflt, unsigned max)
+{
+	const char *s = getenv(name);
+	char *end;
+	unsigned long v;
+
+	if (!s || !*s)
+		return dflt;
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || *end || v == 0 || v > max)
+		return dflt;
+	return (unsigned)v;
+}
+
+static void sim_fds_close(int *fds, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+/*
+ * One request / reply round trip on the control socket (caller holds the
+ * lock). Received descriptors go to rfds (up to *rn on entry; the count
+ * received on return); extra ones are closed. Returns the reply's rc.
+ */
+static int sim_call(struct platform *p, struct simd_msg *m, const int *sfds, unsigned sn,
+		    int *rfds, unsigned *rn)
+{
+	uint32_t op = m->op;
+	int fds[SIMD_MAX_FDS];
+	unsigned n, want = rn ? *rn : 0;
+	int r;
+
+	if (rn)
+		*rn = 0;
+	r = simd_msg_send(p->ctl, m, sfds, sn);
+	if (r < 0)
+		return r;
+	r = simd_msg_recv(p->ctl, m, fds, &n);
+	if (r < 0)
+		return r;
+	if (m->op != (op | SIMD_REPLY)) {
+		sim_fds_close(fds, n);
+		return -EPROTO;
+	}
+	if (n > want) {
+		sim_fds_close(fds + want, n - want);
+		n = want;
+	}
+	if (m->rc < 0) {
+		sim_fds_close(fds, n);
+		return m->rc;
+	}
+	if (n < want) {
+		sim_fds_close(fds, n);
+		return -EPROTO;
+	}
+	if (n)
+		memcpy(rfds, fds, n * sizeof(int));
+	if (rn)
+		*rn = n;
+	return m->rc;
+}
+
+static int sim_oneway(struct platform *p, uint32_t op, uint32_t a0, uint32_t a1)
+{
+	struct simd_msg m = { .op = op, .arg = { a0, a1 } };
+
+	return simd_msg_send(p->ctl, &m, NULL, 0);
+}
+
+static inline uint32_t *sim_ent_word(struct grant_entry_v1 *e)
+{
+	return (uint32_t *)(void *)e;  /* (flags, domid): one 32-bit word */
+}
+
+static int sim_memfd_new(const char *name, size_t size)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, (off_t)size) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* Size of a sealed memfd, or -1 if it is not sealed against shrinking. */
+static long long sim_memfd_size(int fd)
+{
+	struct stat st;
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	if (seals < 0 || !(seals & F_SEAL_SHRINK) || fstat(fd, &st) < 0)
+		return -1;
+	return st.st_size;
+}
+
+/* ---- session ------------------------------------------------------------ */
+
+static void sim_peer_free(struct sim_peer *pe)
+{
+	if (pe->gt)
+		munmap(pe->gt, (size_t)pe->nr_ents * sizeof(*pe->gt));
+	if (pe->mem)
+		munmap(pe->mem, (size_t)pe->npages * PAGE);
+	if (pe->mem_fd >= 0)
+		close(pe->mem_fd);
+	free(pe->pins);
+	free(pe);
+}
+
+static void sim_session_free(struct platform *p)
+{
+	while (p->peers) {
+		struct sim_peer *pe = p->peers;
+
+		p->peers = pe->next;
+		sim_peer_free(pe);
+	}
+	if (p->ctl >= 0)
+		close(p->ctl);
+	if (p->domtab)
+		munmap((void *)p->domtab, SIMD_MAX_DOMS * sizeof(uint32_t));
+	if (p->mem)
+		munmap(p->mem, (size_t)p->npages * PAGE);
+	if (p->gt)
+		munmap(p->gt, (size_t)p->nr_ents * sizeof(*p->gt));
+	if (p->mem_fd >= 0)
+		close(p->mem_fd);
+	if (p->gt_fd >= 0)
+		close(p->gt_fd);
+	free(p->page_used);
+	free(p->ref_used);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+static int sim_connect(const char *dir)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", dir, SIMD_SOCK_NAME) >=
+	    sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+static struct platform *sim_open(int want_domid)
+{
+	struct platform *p;
+	struct simd_msg m = { .op = SIMD_OP_REGISTER };
+	int sfds[2], rfd;
+	unsigned rn = 1;
+	int r;
+
+	if (want_domid != PLATFORM_DOMID_ANY &&
+	    (want_domid < 0 || (unsigned)want_domid >= SIMD_MAX_DOMS)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	pthread_mutex_init(&p->lock, NULL);
+	p->ctl = p->mem_fd = p->gt_fd = -1;
+	snprintf(p->dir, sizeof(p->dir), "%s", sim_dir_get());
+	p->npages = sim_env_uint("XNB_SIM_PAGES", 4096, SIMD_MAX_PAGES);
+	p->nr_ents = sim_env_uint("XNB_SIM_GRANTS", 4096, SIMD_MAX_GRANTS);
+	if (p->nr_ents <= NR_RESERVED_REFS)
+		p->nr_ents = NR_RESERVED_REFS + 1;
+	p->page_used = calloc(p->npages, 1);
+	p->ref_used = calloc(p->nr_ents, 1);
+	if (!p->page_used || !p->ref_used) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	p->mem_fd = sim_memfd_new("xnb-sim-memory", (size_t)p->npages * PAGE);
+	p->gt_fd = sim_memfd_new("xnb-sim-grant-table", (size_t)p->nr_ents * sizeof(*p->gt));
+	if (p->mem_fd < 0 || p->gt_fd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	p->mem = mmap(NULL, (size_t)p->npages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      p->mem_fd, 0);
+	if (p->mem == MAP_FAILED) {
+		p->mem = NULL;
+		r = -errno;
+		goto fail;
+	}
+	p->gt = mmap(NULL, (size_t)p->nr_ents * sizeof(*p->gt), PROT_READ | PROT_WRITE,
+		     MAP_SHARED, p->gt_fd, 0);
+	if (p->gt == MAP_FAILED) {
+		p->gt = NULL;
+		r = -errno;
+		goto fail;
+	}
+	for (unsigned i = 0; i < NR_RESERVED_REFS; i++)
+		p->ref_used[i] = 1;
+	r = sim_connect(p->dir);
+	if (r < 0)
+		goto fail;
+	p->ctl = r;
+	m.arg[0] = want_domid == PLATFORM_DOMID_ANY ? SIMD_ANY : (uint32_t)want_domid;
+	sfds[0] = p->mem_fd;
+	sfds[1] = p->gt_fd;
+	r = sim_call(p, &m, sfds, 2, &rfd, &rn);
+	if (r < 0)
+		goto fail;
+	p->domid = (uint16_t)m.arg[0];
+	p->domtab = mmap(NULL, SIMD_MAX_DOMS * sizeof(uint32_t), PROT_READ, MAP_SHARED, rfd, 0);
+	close(rfd);
+	if (p->domtab == MAP_FAILED) {
+		p->domtab = NULL;
+		r = -errno;
+		goto fail;
+	}
+	return p;
+fail:
+	sim_session_free(p);
+	errno = -r;
+	return NULL;
+}
+
+static void sim_close(struct platform *p)
+{
+	if (p)
+		sim_session_free(p);
+}
+
+static unsigned sim_domid(const struct platform *p)
+{
+	return p->domid;
+}
+
+/* ---- grant copy and map (the hypervisor's side) ------------------------ */
+
+static uint32_t sim_domtab_gen(const struct platform *p, uint16_t domid)
+{
+	if (domid >= SIMD_MAX_DOMS)
+		return 0;
+	return __atomic_load_n(&p->domtab[domid], __ATOMIC_ACQUIRE);
+}
+
+/* The live cached peer for domid, fetched from simd if needed; NULL = bad_domain. */
+static struct sim_peer *sim_peer_get(struct platform *p, uint16_t domid)
+{
+	struct sim_peer **pp, *pe;
+	struct simd_msg m = { .op = SIMD_OP_PEER };
+	uint32_t gen = sim_domtab_gen(p, domid);
+	int fds[2];
+	unsigned n = 2;
+	long long gsz, msz;
+
+	if (domid == DOMID_SELF)
+		domid = p->domid, gen = sim_domtab_gen(p, domid);
+	if (!(gen & 1))
+		return NULL;
+	for (pp = &p->peers; (pe = *pp);) {
+		if (pe->domid == domid && pe->gen == gen)
+			return pe;
+		if (pe->maps == 0 && pe->gen != sim_domtab_gen(p, pe->domid)) {
+			*pp = pe->next;  /* stale and unused: drop it */
+			sim_peer_free(pe);
+			continue;
+		}
+		pp = &pe->next;
+	}
+	m.arg[0] = domid;
+	if (sim_call(p, &m, NULL, 0, fds, &n) < 0)
+		return NULL;
+	pe = calloc(1, sizeof(*pe));
+	gsz = sim_memfd_size(fds[0]);
+	msz = sim_memfd_size(fds[1]);
+	if (!pe || gsz < 0 || msz < 0 ||
+	    (unsigned long long)gsz < (unsigned long long)m.arg[2] * sizeof(*pe->gt) ||
+	    (unsigned long long)msz < (unsigned long long)m.arg[1] * PAGE ||
+	    m.arg[1] > SIMD_MAX_PAGES || m.arg[2] > SIMD_MAX_GRANTS)
+		goto fail;
+	pe->domid = domid;
+	pe->gen = m.arg[0];
+	pe->npages = m.arg[1];
+	pe->nr_ents = m.arg[2];
+	pe->mem_fd = fds[1];
+	pe->pins = calloc(pe->nr_ents ? pe->nr_ents : 1, sizeof(*pe->pins));
+	if (!pe->pins)
+		goto fail;
+	if (pe->nr_ents) {
+		pe->gt = mmap(NULL, (size_t)pe->nr_ents * sizeof(*pe->gt), PROT_READ | PROT_WRITE,
+			      MAP_SHARED, fds[0], 0);
+		if (pe->gt == MAP_FAILED)
+			goto fail_map;
+	}
+	if (pe->npages) {
+		pe->mem = mmap(NULL, (size_t)pe->npages * PAGE, PROT_READ | PROT_WRITE,
+			       MAP_SHARED, fds[1], 0);
+		if (pe->mem == MAP_FAILED)
+			goto fail_map;
+	}
+	close(fds[0]);
+	pe->next = p->peers;
+	p->peers = pe;
+	return pe;
+fail_map:
+	if (pe->gt == MAP_FAILED)
+		pe->gt = NULL;
+	if (pe->mem == MAP_FAILED)
+		pe->mem = NULL;
+	close(fds[0]);
+	sim_peer_free(pe);
+	return NULL;
+fail:
+	if (pe)
+		free(pe->pins);
+	free(pe);
+	sim_fds_close(fds, 2);
+	return NULL;
+}
+
+/* Pin a grant for reading (and writing); GNTST_okay and *frame, or a GNTST_* error. */
+static int16_t sim_grant_acquire(struct platform *p, struct sim_peer *pe, uint32_t ref,
+				 bool write, uint32_t *frame)
+{
+	struct sim_pin *pin;
+	uint32_t *w, cur, nw;
+	int tries = 0;
+
+	if (ref >= pe->nr_ents)
+		return GNTST_bad_gntref;
+	pin = &pe->pins[ref];
+	if (pin->readers == UINT16_MAX)
+		return GNTST_general_error;  /* counter overflow, as Xen */
+	if (pin->readers == 0 || (write && pin->writers == 0)) {
+		w = sim_ent_word(&pe->gt[ref]);
+		cur = __atomic_load_n(w, __ATOMIC_ACQUIRE);
+		for (;;) {
+			uint16_t flags = (uint16_t)cur, dom = (uint16_t)(cur >> 16);
+
+			if (pin->readers == 0 &&
+			    ((flags & GTF_type_mask) != GTF_permit_access || dom != p->domid))
+				return GNTST_general_error;
+			if (write && (flags & GTF_readonly))
+				return GNTST_general_error;
+			nw = cur | GTF_reading | (write ? GTF_writing : 0);
+			if (__atomic_compare_exchange_n(w, &cur, nw, false, __ATOMIC_ACQ_REL,
+							__ATOMIC_ACQUIRE))
+				break;
+			if (tries++ == 4)
+				return GNTST_general_error;  /* "unstable", as Xen */
+		}
+		if (pin->readers == 0) {
+			uint32_t f = __atomic_load_n(&pe->gt[ref].frame, __ATOMIC_RELAXED);
+
+			if (f >= pe->npages) {
+				__atomic_fetch_and(w, ~(uint32_t)(GTF_reading | GTF_writing),
+						   __ATOMIC_RELEASE);
+				return GNTST_bad_page;
+			}
+			pin->frame = f;
+		}
+	}
+	pin->readers++;
+	if (write)
+		pin->writers++;
+	*frame = pin->frame;
+	return GNTST_okay;
+}
+
+static void sim_grant_release(struct sim_peer *pe, uint32_t ref, bool write)
+{
+	struct sim_pin *pin = &pe->pins[ref];
+	uint32_t clear = 0;
+
+	if (write && --pin->writers == 0)
+		clear |= GTF_writing;
+	if (--pin->readers == 0)
+		clear |= GTF_reading | GTF_writing;
+	if (clear)
+		__atomic_fetch_and(sim_ent_word(&pe->gt[ref]), ~clear, __ATOMIC_RELEASE);
+}
+
+struct sim_side {
+	struct sim_peer *pe;
+	uint32_t ref;
+	uint8_t *ptr;
+	bool held;
+};
+
+static int16_t sim_side_claim(struct platform *p, const union engine_copy_ptr *cp,
+			      bool gref, bool write, struct sim_side *s)
+{
+	uint32_t frame;
+	int16_t st;
+
+	s->held = false;
+	if (!gref) {
+		s->ptr = cp->virt;
+		return GNTST_okay;
+	}
+	s->ref = cp->foreign.ref;
+	st = sim_grant_acquire(p, s->pe, s->ref, write, &frame);
+	if (st != GNTST_okay)
+		return st;
+	s->held = true;
+	s->ptr = s->pe->mem + (size_t)frame * PAGE + cp->foreign.offset;
+	return GNTST_okay;
+}
+
+static int16_t sim_copy_one(struct platform *p, struct engine_copy_seg *sg)
+{
+	bool sg_src = sg->flags & GNTCOPY_source_gref, sg_dst = sg->flags & GNTCOPY_dest_gref;
+	struct sim_side src = { 0 }, dst = { 0 };
+	int16_t st;
+
+	/* Xen: lock both domains, claim source, claim dest, then check offsets. */
+	if (sg_src && !(src.pe = sim_peer_get(p, sg->source.foreign.domid)))
+		return GNTST_bad_domain;
+	if (sg_dst && !(dst.pe = sim_peer_get(p, sg->dest.foreign.domid)))
+		return GNTST_bad_domain;
+	st = sim_side_claim(p, &sg->source, sg_src, false, &src);
+	if (st == GNTST_okay)
+		st = sim_side_claim(p, &sg->dest, sg_dst, true, &dst);
+	if (st == GNTST_okay &&
+	    ((sg_src && (unsigned)sg->source.foreign.offset + sg->len > PAGE) ||
+	     (sg_dst && (unsigned)sg->dest.foreign.offset + sg->len > PAGE)))
+		st = GNTST_bad_copy_arg;
+	if (st == GNTST_okay)
+		memmove(dst.ptr, src.ptr, sg->len);
+	if (src.held)
+		sim_grant_release(src.pe, src.ref, false);
+	if (dst.held)
+		sim_grant_release(dst.pe, dst.ref, true);
+	return st;
+}
+
+static struct platform_gnttab *sim_gnttab_open(struct platform *p)
+{
+	struct platform_gnttab *g = calloc(1, sizeof(*g));
+
+	if (g)
+		g->p = p;
+	return g;
+}
+
+static void sim_map_drop(struct sim_map *mp)
+{
+	munmap(mp->addr, PAGE);
+	sim_grant_release(mp->peer, mp->ref, mp->writable);
+	mp->peer->maps--;
+	free(mp);
+}
+
+static void sim_gnttab_close(struct platform_gnttab *g)
+{
+	if (!g)
+		return;
+	pthread_mutex_lock(&g->p->lock);
+	while (g->maps) {
+		struct sim_map *mp = g->maps;
+
+		g->maps = mp->next;
+		sim_map_drop(mp);
+	}
+	pthread_mutex_unlock(&g->p->lock);
+	free(g);
+}
+
+static int sim_gnttab_fd(struct platform_gnttab *g)
+{
+	(void)g;
+	return -1;  /* nothing to poll: grant operations complete synchronously */
+}
+
+static int sim_gnttab_copy(struct platform_gnttab *g, struct engine_copy_seg *segs, unsigned n)
+{
+	struct platform *p = g->p;
+
+	/* gntdev refuses a batch holding a local-to-local segment. */
+	for (unsigned i = 0; i < n; i++)
+		if (!(segs[i].flags & (GNTCOPY_source_gref | GNTCOPY_dest_gref)))
+			return -EINVAL;
+	pthread_mutex_lock(&p->lock);
+	for (unsigned i = 0; i < n; i++)
+		segs[i].status = sim_copy_one(p, &segs[i]);
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+static void *sim_gnttab_map(struct platform_gnttab *g, uint16_t domid, uint32_t ref,
+			    bool writable, int16_t *gntst)
+{
+	struct platform *p = g->p;
+	struct sim_peer *pe;
+	struct sim_map *mp = NULL;
+	uint32_t frame;
+	int16_t st;
+	void *addr = NULL;
+
+	pthread_mutex_lock(&p->lock);
+	pe = sim_peer_get(p, domid);
+	if (!pe) {
+		st = GNTST_bad_domain;
+		goto out;
+	}
+	st = sim_grant_acquire(p, pe, ref, writable, &frame);
+	if (st != GNTST_okay)
+		goto out;
+	mp = calloc(1, sizeof(*mp));
+	addr = mp ? mmap(NULL, PAGE, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED,
+			 pe->mem_fd, (off_t)frame * PAGE) : MAP_FAILED;
+	if (addr == MAP_FAILED) {
+		int e = mp ? errno : ENOMEM;
+
+		sim_grant_release(pe, ref, writable);
+		free(mp);
+		pthread_mutex_unlock(&p->lock);
+		if (gntst)
+			*gntst = GNTST_general_error;
+		errno = e;
+		return NULL;
+	}
+	mp->addr = addr;
+	mp->peer = pe;
+	mp->ref = ref;
+	mp->writable = writable;
+	mp->next = g->maps;
+	g->maps = mp;
+	pe->maps++;
+out:
+	pthread_mutex_unlock(&p->lock);
+	if (gntst)
+		*gntst = st;
+	if (st != GNTST_okay) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return addr;
+}
+
+static int sim_gnttab_unmap(struct platform_gnttab *g, void *addr)
+{
+	struct sim_map **pp, *mp;
+	int r = -EINVAL;
+
+	pthread_mutex_lock(&g->p->lock);
+	for (pp = &g->maps; (mp = *pp); pp = &mp->next) {
+		if (mp->addr == addr) {
+			*pp = mp->next;
+			sim_map_drop(mp);
+			r = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&g->p->lock);
+	return r;
+}
+
+/* ---- sharing (the granting guest kernel's side) ------------------------ */
+
+static struct platform_gntshr *sim_gntshr_open(struct platform *p)
+{
+	struct platform_gntshr *s = calloc(1, sizeof(*s));
+
+	if (s)
+		s->p = p;
+	return s;
+}
+
+/* gnttab_end_foreign_access_ref(): 0, or -EBUSY while in use. */
+static int sim_grant_end(struct platform *p, uint32_t ref)
+{
+	uint32_t *w = sim_ent_word(&p->gt[ref]);
+	uint32_t cur = __atomic_load_n(w, __ATOMIC_ACQUIRE);
+
+	do {
+		if (cur & (GTF_reading | GTF_writing))
+			return -EBUSY;
+	} while (!__atomic_compare_exchange_n(w, &cur, cur & 0xffff0000u, false,
+					      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+	return 0;
+}
+
+static void sim_grant_publish(struct platform *p, uint32_t ref, uint16_t domid, uint32_t frame,
+			      bool writable)
+{
+	struct grant_entry_v1 *e = &p->gt[ref];
+
+	e->domid = domid;
+	e->frame = frame;
+	__atomic_store_n(&e->flags, (uint16_t)(GTF_permit_access | (writable ? 0 : GTF_readonly)),
+			 __ATOMIC_RELEASE);
+}
+
+/* Free a share's pages and refs (all grants already ended). */
+static void sim_share_free(struct platform *p, struct sim_share *sh)
+{
+	size_t first = (size_t)(sh->addr - p->mem) / PAGE;
+
+	for (unsigned i = 0; i < sh->count; i++) {
+		p->ref_used[sh->refs[i]] = 0;
+		p->page_used[first + i] = 0;
+	}
+	free(sh->ended);
+	free(sh);
+}
+
+static void sim_gntshr_close(struct platform_gntshr *s)
+{
+	struct platform *p;
+
+	if (!s)
+		return;
+	p = s->p;
+	pthread_mutex_lock(&p->lock);
+	while (s->shares) {
+		struct sim_share *sh = s->shares;
+		bool busy = false;
+
+		s->shares = sh->next;
+		for (unsigned i = 0; i < sh->count; i++)
+			if (!sh->ended[i] && sim_grant_end(p, sh->refs[i]) < 0)
+				busy = true;
+		if (busy) {
+			/* Still mapped by the peer: pages and refs stay reserved, as Linux defers. */
+			free(sh->ended);
+			free(sh);
+		} else {
+			sim_share_free(p, sh);
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	free(s);
+}
+
+static void *sim_gntshr_share(struct platform_gntshr *s, uint16_t domid, unsigned count,
+			      uint32_t *refs, bool writable)
+{
+	struct platform *p = s->p;
+	struct sim_share *sh;
+	unsigned first = 0, run = 0, i, r, got = 0;
+
+	if (count == 0 || count > p->npages || domid >= DOMID_FIRST_RESERVED) {
+		errno = EINVAL;
+		return NULL;
+	}
+	sh = calloc(1, sizeof(*sh) + count * sizeof(uint32_t));
+	if (!sh || !(sh->ended = calloc(count, sizeof(bool)))) {
+		free(sh);
+		errno = ENOMEM;
+		return NULL;
+	}
+	pthread_mutex_lock(&p->lock);
+	for (i = 0; i < p->npages && run < count; i++) {
+		if (p->page_used[i])
+			run = 0;
+		else if (run++ == 0)
+			first = i;
+	}
+	if (run < count)
+		goto nospace;
+	for (r = NR_RESERVED_REFS; r < p->nr_ents && got < count; r++)
+		if (!p->ref_used[r])
+			sh->refs[got++] = r;
+	if (got < count)
+		goto nospace;
+	sh->addr = p->mem + (size_t)first * PAGE;
+	sh->count = count;
+	memset(sh->addr, 0, (size_t)count * PAGE);
+	for (i = 0; i < count; i++) {
+		p->page_used[first + i] = 1;
+		p->ref_used[sh->refs[i]] = 1;
+		sim_grant_publish(p, sh->refs[i], domid, first + i, writable);
+		refs[i] = sh->refs[i];
+	}
+	sh->next = s->shares;
+	s->shares = sh;
+	pthread_mutex_unlock(&p->lock);
+	return sh->addr;
+nospace:
+	pthread_mutex_unlock(&p->lock);
+	free(sh->ended);
+	free(sh);
+	errno = ENOSPC;
+	return NULL;
+}
+
+static int sim_gntshr_fd(struct platform_gntshr *s)
+{
+	(void)s;
+	return -1;  /* nothing to poll */
+}
+
+static int sim_gntshr_end_access(struct platform_gntshr *s, uint32_t ref)
+{
+	struct platform *p = s->p;
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&p->lock);
+	for (struct sim_share *sh = s->shares; sh; sh = sh->next) {
+		for (unsigned i = 0; i < sh->count; i++) {
+			if (sh->refs[i] != ref || sh->ended[i])
+				continue;
+			r = sim_grant_end(p, ref);
+			if (r == 0)
+				sh->ended[i] = true;
+			goto out;
+		}
+	}
+out:
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+static int sim_gntshr_unshare(struct platform_gntshr *s, void *addr, unsigned count)
+{
+	struct platform *p = s->p;
+	struct sim_share **pp, *sh;
+	int r = -EINVAL;
+
+	pthread_mutex_lock(&p->lock);
+	for (pp = &s->shares; (sh = *pp); pp = &sh->next)
+		if (sh->addr == addr && sh->count == count)
+			break;
+	if (sh) {
+		uint16_t *saved = calloc(count, sizeof(*saved));
+		unsigned i;
+
+		if (!saved) {
+			pthread_mutex_unlock(&p->lock);
+			return -ENOMEM;
+		}
+		r = 0;
+		for (i = 0; i < count; i++) {
+			if (sh->ended[i])
+				continue;
+			saved[i] = __atomic_load_n(&p->gt[sh->refs[i]].flags, __ATOMIC_RELAXED);
+			if (sim_grant_end(p, sh->refs[i]) < 0) {
+				r = -EBUSY;
+				break;
+			}
+		}
+		if (r < 0) {
+			/* All or nothing: re-grant what this call ended. */
+			while (i-- > 0)
+				if (!sh->ended[i])
+					__atomic_store_n(&p->gt[sh->refs[i]].flags, saved[i],
+							 __ATOMIC_RELEASE);
+		} else {
+			*pp = sh->next;
+			sim_share_free(p, sh);
+		}
+		free(saved);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+/* ---- event channels ----------------------------------------------------- */
+
+static struct platform_evtchn *sim_evtchn_open(struct platform *p)
+{
+	struct platform_evtchn *e = calloc(1, sizeof(*e));
+	struct simd_msg m = { .op = SIMD_OP_EVTCHN_OPEN };
+	int fds[2];
+	unsigned n = 2;
+	int r;
+
+	if (!e)
+		return NULL;
+	pthread_mutex_lock(&p->lock);
+	r = sim_call(p, &m, NULL, 0, fds, &n);
+	pthread_mutex_unlock(&p->lock);
+	if (r < 0) {
+		free(e);
+		errno = -r;
+		return NULL;
+	}
+	e->p = p;
+	e->handle = m.arg[0];
+	e->efd = fds[0];
+	e->bits = mmap(NULL, SIMD_MAX_PORTS / 8, PROT_READ | PROT_WRITE, MAP_SHARED, fds[1], 0);
+	close(fds[1]);
+	if (e->bits == MAP_FAILED) {
+		r = errno;
+		struct simd_msg c = { .op = SIMD_OP_EVTCHN_CLOSE, .arg = { e->handle } };
+
+		pthread_mutex_lock(&p->lock);
+		sim_call(p, &c, NULL, 0, NULL, NULL);
+		pthread_mutex_unlock(&p->lock);
+		close(e->efd);
+		free(e);
+		errno = r;
+		return NULL;
+	}
+	return e;
+}
+
+static void sim_evtchn_close(struct platform_evtchn *e)
+{
+	struct simd_msg m = { .op = SIMD_OP_EVTCHN_CLOSE };
+
+	if (!e)
+		return;
+	m.arg[0] = e->handle;
+	pthread_mutex_lock(&e->p->lock);
+	sim_call(e->p, &m, NULL, 0, NULL, NULL);
+	pthread_mutex_unlock(&e->p->lock);
+	munmap(e->bits, SIMD_MAX_PORTS / 8);
+	close(e->efd);
+	free(e);
+}
+
+static int sim_evtchn_fd(struct platform_evtchn *e)
+{
+	return e->efd;
+}
+
+static int sim_evtchn_bind_common(struct platform_evtchn *e, struct simd_msg *m)
+{
+	int r;
+
+	pthread_mutex_lock(&e->p->lock);
+	r = sim_call(e->p, m, NULL, 0, NULL, NULL);
+	if (r >= 0) {
+		if (m->arg[0] == 0 || m->arg[0] >= SIMD_MAX_PORTS) {
+			r = -EPROTO;
+		} else {
+			e->bound[m->arg[0]] = 1;
+			r = (int)m->arg[0];
+		}
+	}
+	pthread_mutex_unlock(&e->p->lock);
+	return r;
+}
+
+static int sim_evtchn_alloc_unbound(struct platform_evtchn *e, uint16_t remote_domid)
+{
+	struct simd_msg m = { .op = SIMD_OP_EVTCHN_ALLOC_UNBOUND,
+			      .arg = { e->handle, remote_domid } };
+
+	return sim_evtchn_bind_common(e, &m);
+}
+
+static int sim_evtchn_bind_interdomain(struct platform_evtchn *e, uint16_t remote_domid,
+				       uint32_t remote_port)
+{
+	struct simd_msg m = { .op = SIMD_OP_EVTCHN_BIND,
+			      .arg = { e->handle, remote_domid, remote_port } };
+
+	return sim_evtchn_bind_common(e, &m);
+}
+
+static int sim_evtchn_notify(struct platform_evtchn *e, uint32_t port)
+{
+	int r;
+
+	if (port >= SIMD_MAX_PORTS || !e->bound[port])
+		return -ENOTCONN;  /* as the Linux evtchn device */
+	pthread_mutex_lock(&e->p->lock);
+	r = sim_oneway(e->p, SIMD_OP_EVTCHN_NOTIFY, e->handle, port);
+	pthread_mutex_unlock(&e->p->lock);
+	return r;
+}
+
+static int sim_evtchn_pending(struct platform_evtchn *e)
+{
+	const unsigned words = SIMD_MAX_PORTS / 32;
+	uint64_t cnt;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (unsigned k = 0; k < words; k++) {
+			unsigned w = (e->cursor / 32 + k) % words;
+			uint32_t v = __atomic_load_n(&e->bits[w], __ATOMIC_ACQUIRE);
+
+			while (v) {
+				unsigned b = (unsigned)__builtin_ctz(v);
+				uint32_t m = 1u << b;
+
+				if (__atomic_fetch_and(&e->bits[w], ~m, __ATOMIC_ACQ_REL) & m) {
+					e->cursor = w * 32 + b + 1;
+					return (int)(w * 32 + b);
+				}
+				v &= ~m;
+			}
+		}
+		if (pass == 0 && read(e->efd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+			return -errno;
+	}
+	return -EAGAIN;
+}
+
+static int sim_evtchn_unmask(struct platform_evtchn *e, uint32_t port)
+{
+	int r;
+
+	if (port >= SIMD_MAX_PORTS || !e->bound[port])
+		return 0;  /* the Linux evtchn device ignores unknown ports */
+	pthread_mutex_lock(&e->p->lock);
+	r = sim_oneway(e->p, SIMD_OP_EVTCHN_UNMASK, e->handle, port);
+	pthread_mutex_unlock(&e->p->lock);
+	return r;
+}
+
+static int sim_evtchn_unbind(struct platform_evtchn *e, uint32_t port)
+{
+	struct simd_msg m = { .op = SIMD_OP_EVTCHN_UNBIND, .arg = { e->handle, port } };
+	int r;
+
+	if (port >= SIMD_MAX_PORTS || !e->bound[port])
+		return -ENOTCONN;
+	pthread_mutex_lock(&e->p->lock);
+	r = sim_call(e->p, &m, NULL, 0, NULL, NULL);
+	if (r >= 0) {
+		e->bound[port] = 0;
+		__atomic_fetch_and(&e->bits[port / 32], ~(1u << (port % 32)), __ATOMIC_ACQ_REL);
+		r = 0;
+	}
+	pthread_mutex_unlock(&e->p->lock);
+	return r;
+}
+
+static int sim_evtchn_status(struct platform_evtchn *e, uint32_t port, uint16_t *remote_domid,
+			     uint32_t *remote_port)
+{
+	struct simd_msg m = { .op = SIMD_OP_EVTCHN_STATUS, .arg = { port } };
+	int r;
+
+	pthread_mutex_lock(&e->p->lock);
+	r = sim_call(e->p, &m, NULL, 0, NULL, NULL);
+	pthread_mutex_unlock(&e->p->lock);
+	if (r < 0)
+		return r;
+	if (remote_domid)
+		*remote_domid = (uint16_t)m.arg[1];
+	if (remote_port)
+		*remote_port = m.arg[2];
+	return (int)m.arg[0];
+}
+
+/* ---- XenStore ------------------------------------------------------------ */
+
+#ifdef XNB_SIM_XS
+static struct platform_xs *sim_xs_open(struct platform *p)
+{
+	struct platform_xs *x = calloc(1, sizeof(*x));
+	char path[PATH_MAX];
+	int r = 0;
+
+	if (!x)
+		return NULL;
+	x->p = p;
+	if (p->domid == 0) {
+		snprintf(path, sizeof(path), "%s/%s", p->dir, SIMD_XS_SOCK_NAME);
+		x->c = xs_client_open_path(path);
+		if (!x->c)
+			r = -errno;
+	} else {
+		struct simd_msg m = { .op = SIMD_OP_XS_CONNECT };
+		int fd;
+		unsigned n = 1;
+
+		pthread_mutex_lock(&p->lock);
+		r = sim_call(p, &m, NULL, 0, &fd, &n);
+		pthread_mutex_unlock(&p->lock);
+		if (r >= 0) {
+			x->c = xs_client_open_fd(fd);  /* takes fd, even on failure */
+			if (!x->c)
+				r = -errno;
+		}
+	}
+	if (r < 0) {
+		free(x);
+		errno = -r;
+		return NULL;
+	}
+	return x;
+}
+
+static void sim_xs_close(struct platform_xs *x)
+{
+	if (!x)
+		return;
+	xs_client_close(x->c);
+	free(x);
+}
+
+static int sim_xs_fd(struct platform_xs *x)
+{
+	return xs_client_fd(x->c);
+}
+
+static int sim_xs_read(struct platform_xs *x, uint32_t txid, const char *path, char **val,
+		       size_t *len)
+{
+	return xs_client_read(x->c, txid, path, val, len);
+}
+
+static int sim_xs_write(struct platform_xs *x, uint32_t txid, const char *path,
+			const void *val, size_t len)
+{
+	return xs_client_write(x->c, txid, path, val, len);
+}
+
+static int sim_xs_mkdir(struct platform_xs *x, uint32_t txid, const char *path)
+{
+	return xs_client_mkdir(x->c, txid, path);
+}
+
+static int sim_xs_rm(struct platform_xs *x, uint32_t txid, const char *path)
+{
+	return xs_client_rm(x->c, txid, path);
+}
+
+static int sim_xs_directory(struct platform_xs *x, uint32_t txid, const char *path,
+			    char ***names, unsigned *n)
+{
+	return xs_client_directory(x->c, txid, path, names, n);
+}
+
+static int sim_xs_get_perms(struct platform_xs *x, uint32_t txid, const char *path,
+			    struct platform_xs_perm **perms, unsigned *n)
+{
+	struct xs_client_perm *cp = NULL;
+	unsigned cn = 0;
+	int r = xs_client_get_perms(x->c, txid, path, &cp, &cn);
+
+	if (r < 0)
+		return r;
+	*perms = calloc(cn ? cn : 1, sizeof(**perms));
+	if (!*perms) {
+		free(cp);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < cn; i++) {
+		(*perms)[i].domid = cp[i].domid;
+		(*perms)[i].perm = cp[i].perm;
+	}
+	*n = cn;
+	free(cp);
+	return 0;
+}
+
+static int sim_xs_set_perms(struct platform_xs *x, uint32_t txid, const char *path,
+			    const struct platform_xs_perm *perms, unsigned n)
+{
+	struct xs_client_perm *cp;
+	int r;
+
+	if (n == 0)
+		return -EINVAL;
+	cp = calloc(n, sizeof(*cp));
+	if (!cp)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++) {
+		cp[i].domid = perms[i].domid;
+		cp[i].perm = perms[i].perm;
+	}
+	r = xs_client_set_perms(x->c, txid, path, cp, n);
+	free(cp);
+	return r;
+}
+
+static int sim_xs_watch(struct platform_xs *x, const char *path, const char *token)
+{
+	return xs_client_watch(x->c, path, token);
+}
+
+static int sim_xs_unwatch(struct platform_xs *x, const char *path, const char *token)
+{
+	return xs_client_unwatch(x->c, path, token);
+}
+
+static int sim_xs_read_watch(struct platform_xs *x, char **path, char **token)
+{
+	return xs_client_read_watch(x->c, path, token);
+}
+
+static int sim_xs_transaction_start(struct platform_xs *x, uint32_t *txid)
+{
+	return xs_client_transaction_start(x->c, txid);
+}
+
+static int sim_xs_transaction_end(struct platform_xs *x, uint32_t txid, bool commit)
+{
+	return xs_client_transaction_end(x->c, txid, commit);
+}
+#else
+/* Built without the XenStore server (src/sim/xenstore): XenStore is unavailable. */
+static struct platform_xs *sim_xs_open(struct platform *p)
+{
+	(void)p;
+	errno = ENOSYS;
+	return NULL;
+}
+
+static void sim_xs_close(struct platform_xs *x)
+{
+	free(x);
+}
+
+static int sim_xs_fd(struct platform_xs *x)
+{
+	(void)x;
+	return -1;
+}
+
+#define sim_xs_read NULL
+#define sim_xs_write NULL
+#define sim_xs_mkdir NULL
+#define sim_xs_rm NULL
+#define sim_xs_directory NULL
+#define sim_xs_get_perms NULL
+#define sim_xs_set_perms NULL
+#define sim_xs_watch NULL
+#define sim_xs_unwatch NULL
+#define sim_xs_read_watch NULL
+#define sim_xs_transaction_start NULL
+#define sim_xs_transaction_end NULL
+#endif
+
+/* ---- test hooks ------------------------------------------------------------ */
+
+struct grant_entry_v1 *platform_sim_grant_table(struct platform *p, unsigned *n)
+{
+	*n = p->nr_ents;
+	return p->gt;
+}
+
+unsigned platform_sim_pages(struct platform *p)
+{
+	return p->npages;
+}
+
+int platform_sim_ctl_fd(struct platform *p)
+{
+	return p->ctl;
+}
+
+const struct platform_ops platform_sim_ops = {
+	.name = "sim",
+	.open = sim_open,
+	.close = sim_close,
+	.domid = sim_domid,
+	.gnttab_open = sim_gnttab_open,
+	.gnttab_close = sim_gnttab_close,
+	.gnttab_fd = sim_gnttab_fd,
+	.gnttab_copy = sim_gnttab_copy,
+	.gnttab_map = sim_gnttab_map,
+	.gnttab_unmap = sim_gnttab_unmap,
+	.gntshr_open = sim_gntshr_open,
+	.gntshr_close = sim_gntshr_close,
+	.gntshr_fd = sim_gntshr_fd,
+	.gntshr_share = sim_gntshr_share,
+	.gntshr_end_access = sim_gntshr_end_access,
+	.gntshr_unshare = sim_gntshr_unshare,
+	.evtchn_open = sim_evtchn_open,
+	.evtchn_close = sim_evtchn_close,
+	.evtchn_fd = sim_evtchn_fd,
+	.evtchn_alloc_unbound = sim_evtchn_alloc_unbound,
+	.evtchn_bind_interdomain = sim_evtchn_bind_interdomain,
+	.evtchn_notify = sim_evtchn_notify,
+	.evtchn_pending = sim_evtchn_pending,
+	.evtchn_unmask = sim_evtchn_unmask,
+	.evtchn_unbind = sim_evtchn_unbind,
+	.evtchn_status = sim_evtchn_status,
+	.xs_open = sim_xs_open,
+	.xs_close = sim_xs_close,
+	.xs_fd = sim_xs_fd,
+	.xs_read = sim_xs_read,
+	.xs_write = sim_xs_write,
+	.xs_mkdir = sim_xs_mkdir,
+	.xs_rm = sim_xs_rm,
+	.xs_directory = sim_xs_directory,
+	.xs_get_perms = sim_xs_get_perms,
+	.xs_set_perms = sim_xs_set_perms,
+	.xs_watch = sim_xs_watch,
+	.xs_unwatch = sim_xs_unwatch,
+	.xs_read_watch = sim_xs_read_watch,
+	.xs_transaction_start = sim_xs_transaction_start,
+	.xs_transaction_end = sim_xs_transaction_end,
+};

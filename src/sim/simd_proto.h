@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/* simd_proto.h - wire protocol between the sim platform (src/platform/sim.c) and xnb-simd. */
+/*
+ * Theory of operation
+ * -------------------
+ * xnb-simd simulates the parts of Xen that are not plain shared memory: the
+ * domain registry, event channels and XenStore. Grant copy and map are done by
+ * the asking domain's own platform layer on memory it gets from simd, the way
+ * the hypervisor does them on the domain's behalf.
+ *
+ * Files in the run directory (XNB_SIM_DIR, default /run/xnb-sim):
+ *   simd.sock   SOCK_SEQPACKET control socket, one connection per domain
+ *   xenstored   the privileged XenStore socket (xs_wire), dom0 tools
+ *   simd.pid    pid file, flock()ed by the running simd
+ *
+ * Messages. Every request and every reply is one struct simd_msg (32 bytes,
+ * host byte order) in one SEQPACKET datagram, with up to SIMD_MAX_FDS file
+ * descriptors as SCM_RIGHTS. A reply carries op | SIMD_REPLY and rc = 0 or
+ * -errno; requests are answered in order, except NOTIFY and UNMASK, which are
+ * one-way (never answered; invalid ones are dropped, as Xen drops a
+ * notification on an unbound port). A malformed request (wrong size, unknown
+ * op, op before REGISTER, bad fds) is answered with rc -EBADMSG / -EINVAL /
+ * -EPROTO and does not affect anyone else. Closing the connection is domain
+ * death.
+ *
+ *   op                   request arg[]              reply arg[] / fds
+ *   REGISTER             0 want domid or SIMD_ANY   0 domid
+ *                        fds: memory memfd,         fds: domain table memfd
+ *                             grant table memfd
+ *   PEER                 0 domid                    0 generation, 1 pages,
+ *                                                   2 grant entries
+ *                                                   fds: grant table, memory
+ *   XS_CONNECT           -                          fds: a connected XenStore
+ *                                                   socket (guests only;
+ *                                                   dom0 uses ./xenstored)
+ *   EVTCHN_OPEN          -                          0 handle
+ *                                                   fds: eventfd, pending map
+ *   EVTCHN_CLOSE         0 handle                   -
+ *   EVTCHN_ALLOC_UNBOUND 0 handle, 1 remote domid   0 port
+ *   EVTCHN_BIND          0 handle, 1 remote domid,  0 port
+ *                        2 remote port
+ *   EVTCHN_UNBIND        0 handle, 1 port           -
+ *   EVTCHN_STATUS        0 port                     0 EVTCHNSTAT_*, 1 remote
+ *                                                   domid, 2 remote port
+ *   EVTCHN_NOTIFY        0 handle, 1 port           (one-way)
+ *   EVTCHN_UNMASK        0 handle, 1 port           (one-way)
+ *
+ * Shared memory:
+ *  - memory memfd: the domain's grantable pages (frame n at offset n * 4096),
+ *    created by the domain, sealed against shrink/grow (simd checks), mapped
+ *    by peers that copy or map its grants.
+ *  - grant table memfd: an array of struct grant_entry_v1, filled by the
+ *    domain as a guest kernel does; peers set GTF_reading / GTF_writing with
+ *    compare-and-swap on the first 32-bit word (flags, domid) while a copy or
+ *    map is in flight, as Xen does. Sealed like the memory.
+ *  - domain table memfd (simd's, read-only for domains): uint32_t
+ *    generation[SIMD_MAX_DOMS]; odd = the domid is alive. simd increments it
+ *    at registration and at death, so a cached peer is valid iff its
+ *    generation equals the table's.
+ *  - pending map memfd (one per event-channel handle): a bitmap of
+ *    SIMD_MAX_PORTS bits; simd sets a port's bit and writes the handle's
+ *    eventfd when the port fires; the domain test-and-clears bits.
+ */
+#ifndef XNB_SIM_PROTO_H
+#define XNB_SIM_PROTO_H
+
+#include <stdint.h>
+
+#define SIMD_DEFAULT_DIR  "/run/xnb-sim"
+#define SIMD_SOCK_NAME    "simd.sock"
+#define SIMD_XS_SOCK_NAME "xenstored"
+#define SIMD_PID_NAME     "simd.pid"
+
+#define SIMD_MAX_DOMS   1024u  /* domids 0 .. SIMD_MAX_DOMS - 1 */
+#define SIMD_MAX_PORTS  1024u  /* event-channel ports 1 .. SIMD_MAX_PORTS - 1 */
+#define SIMD_MAX_FDS    4u
+#define SIMD_MAX_EVTCHN_HANDLES 64u  /* per domain */
+#define SIMD_ANY        0xffffffffu  /* REGISTER: any free guest domid */
+#define SIMD_PAGE_SIZE  4096u
+#define SIMD_MAX_PAGES  (1u << 20)   /* per domain memory: 4 GiB */
+#define SIMD_MAX_GRANTS (1u << 16)   /* grant entries per domain */
+
+#define SIMD_REPLY 0x80000000u
+
+enum simd_op {
+	SIMD_OP_REGISTER = 1,
+	SIMD_OP_PEER,
+	SIMD_OP_XS_CONNECT,
+	SIMD_OP_EVTCHN_OPEN,
+	SIMD_OP_EVTCHN_CLOSE,
+	SIMD_OP_EVTCHN_ALLOC_UNBOUND,
+	SIMD_OP_EVTCHN_BIND,
+	SIMD_OP_EVTCHN_UNBIND,
+	SIMD_OP_EVTCHN_STATUS,
+	SIMD_OP_EVTCHN_NOTIFY,
+	SIMD_OP_EVTCHN_UNMASK,
+	SIMD_OP_MAX
+};
+
+struct simd_msg {
+	uint32_t op;
+	int32_t rc;
+	uint32_t arg[6];
+};
+
+_Static_assert(sizeof(struct simd_msg) == 32, "simd_msg is 32 bytes on the wire");
+
+/**
+ * simd_msg_send() - send one message with optional descriptors.
+ * @fd:   connected SOCK_SEQPACKET socket
+ * @m:    the message
+ * @fds:  descriptors to pass (not closed), may be NULL when nfds is 0
+ * @nfds: at most SIMD_MAX_FDS
+ *
+ * Return: 0, or -errno (-EPIPE when the peer is gone).
+ */
+int simd_msg_send(int fd, const struct simd_msg *m, const int *fds, unsigned nfds);
+
+/**
+ * simd_msg_recv() - receive one message and its descriptors.
+ * @fd:   connected SOCK_SEQPACKET socket
+ * @m:    receives the message
+ * @fds:  receives up to SIMD_MAX_FDS descriptors (close-on-exec)
+ * @nfds: receives how many
+ *
+ * Return: 0; -ECONNRESET at end of stream; -EBADMSG for a datagram of the
+ * wrong size or truncated descriptors (any received descriptors closed);
+ * -EAGAIN on a non-blocking socket with nothing queued; other -errno.
+ */
+int simd_msg_recv(int fd, struct simd_msg *m, int *fds, unsigned *nfds);
+
+#endif
