@@ -17,11 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xen/event_channel.h>
 #include <xen/io/xenbus.h>
 
 #include "xsvalue.h"
 
 #define ROOT_TOKEN "backend-root"
+#define RELEASE_TOKEN "release-domain"
 
 bool xenbus_state_allowed(int from, int to)
 {
@@ -387,10 +389,32 @@ static void scan(struct xnbd *d)
 	}
 }
 
+/*
+ * A domain died. If it was one of our frontends, its end of the event
+ * channel is no longer connected to ours: close the vif, as a toolstack
+ * would after `xl destroy`, without waiting for one.
+ */
+static void check_released(struct xnbd *d)
+{
+	for (struct vif *v = d->vifs, *next; v; v = next) {
+		next = v->next;
+		if (!v->connected)
+			continue;
+		if (d->ops->evtchn_status(d->evt, (uint32_t)v->queues[0].port_tx, NULL, NULL) !=
+		    EVTCHNSTAT_interdomain) {
+			log_info("vif%u.%u: frontend domain %u is gone", v->domid, v->devid, v->domid);
+			go_state(v, XenbusStateClosed);
+			evaluate(v);
+		}
+	}
+}
+
 int xenbus_start(struct xnbd *d)
 {
 	int rc = d->ops->xs_watch(d->xs, d->backend_root, ROOT_TOKEN);
 
+	if (rc == 0)
+		rc = d->ops->xs_watch(d->xs, "@releaseDomain", RELEASE_TOKEN);
 	if (rc == 0)
 		scan(d);
 	return rc;
@@ -403,6 +427,10 @@ void xenbus_watch_event(struct xnbd *d, const char *path, const char *token)
 	(void)path;
 	if (strcmp(token, ROOT_TOKEN) == 0) {
 		scan(d);
+		return;
+	}
+	if (strcmp(token, RELEASE_TOKEN) == 0) {
+		check_released(d);
 		return;
 	}
 	if (sscanf(token, "fe:%u:%u", &domid, &devid) == 2) {
@@ -422,4 +450,5 @@ void xenbus_stop(struct xnbd *d)
 		remove_vif(v);
 	}
 	d->ops->xs_unwatch(d->xs, d->backend_root, ROOT_TOKEN);
+	d->ops->xs_unwatch(d->xs, "@releaseDomain", RELEASE_TOKEN);
 }

@@ -51,10 +51,7 @@ int tap_open(struct tap *t, const char *name, int multi_queue)
 	}
 	snprintf(t->name, sizeof(t->name), "%s", ifr.ifr_name);
 
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
-	memcpy(ifr.ifr_hwaddr.sa_data, mac, sizeof(mac));
-	rc = ifreq_ioctl(t->name, SIOCSIFHWADDR, &ifr);
+	rc = tap_set_mac(t, mac);
 	if (rc) {
 		tap_close(t);
 		return rc;
@@ -79,6 +76,15 @@ int tap_set_mtu(const struct tap *t, unsigned mtu)
 	struct ifreq ifr = { .ifr_mtu = (int)mtu };
 
 	return ifreq_ioctl(t->name, SIOCSIFMTU, &ifr);
+}
+
+int tap_set_mac(const struct tap *t, const uint8_t mac[6])
+{
+	struct ifreq ifr = { 0 };
+
+	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+	memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
+	return ifreq_ioctl(t->name, SIOCSIFHWADDR, &ifr);
 }
 
 int tap_set_up(const struct tap *t, int up)

@@ -40,8 +40,9 @@ void tap_close(struct tap *t);
 /* tap_set_offloads() - what the kernel may hand us (TUNSETOFFLOAD). */
 int tap_set_offloads(struct tap *t, const struct vnet_offloads *o);
 
-/* tap_set_mtu() / tap_set_up() - interface settings via an ioctl socket. */
+/* tap_set_mtu() / tap_set_up() / tap_set_mac() - interface settings via an ioctl socket. */
 int tap_set_mtu(const struct tap *t, unsigned mtu);
+int tap_set_mac(const struct tap *t, const uint8_t mac[6]);
 int tap_set_up(const struct tap *t, int up);
 
 /*

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * handshake.c - XenBus from the guest side, as Linux netfront does it.
+ *
+ *   Initialising  read `backend` / `backend-id` written by the toolstack,
+ *                 wait for the backend's InitWait
+ *   -> Connected  backend features read, rings and buffers granted, the
+ *                 event channel allocated, keys written in one transaction
+ *   -> Closing    on our shutdown, or when the backend closes
+ *   -> Closed     once the backend is Closed (or gone)
+ *   -> Initialising again when a closed backend returns to InitWait (an
+ *                 xnbd restart): new rings, new keys, reconnect.
+ *
+ * The backend's values are untrusted like everything else it writes:
+ * parsed strictly, and a backend that breaks the ring protocol gets the
+ * vif closed with the reason logged.
+ */
+#include "netfront.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xen/io/xenbus.h>
+
+#include "xsvalue.h"
+
+#define TOKEN_FE "fe"
+#define TOKEN_BE "be"
+
+static int read_str(struct netfront *nf, const char *dir, const char *key, char *out, size_t size)
+{
+	char path[256], *val = NULL;
+	size_t len = 0;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	rc = nf->ops->xs_read(nf->xs, 0, path, &val, &len);
+	if (rc)
+		return rc;
+	if (len == 0 || len >= size || memchr(val, '\0', len)) {
+		free(val);
+		return -EINVAL;
+	}
+	memcpy(out, val, len);
+	out[len] = '\0';
+	free(val);
+	return 0;
+}
+
+static int read_u32(struct netfront *nf, const char *dir, const char *key, uint32_t *out)
+{
+	char buf[24];
+	int rc = read_str(nf, dir, key, buf, sizeof(buf));
+
+	return rc ? rc : xsvalue_parse_u32(buf, strlen(buf), out);
+}
+
+static bool read_flag(struct netfront *nf, const char *key)
+{
+	uint32_t v = 0;
+
+	return read_u32(nf, nf->be_path, key, &v) == 0 && v != 0;
+}
+
+static void set_state(struct netfront *nf, int state)
+{
+	char path[160], val[4];
+
+	nf->state = state;
+	snprintf(path, sizeof(path), "%s/state", nf->fe_path);
+	snprintf(val, sizeof(val), "%d", state);
+	nf->ops->xs_write(nf->xs, 0, path, val, strlen(val));
+}
+
+/* Write what the backend needs, all or nothing. */
+static int publish(struct netfront *nf)
+{
+	struct { const char *key; unsigned val; } keys[] = {
+		{ "tx-ring-ref", nf->tx_ring_ref },
+		{ "rx-ring-ref", nf->rx_ring_ref },
+		{ "event-channel", (unsigned)nf->port },
+		{ "request-rx-copy", 1 },
+		{ "feature-rx-notify", 1 },
+		{ "feature-sg", 1 },
+		{ "feature-gso-tcpv4", 1 },
+		{ "feature-gso-tcpv6", 1 },
+		{ "feature-ipv6-csum-offload", 1 },
+	};
+	int rc = -EAGAIN;
+
+	for (int attempt = 0; attempt < 5 && rc == -EAGAIN; attempt++) {
+		uint32_t tx;
+
+		rc = nf->ops->xs_transaction_start(nf->xs, &tx);
+		if (rc)
+			return rc;
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && rc == 0; i++) {
+			char path[192], val[16];
+
+			snprintf(path, sizeof(path), "%s/%s", nf->fe_path, keys[i].key);
+			snprintf(val, sizeof(val), "%u", keys[i].val);
+			rc = nf->ops->xs_write(nf->xs, tx, path, val, strlen(val));
+		}
+		if (rc) {
+			nf->ops->xs_transaction_end(nf->xs, tx, false);
+			return rc;
+		}
+		rc = nf->ops->xs_transaction_end(nf->xs, tx, true);
+	}
+	return rc;
+}
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned b[6];
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return 0;
+}
+
+static void connect(struct netfront *nf)
+{
+	struct vnet_offloads off;
+	int rc;
+
+	if (!read_flag(nf, "feature-rx-copy")) {
+		log_err("backend %s does not offer feature-rx-copy", nf->be_path);
+		set_state(nf, XenbusStateClosing);
+		return;
+	}
+	nf->be_sg = read_flag(nf, "feature-sg");
+	nf->be_gso4 = read_flag(nf, "feature-gso-tcpv4");
+	nf->be_gso6 = read_flag(nf, "feature-gso-tcpv6");
+	rc = nf_datapath_setup(nf);
+	if (rc == 0)
+		rc = publish(nf);
+	if (rc) {
+		log_err("cannot set up the rings: %s", strerror(-rc));
+		nf_datapath_teardown(nf);
+		set_state(nf, XenbusStateClosing);
+		return;
+	}
+	/* The guest's NIC takes what the backend can carry (TSO needs partial checksums). */
+	off = (struct vnet_offloads){ .csum = true, .tso4 = nf->be_gso4, .tso6 = nf->be_gso6 };
+	if (!nf->be_sg && nf->mtu > TAP_MTU_DEFAULT)
+		nf->mtu = TAP_MTU_DEFAULT;
+	if (!nf->be_sg)
+		off.tso4 = off.tso6 = false;
+	tap_set_offloads(&nf->tap, &off);
+	tap_set_mtu(&nf->tap, nf->mtu);
+	nf->broken[0] = '\0';
+	set_state(nf, XenbusStateConnected);
+	log_info("%s: rings granted (tx %u, rx %u, port %d), waiting for the backend",
+		 nf->tap.name, nf->tx_ring_ref, nf->rx_ring_ref, nf->port);
+}
+
+static void disconnect(struct netfront *nf)
+{
+	if (nf->connected)
+		log_info("%s: disconnected", nf->tap.name);
+	nf->connected = false;
+	nf_tap_poll(nf, false);
+	tap_set_up(&nf->tap, 0);
+	nf_datapath_teardown(nf);
+}
+
+void nf_mark_broken(struct netfront *nf, const char *reason)
+{
+	if (nf->broken[0])
+		return;
+	snprintf(nf->broken, sizeof(nf->broken), "%s", reason);
+	log_err("%s: backend broke the protocol, closing: %s", nf->tap.name, reason);
+	nf->connected = false;
+	nf_tap_poll(nf, false);
+	set_state(nf, XenbusStateClosing);
+}
+
+int nf_handshake_start(struct netfront *nf)
+{
+	char mac[32];
+	uint32_t id;
+	int rc;
+
+	rc = read_str(nf, nf->fe_path, "backend", nf->be_path, sizeof(nf->be_path));
+	if (rc)
+		return rc;
+	rc = read_u32(nf, nf->fe_path, "backend-id", &id);
+	if (rc)
+		return rc;
+	nf->backend_id = id;
+	if (read_str(nf, nf->fe_path, "mac", mac, sizeof(mac)) == 0 && parse_mac(mac, nf->mac) == 0)
+		tap_set_mac(&nf->tap, nf->mac);
+	set_state(nf, XenbusStateInitialising);
+	rc = nf->ops->xs_watch(nf->xs, nf->be_path, TOKEN_BE);
+	if (rc)
+		return rc;
+	nf_handshake_event(nf);
+	return 0;
+}
+
+void nf_handshake_event(struct netfront *nf)
+{
+	uint32_t be = XenbusStateUnknown;
+
+	if (read_u32(nf, nf->be_path, "state", &be) != 0)
+		be = XenbusStateUnknown;
+	/* Act on changes only: the watch also fires for the backend's other nodes. */
+	if ((int)be == nf->backend_state)
+		return;
+	nf->backend_state = (int)be;
+
+	switch (be) {
+	case XenbusStateInitWait:
+		if (nf->state == XenbusStateConnected || nf->state == XenbusStateClosed ||
+		    nf->state == XenbusStateClosing) {
+			/* The backend came back (restarted): start over with fresh rings. */
+			disconnect(nf);
+			set_state(nf, XenbusStateInitialising);
+		}
+		if (nf->state == XenbusStateInitialising)
+			connect(nf);
+		break;
+	case XenbusStateConnected:
+		if (nf->state == XenbusStateConnected && !nf->connected && !nf->broken[0]) {
+			nf->connected = true;
+			tap_set_up(&nf->tap, 1);
+			nf_tap_poll(nf, true);
+			log_info("%s: connected to %s (sg %d, gso4 %d, gso6 %d, mtu %u)", nf->tap.name,
+				 nf->be_path, nf->be_sg, nf->be_gso4, nf->be_gso6, nf->mtu);
+			nf_datapath_event(nf); /* anything that arrived before */
+		}
+		break;
+	case XenbusStateClosing:
+		disconnect(nf);
+		if (nf->state != XenbusStateClosed)
+			set_state(nf, XenbusStateClosing);
+		break;
+	case XenbusStateClosed:
+	case XenbusStateUnknown:
+	default:
+		disconnect(nf);
+		if (nf->state != XenbusStateInitialising)
+			set_state(nf, XenbusStateClosed);
+		break;
+	}
+}
+
+void nf_handshake_close(struct netfront *nf)
+{
+	if (nf->state == XenbusStateConnected || nf->state == XenbusStateInitialising)
+		set_state(nf, XenbusStateClosing);
+	disconnect(nf);
+	set_state(nf, XenbusStateClosed);
+	nf->ops->xs_unwatch(nf->xs, nf->be_path, TOKEN_BE);
+}
