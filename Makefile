@@ -15,10 +15,11 @@ CHECK_FUZZ_SECONDS ?= 30
 # Debian packages the build and the tests need.
 DEB_PACKAGES = build-essential meson ninja-build pkg-config libxen-dev \
 	libcmocka-dev clang libclang-rt-14-dev valgrind xenstore-utils \
-	iproute2 iperf3 python3
+	iproute2 iperf3 iputils-ping python3
 
-FUZZERS = fuzz_tx fuzz_rx fuzz_offload
+FUZZERS = fuzz_tx fuzz_rx fuzz_offload fuzz_front
 
+PHONY_EXTRA = demo-engine bench-e2e
 .PHONY: all deps build demo check test test-san test-valgrind fuzz-build \
 	fuzz check-fuzz bench-engine clean
 
@@ -42,6 +43,9 @@ build: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
 demo: deps build
+	tools/xnb-demo.sh $(BUILD)
+
+demo-engine: build
 	$(BUILD)/tools/xnb-engine-demo
 
 test: build
