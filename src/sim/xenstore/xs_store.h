@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * xs_store.h - the XenStore tree: nodes, permissions, quotas, transactions.
+ *
+ * Theory of operation: a store is a tree of nodes, each with a value (bytes),
+ * an ACL (first entry: owner and default permission, as in xenstored) and a
+ * generation number bumped on every change to the node, including a change
+ * to its list of children. Every operation names its caller (domain id and
+ * whether it is privileged) and applies xenstored's permission rules.
+ *
+ * A transaction is a private deep copy of the tree (xs_store_clone()). The
+ * copy records, for every path the transaction touches (reads, writes,
+ * creates, deletes), the generation the path had when first touched (0: it
+ * did not exist), and logs every successful mutation. xs_store_commit()
+ * compares those generations with the live tree (any difference: -EAGAIN,
+ * nothing applied) and otherwise replays the log on the live tree, which
+ * fires its watch notifications at that moment.
+ *
+ * The store knows nothing of connections or watches: every change is
+ * reported through the notify callback with the changed path, whether only
+ * watches on exactly that path should fire (descendants of a removed node)
+ * and the node's ACL, so that the server can decide who may hear of it.
+ *
+ * Paths given to the store are canonical absolute paths (xs_store_path_ok()).
+ */
+#ifndef XNB_SIM_XS_STORE_H
+#define XNB_SIM_XS_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Permission bits, as in xenstored. */
+#define XS_STORE_PERM_NONE  0u
+#define XS_STORE_PERM_READ  1u
+#define XS_STORE_PERM_WRITE 2u
+#define XS_STORE_PERM_OWNER 4u
+
+/* Default quotas for unprivileged domains (xenstored's defaults). */
+#define XS_STORE_QUOTA_NODES     1000u
+#define XS_STORE_QUOTA_NODE_SIZE 2048u
+
+/* One ACL entry: a domain and its permission bits (READ|WRITE). */
+struct xs_store_perm {
+	unsigned domid;
+	unsigned bits;
+};
+
+/* Who is asking: privileged callers (dom0, the socket) may do anything. */
+struct xs_store_caller {
+	unsigned domid;
+	bool priv;
+};
+
+/*
+ * Change notification: @path changed; @exact: only watches on exactly @path
+ * fire (a descendant of a removed node); @perms/@nperms: the node's ACL.
+ */
+typedef void (*xs_store_notify_fn)(void *ctx, const char *path, bool exact,
+				   const struct xs_store_perm *perms, unsigned nperms);
+
+struct xs_store;
+
+/** xs_store_new() - an empty store holding "/" (owner 0, perm none). NULL on ENOMEM. */
+struct xs_store *xs_store_new(void);
+
+/** xs_store_free() - free the store and every node (NULL is fine). */
+void xs_store_free(struct xs_store *st);
+
+/** xs_store_notify_set() - install the change callback (NULL: none). */
+void xs_store_notify_set(struct xs_store *st, xs_store_notify_fn fn, void *ctx);
+
+/** xs_store_quota_set() - per unprivileged domain node count and value size limits. */
+void xs_store_quota_set(struct xs_store *st, unsigned max_nodes, size_t max_size);
+
+/**
+ * xs_store_path_ok() - whether @path is a valid canonical absolute node path:
+ * starts with '/', no empty component, no trailing '/' (except "/"), only
+ * [A-Za-z0-9_@/-], at most XENSTORE_ABS_PATH_MAX characters.
+ */
+bool xs_store_path_ok(const char *path);
+
+/**
+ * xs_store_perm_for() - the permission bits @c has on a node with ACL @p:
+ * everything for the privileged and the owner, else the caller's own entry,
+ * else the default (first entry).
+ */
+unsigned xs_store_perm_for(const struct xs_store_caller *c,
+			   const struct xs_store_perm *p, unsigned n);
+
+/**
+ * xs_store_read() - the value of @path: *@val points into the store (valid
+ * until the next mutation), *@len its length. 0, -ENOENT or -EACCES.
+ */
+int xs_store_read(struct xs_store *st, const struct xs_store_caller *c,
+		  const char *path, const char **val, size_t *len);
+
+/**
+ * xs_store_write() - set @path's value, creating it and missing parents
+ * (which inherit their parent's ACL, owned by an unprivileged creator).
+ * 0, -EACCES, -ENOSPC (quota), -ENOMEM, -EINVAL.
+ */
+int xs_store_write(struct xs_store *st, const struct xs_store_caller *c,
+		   const char *path, const void *val, size_t len);
+
+/** xs_store_mkdir() - create @path (and parents) with an empty value if missing. */
+int xs_store_mkdir(struct xs_store *st, const struct xs_store_caller *c, const char *path);
+
+/**
+ * xs_store_rm() - remove @path and its subtree. A missing node whose parent
+ * exists is success; a missing parent is -ENOENT; "/" is -EINVAL.
+ */
+int xs_store_rm(struct xs_store *st, const struct xs_store_caller *c, const char *path);
+
+/**
+ * xs_store_directory() - the children of @path as consecutive NUL-terminated
+ * names in a malloc'd buffer (*@buf, *@len bytes; NULL/0 when none) and the
+ * node's generation in *@gen (may be NULL).
+ */
+int xs_store_directory(struct xs_store *st, const struct xs_store_caller *c,
+		       const char *path, char **buf, size_t *len, uint64_t *gen);
+
+/** xs_store_get_perms() - a malloc'd copy of @path's ACL. */
+int xs_store_get_perms(struct xs_store *st, const struct xs_store_caller *c,
+		       const char *path, struct xs_store_perm **perms, unsigned *n);
+
+/**
+ * xs_store_set_perms() - replace @path's ACL (the caller needs to own the
+ * node; unprivileged callers may not change the owner: -EPERM).
+ */
+int xs_store_set_perms(struct xs_store *st, const struct xs_store_caller *c,
+		       const char *path, const struct xs_store_perm *perms, unsigned n);
+
+/** xs_store_exists() - whether @path exists (no permission check). */
+bool xs_store_exists(struct xs_store *st, const char *path);
+
+/** xs_store_nodes_owned() - how many nodes @domid owns. */
+unsigned xs_store_nodes_owned(const struct xs_store *st, unsigned domid);
+
+/** xs_store_clone() - a transaction: a private copy of @st that tracks accesses. NULL on ENOMEM. */
+struct xs_store *xs_store_clone(const struct xs_store *st);
+
+/**
+ * xs_store_commit() - apply transaction @tx to @st: -EAGAIN if any path @tx
+ * touched changed in @st since the clone (nothing applied), else 0. @tx is
+ * left as it was; the caller frees it.
+ */
+int xs_store_commit(struct xs_store *st, struct xs_store *tx);
+
+/**
+ * xs_store_perms_parse() - parse the wire form "r0\0w5\0" (@len bytes, the
+ * last NUL optional) into a malloc'd array. 0 or -EINVAL/-ENOMEM.
+ */
+int xs_store_perms_parse(const char *buf, size_t len, struct xs_store_perm **perms, unsigned *n);
+
+/**
+ * xs_store_perms_format() - the wire form of an ACL, malloc'd; *@len counts
+ * every NUL. NULL on ENOMEM.
+ */
+char *xs_store_perms_format(const struct xs_store_perm *perms, unsigned n, size_t *len);
+
+#endif /* XNB_SIM_XS_STORE_H */

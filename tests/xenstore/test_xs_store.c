@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: MIT */
+/* test_xs_store.c - in-process tests of the XenStore tree: semantics, permissions, quotas, transactions. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <xen/io/xs_wire.h>
+
+#include "xs_store.h"
+
+static const struct xs_store_caller dom0 = { 0, true };
+static const struct xs_store_caller dom5 = { 5, false };
+static const struct xs_store_caller dom6 = { 6, false };
+
+/* Notifications seen, as "path" or "=path" (exact), newline separated. */
+static char seen[8192];
+
+static void record(void *ctx, const char *path, bool exact,
+		   const struct xs_store_perm *perms, unsigned nperms)
+{
+	(void)ctx;
+	(void)perms;
+	(void)nperms;
+	snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), "%s%s\n", exact ? "=" : "", path);
+}
+
+static struct xs_store *store_with_domain(void)
+{
+	struct xs_store *st = xs_store_new();
+	struct xs_store_perm p5 = { 5, XS_STORE_PERM_NONE };
+
+	assert_non_null(st);
+	assert_int_equal(xs_store_mkdir(st, &dom0, "/local/domain/5"), 0);
+	assert_int_equal(xs_store_set_perms(st, &dom0, "/local/domain/5", &p5, 1), 0);
+	seen[0] = '\0';
+	xs_store_notify_set(st, record, NULL);
+	return st;
+}
+
+static void expect_val(struct xs_store *st, const struct xs_store_caller *c,
+		       const char *path, const char *want)
+{
+	const char *val;
+	size_t len;
+
+	assert_int_equal(xs_store_read(st, c, path, &val, &len), 0);
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(val, want, len);
+}
+
+static void test_path_ok(void **state)
+{
+	char longp[XENSTORE_ABS_PATH_MAX + 8];
+
+	(void)state;
+	assert_true(xs_store_path_ok("/"));
+	assert_true(xs_store_path_ok("/a/b-c_d@e/0"));
+	assert_false(xs_store_path_ok(""));
+	assert_false(xs_store_path_ok("a"));
+	assert_false(xs_store_path_ok("/a/"));
+	assert_false(xs_store_path_ok("/a//b"));
+	assert_false(xs_store_path_ok("/a b"));
+	assert_false(xs_store_path_ok("/a.b"));
+	memset(longp, 'a', sizeof(longp));
+	longp[0] = '/';
+	longp[XENSTORE_ABS_PATH_MAX] = '\0';
+	assert_true(xs_store_path_ok(longp));
+	longp[XENSTORE_ABS_PATH_MAX] = 'a';
+	longp[XENSTORE_ABS_PATH_MAX + 1] = '\0';
+	assert_false(xs_store_path_ok(longp));
+}
+
+static void test_basic(void **state)
+{
+	struct xs_store *st = store_with_domain();
+	const char *val;
+	size_t len;
+	char *kids;
+	uint64_t gen;
+
+	(void)state;
+	assert_int_equal(xs_store_write(st, &dom0, "/a/b/c", "v", 1), 0);
+	expect_val(st, &dom0, "/a/b/c", "v");
+	expect_val(st, &dom0, "/a/b", "");
+	assert_int_equal(xs_store_read(st, &dom0, "/a/x", &val, &len), -ENOENT);
+	assert_int_equal(xs_store_write(st, &dom0, "/a/d", "", 0), 0);
+	assert_int_equal(xs_store_directory(st, &dom0, "/a", &kids, &len, &gen), 0);
+	assert_int_equal(len, 4);
+	assert_memory_equal(kids, "b\0d\0", 4);
+	free(kids);
+	assert_int_equal(xs_store_mkdir(st, &dom0, "/a/b"), 0);
+	expect_val(st, &dom0, "/a/b", "");
+	assert_int_equal(xs_store_rm(st, &dom0, "/a/nothing"), 0);
+	assert_int_equal(xs_store_rm(st, &dom0, "/nothing/at/all"), -ENOENT);
+	assert_int_equal(xs_store_rm(st, &dom0, "/"), -EINVAL);
+	assert_int_equal(xs_store_rm(st, &dom0, "/a/b"), 0);
+	assert_false(xs_store_exists(st, "/a/b/c"));
+	assert_true(xs_store_exists(st, "/a/d"));
+	assert_int_equal(xs_store_directory(st, &dom0, "/a/d", &kids, &len, NULL), 0);
+	assert_null(kids);
+	assert_int_equal(len, 0);
+	xs_store_free(st);
+}
+
+static void test_notify_order(void **state)
+{
+	struct xs_store *st = store_with_domain();
+	struct xs_store_perm p = { 0, XS_STORE_PERM_READ };
+
+	(void)state;
+	assert_int_equal(xs_store_write(st, &dom0, "/w/x/y", "1", 1), 0);
+	assert_int_equal(xs_store_mkdir(st, &dom0, "/w/z"), 0);
+	assert_int_equal(xs_store_mkdir(st, &dom0, "/w/z"), 0);  /* exists: no event */
+	assert_int_equal(xs_store_set_perms(st, &dom0, "/w/z", &p, 1), 0);
+	assert_string_equal(seen, "/w/x/y\n/w/z\n/w/z\n");
+	seen[0] = '\0';
+	assert_int_equal(xs_store_rm(st, &dom0, "/w"), 0);
+	/* children first, each exact, then the removed node itself */
+	assert_string_equal(seen, "=/w/z\n=/w/x/y\n=/w/x\n/w\n");
+	xs_store_free(st);
+}
+
+static void test_perms(void **state)
+{
+	struct xs_store *st = store_with_domain();
+	struct xs_store_perm acl[2] = { { 0, XS_STORE_PERM_NONE }, { 5, XS_STORE_PERM_READ } };
+	struct xs_store_perm *got;
+	unsigned n;
+	const char *val;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(xs_store_write(st, &dom0, "/secret/k", "s", 1), 0);
+	assert_int_equal(xs_store_read(st, &dom5, "/secret/k", &val, &len), -EACCES);
+	/* a missing node below an unreadable one is EACCES, not ENOENT */
+	assert_int_equal(xs_store_read(st, &dom5, "/secret/none", &val, &len), -EACCES);
+	assert_int_equal(xs_store_write(st, &dom5, "/secret/k", "x", 1), -EACCES);
+	assert_int_equal(xs_store_write(st, &dom5, "/secret/new", "x", 1), -EACCES);
+	assert_int_equal(xs_store_rm(st, &dom5, "/secret/k"), -EACCES);
+	/* read ACL entry */
+	assert_int_equal(xs_store_set_perms(st, &dom0, "/secret/k", acl, 2), 0);
+	expect_val(st, &dom5, "/secret/k", "s");
+	assert_int_equal(xs_store_read(st, &dom6, "/secret/k", &val, &len), -EACCES);
+	assert_int_equal(xs_store_write(st, &dom5, "/secret/k", "x", 1), -EACCES);
+	acl[1].bits = XS_STORE_PERM_READ | XS_STORE_PERM_WRITE;
+	assert_int_equal(xs_store_set_perms(st, &dom0, "/secret/k", acl, 2), 0);
+	assert_int_equal(xs_store_write(st, &dom5, "/secret/k", "x", 1), 0);
+	/* only the owner may change the ACL */
+	assert_int_equal(xs_store_set_perms(st, &dom5, "/secret/k", acl, 2), -EACCES);
+	/* a domain's own directory */
+	assert_int_equal(xs_store_write(st, &dom5, "/local/domain/5/a/b", "1", 1), 0);
+	assert_int_equal(xs_store_get_perms(st, &dom5, "/local/domain/5/a/b", &got, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(got[0].domid, 5);
+	free(got);
+	assert_int_equal(xs_store_read(st, &dom6, "/local/domain/5/a/b", &val, &len), -EACCES);
+	/* the owner may set its ACL but not give the node away */
+	acl[0].domid = 5;
+	acl[1].domid = 6;
+	acl[1].bits = XS_STORE_PERM_READ;
+	assert_int_equal(xs_store_set_perms(st, &dom5, "/local/domain/5/a", acl, 2), 0);
+	expect_val(st, &dom6, "/local/domain/5/a", "");
+	acl[0].domid = 6;
+	assert_int_equal(xs_store_set_perms(st, &dom5, "/local/domain/5/a", acl, 2), -EPERM);
+	/* children created by a domain inherit the ACL with the creator as owner */
+	assert_int_equal(xs_store_write(st, &dom5, "/local/domain/5/a/c", "", 0), 0);
+	assert_int_equal(xs_store_get_perms(st, &dom0, "/local/domain/5/a/c", &got, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(got[0].domid, 5);
+	assert_int_equal(got[1].domid, 6);
+	assert_int_equal(got[1].bits, XS_STORE_PERM_READ);
+	free(got);
+	/* dom0 creating below a domain's node inherits the domain as owner */
+	assert_int_equal(xs_store_write(st, &dom0, "/local/domain/5/fromdom0", "", 0), 0);
+	assert_int_equal(xs_store_get_perms(st, &dom0, "/local/domain/5/fromdom0", &got, &n), 0);
+	assert_int_equal(got[0].domid, 5);
+	free(got);
+	xs_store_free(st);
+}
+
+static void test_perms_wire(void **state)
+{
+	struct xs_store_perm *p;
+	unsigned n;
+	size_t len;
+	char *s;
+
+	(void)state;
+	assert_int_equal(xs_store_perms_parse("n0\0r5\0b7\0", 9, &p, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(p[1].domid, 5);
+	assert_int_equal(p[2].bits, XS_STORE_PERM_READ | XS_STORE_PERM_WRITE);
+	s = xs_store_perms_format(p, n, &len);
+	assert_int_equal(len, 9);
+	assert_memory_equal(s, "n0\0r5\0b7\0", 9);
+	free(s);
+	free(p);
+	assert_int_equal(xs_store_perms_parse("w12", 3, &p, &n), 0);
+	assert_int_equal(p[0].domid, 12);
+	free(p);
+	assert_int_equal(xs_store_perms_parse("x0\0", 3, &p, &n), -EINVAL);
+	assert_int_equal(xs_store_perms_parse("r\0", 2, &p, &n), -EINVAL);
+	assert_int_equal(xs_store_perms_parse("r1a\0", 4, &p, &n), -EINVAL);
+	assert_int_equal(xs_store_perms_parse("r1\0\0", 4, &p, &n), -EINVAL);
+	assert_int_equal(xs_store_perms_parse("", 0, &p, &n), -EINVAL);
+	assert_int_equal(xs_store_perms_parse("r99999999999\0", 13, &p, &n), -EINVAL);
+}
+
+static void test_quota(void **state)
+{
+	struct xs_store *st = store_with_domain();
+	char path[64], big[3000];
+	unsigned base;
+
+	(void)state;
+	xs_store_quota_set(st, 10, 100);
+	base = xs_store_nodes_owned(st, 5);
+	assert_int_equal(base, 1);
+	for (unsigned i = base; i < 10; i++) {
+		snprintf(path, sizeof(path), "/local/domain/5/n%u", i);
+		assert_int_equal(xs_store_write(st, &dom5, path, "", 0), 0);
+	}
+	assert_int_equal(xs_store_nodes_owned(st, 5), 10);
+	assert_int_equal(xs_store_write(st, &dom5, "/local/domain/5/more", "", 0), -ENOSPC);
+	/* a chain of parents counts as a whole */
+	assert_int_equal(xs_store_rm(st, &dom5, "/local/domain/5/n9"), 0);
+	assert_int_equal(xs_store_write(st, &dom5, "/local/domain/5/x/y", "", 0), -ENOSPC);
+	assert_int_equal(xs_store_write(st, &dom5, "/local/domain/5/x", "", 0), 0);
+	/* rewriting existing nodes is fine */
+	assert_int_equal(xs_store_write(st, &dom5, "/local/domain/5/n1", "v", 1), 0);
+	/* value size */
+	memset(big, 'a', sizeof(big));
+	assert_int_equal(xs_store_write(st, &dom5, "/local/domain/5/n1", big, 101), -ENOSPC);
+	assert_int_equal(xs_store_write(st, &dom5, "/local/domain/5/n1", big, 100), 0);
+	/* dom0 is exempt, even below the domain (where nodes are the domain's) */
+	assert_int_equal(xs_store_write(st, &dom0, "/local/domain/5/n1", big, sizeof(big)), 0);
+	assert_int_equal(xs_store_write(st, &dom0, "/local/domain/5/dom0made", "", 0), 0);
+	assert_int_equal(xs_store_nodes_owned(st, 5), 11);
+	assert_int_equal(xs_store_rm(st, &dom0, "/local/domain/5"), 0);
+	assert_int_equal(xs_store_nodes_owned(st, 5), 0);
+	xs_store_free(st);
+}
+
+static void test_transactions(void **state)
+{
+	struct xs_store *st = store_with_domain();
+	struct xs_store *t1, *t2;
+	const char *val;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(xs_store_write(st, &dom0, "/t/a", "0", 1), 0);
+	assert_int_equal(xs_store_write(st, &dom0, "/t/b", "0", 1), 0);
+	/* private copy: invisible until commit, events at commit */
+	t1 = xs_store_clone(st);
+	assert_non_null(t1);
+	assert_int_equal(xs_store_write(t1, &dom0, "/t/a", "1", 1), 0);
+	assert_int_equal(xs_store_write(t1, &dom0, "/t/new/x", "n", 1), 0);
+	expect_val(t1, &dom0, "/t/a", "1");
+	expect_val(st, &dom0, "/t/a", "0");
+	assert_int_equal(xs_store_read(st, &dom0, "/t/new/x", &val, &len), -ENOENT);
+	seen[0] = '\0';
+	assert_int_equal(xs_store_commit(st, t1), 0);
+	assert_string_equal(seen, "/t/a\n/t/new/x\n");
+	expect_val(st, &dom0, "/t/new/x", "n");
+	xs_store_free(t1);
+
+	/* conflict: both read and write /t/a */
+	t1 = xs_store_clone(st);
+	t2 = xs_store_clone(st);
+	assert_int_equal(xs_store_read(t1, &dom0, "/t/a", &val, &len), 0);
+	assert_int_equal(xs_store_read(t2, &dom0, "/t/a", &val, &len), 0);
+	assert_int_equal(xs_store_write(t1, &dom0, "/t/a", "A", 1), 0);
+	assert_int_equal(xs_store_write(t2, &dom0, "/t/a", "B", 1), 0);
+	assert_int_equal(xs_store_commit(st, t1), 0);
+	seen[0] = '\0';
+	assert_int_equal(xs_store_commit(st, t2), -EAGAIN);
+	assert_string_equal(seen, "");
+	expect_val(st, &dom0, "/t/a", "A");
+	xs_store_free(t1);
+	xs_store_free(t2);
+
+	/* no conflict: disjoint existing nodes */
+	t1 = xs_store_clone(st);
+	t2 = xs_store_clone(st);
+	assert_int_equal(xs_store_write(t1, &dom0, "/t/a", "1", 1), 0);
+	assert_int_equal(xs_store_write(t2, &dom0, "/t/b", "2", 1), 0);
+	assert_int_equal(xs_store_commit(st, t1), 0);
+	assert_int_equal(xs_store_commit(st, t2), 0);
+	expect_val(st, &dom0, "/t/a", "1");
+	expect_val(st, &dom0, "/t/b", "2");
+	xs_store_free(t1);
+	xs_store_free(t2);
+
+	/* a transaction's rm conflicts with a change below the removed node */
+	t1 = xs_store_clone(st);
+	assert_int_equal(xs_store_rm(t1, &dom0, "/t/new"), 0);
+	assert_int_equal(xs_store_write(st, &dom0, "/t/new/x", "changed", 7), 0);
+	assert_int_equal(xs_store_commit(st, t1), -EAGAIN);
+	xs_store_free(t1);
+
+	/* reading a missing node conflicts with its creation */
+	t1 = xs_store_clone(st);
+	assert_int_equal(xs_store_read(t1, &dom0, "/t/later", &val, &len), -ENOENT);
+	assert_int_equal(xs_store_write(t1, &dom0, "/t/other", "", 0), 0);
+	assert_int_equal(xs_store_write(st, &dom0, "/t/later", "", 0), 0);
+	assert_int_equal(xs_store_commit(st, t1), -EAGAIN);
+	xs_store_free(t1);
+
+	/* permissions and quotas apply inside transactions too */
+	t1 = xs_store_clone(st);
+	assert_int_equal(xs_store_write(t1, &dom5, "/t/a", "x", 1), -EACCES);
+	assert_int_equal(xs_store_write(t1, &dom5, "/local/domain/5/tx", "x", 1), 0);
+	assert_int_equal(xs_store_commit(st, t1), 0);
+	assert_int_equal(xs_store_nodes_owned(st, 5), 2);
+	xs_store_free(t1);
+	xs_store_free(st);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_path_ok),
+		cmocka_unit_test(test_basic),
+		cmocka_unit_test(test_notify_order),
+		cmocka_unit_test(test_perms),
+		cmocka_unit_test(test_perms_wire),
+		cmocka_unit_test(test_quota),
+		cmocka_unit_test(test_transactions),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
