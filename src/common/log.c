@@ -15,6 +15,7 @@ void log_init(const char *prog, enum log_level max_level)
 	log_max = max_level;
 }
 
+__attribute__((format(printf, 2, 0)))
 static void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 {
 	static const char *const names[] = { "error", "warning", "info", "debug" };

@@ -181,7 +181,7 @@ static enum parse_result parse_packet(struct engine_tx_queue *q, struct engine_t
 	}
 	/* The first slot carries whatever the other fragments left of the total. */
 	frags[0].size = remaining;
-	if (!drop && (uint32_t)first.offset + remaining > ENGINE_PAGE_SIZE) {
+	if ((uint32_t)first.offset + remaining > ENGINE_PAGE_SIZE) {
 		q->fault = ENGINE_FAULT_CROSS_PAGE;
 		goto fatal;
 	}
@@ -288,6 +288,7 @@ int engine_tx_parse(struct engine_tx_queue *q, struct engine_tx_batch *b, unsign
 		return -EPROTO;
 	}
 
+	q->incomplete = false;
 	while (consumed < budget && consumed < avail) {
 		unsigned used = 0;
 
@@ -297,6 +298,9 @@ int engine_tx_parse(struct engine_tx_queue *q, struct engine_tx_batch *b, unsign
 			consumed += used;
 			break;
 		case INCOMPLETE:
+			q->incomplete = true;
+			q->incomplete_prod = prod;
+			goto out;
 		case BATCH_FULL:
 			goto out;
 		case FATAL:
@@ -404,14 +408,15 @@ bool engine_tx_respond(struct engine_tx_queue *q, struct engine_tx_batch *b)
 
 bool engine_tx_more(struct engine_tx_queue *q)
 {
-	RING_IDX prod;
+	RING_IDX prod, seen;
 
 	if (q->fault)
 		return false;
+	/* What is already published and seen: the start of a packet, or nothing. */
+	seen = q->incomplete ? q->incomplete_prod : q->ring.req_cons;
 	prod = engine_ring_read_idx(&q->ring.sring->req_prod);
-	if (prod != q->ring.req_cons)
+	if (prod != seen)
 		return true;
-	prod = engine_ring_arm(&q->ring.sring->req_event, &q->ring.sring->req_prod,
-			       q->ring.req_cons + 1);
-	return prod != q->ring.req_cons;
+	prod = engine_ring_arm(&q->ring.sring->req_event, &q->ring.sring->req_prod, seen + 1);
+	return prod != seen;
 }

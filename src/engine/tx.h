@@ -86,6 +86,9 @@ struct engine_tx_stats {
 struct engine_tx_queue {
 	netif_tx_back_ring_t ring;    /* private req_cons / rsp_prod_pvt */
 	RING_IDX rsp_published;       /* what we last wrote to sring->rsp_prod */
+	RING_IDX incomplete_prod;     /* req_prod when parse last stopped at an
+				       * incomplete packet (see incomplete) */
+	bool incomplete;              /* requests are waiting for the rest of a packet */
 	struct engine_tx_config cfg;
 	struct engine_tx_stats stats;
 	enum engine_fault fault;      /* set once; then the queue does nothing */
@@ -126,7 +129,8 @@ struct engine_tx_batch {
 /*
  * engine_tx_init() - attach @q to a TX shared ring page the frontend granted.
  * @sring: the mapped page (PAGE_SIZE bytes). Shared indices are not reset:
- * the frontend initialised them; we start consuming at its req_prod's base.
+ * the frontend initialised them; we attach after its last response
+ * (rsp_prod), as Linux's BACK_RING_ATTACH does.
  */
 void engine_tx_init(struct engine_tx_queue *q, netif_tx_sring_t *sring,
 		    const struct engine_tx_config *cfg);
@@ -138,8 +142,10 @@ void engine_tx_init(struct engine_tx_queue *q, netif_tx_sring_t *sring,
 void engine_tx_batch_init(struct engine_tx_batch *b, uint8_t *arena, size_t size);
 
 /*
- * engine_tx_parse() - consume up to @budget requests (capped at the ring
- * size) into @b, which is reset first. A packet still incomplete at the end
+ * engine_tx_parse() - consume requests into @b, which is reset first,
+ * starting packets while fewer than @budget (capped at the ring size) have
+ * been consumed: the last packet may take the total past @budget by at most
+ * ENGINE_TX_FATAL_SLOTS + 4 extra slots. A packet still incomplete at the end
  * of the published requests is left on the ring, to wait for the rest.
  * Returns the number of requests consumed (0: nothing to do), or -EPROTO if
  * the frontend broke the protocol: @q->fault says how, and the queue is dead.
@@ -162,9 +168,11 @@ void engine_tx_finish(struct engine_tx_queue *q, struct engine_tx_batch *b);
 bool engine_tx_respond(struct engine_tx_queue *q, struct engine_tx_batch *b);
 
 /*
- * engine_tx_more() - true when requests are waiting; otherwise sets req_event
- * so the frontend notifies the next one, and re-checks for a request that
- * raced with that (the final check of the ring protocol).
+ * engine_tx_more() - true when requests are waiting that parse can use;
+ * otherwise sets req_event so the frontend notifies its next publication,
+ * and re-checks for one that raced with that (the final check of the ring
+ * protocol). Requests of a packet still incomplete do not count until more
+ * are published: a frontend cannot keep us busy with half a packet (XSA-332).
  */
 bool engine_tx_more(struct engine_tx_queue *q);
 
