@@ -13,6 +13,7 @@
  * header; the buffers are posted again at once.
  */
 #include "netfront.h"
+#include "offload.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -143,6 +144,10 @@ static void tx_from_tap(struct netfront *nf)
 		}
 		if (n < 0)
 			break;
+		/* A backend without IPv6 checksum offload gets IPv6 checksums finished. */
+		if (m.csum == ENGINE_CSUM_PARTIAL && !nf->be_ipv6_csum && m.gso_type == 0 &&
+		    n > 13 && nf->tx_frame[12] == 0x86 && nf->tx_frame[13] == 0xdd)
+			engine_csum_complete(nf->tx_frame, (uint32_t)n, &m);
 		rc = engine_front_tx_send(&nf->tx, nf->tx_frame, (uint32_t)n, &m);
 		if (rc == -EPROTO) {
 			nf_mark_broken(nf, engine_front_fault_str(nf->tx.fault));

@@ -136,6 +136,7 @@ static void connect(struct netfront *nf)
 	nf->be_sg = read_flag(nf, "feature-sg");
 	nf->be_gso4 = read_flag(nf, "feature-gso-tcpv4");
 	nf->be_gso6 = read_flag(nf, "feature-gso-tcpv6");
+	nf->be_ipv6_csum = read_flag(nf, "feature-ipv6-csum-offload");
 	rc = nf_datapath_setup(nf);
 	if (rc == 0)
 		rc = publish(nf);
@@ -146,7 +147,8 @@ static void connect(struct netfront *nf)
 		return;
 	}
 	/* The guest's NIC takes what the backend can carry (TSO needs partial checksums). */
-	off = (struct vnet_offloads){ .csum = true, .tso4 = nf->be_gso4, .tso6 = nf->be_gso6 };
+	off = (struct vnet_offloads){ .csum = true, .tso4 = nf->be_gso4,
+				      .tso6 = nf->be_gso6 && nf->be_ipv6_csum };
 	if (!nf->be_sg && nf->mtu > TAP_MTU_DEFAULT)
 		nf->mtu = TAP_MTU_DEFAULT;
 	if (!nf->be_sg)

@@ -37,7 +37,7 @@ struct netfront {
 	char broken[128];
 
 	/* What the backend offers. */
-	bool be_sg, be_gso4, be_gso6, be_split;
+	bool be_sg, be_gso4, be_gso6, be_ipv6_csum;
 	unsigned mtu;
 
 	/* Shared memory, all granted to the backend. */
