@@ -104,5 +104,8 @@ check: deps
 bench-engine: build
 	$(BUILD)/bench/bench-engine
 
+bench-e2e: deps build
+	bench/bench-e2e.sh $(BUILD)
+
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ)

@@ -203,10 +203,15 @@ static void read_frontend_path(struct vif *v)
 
 static void probe(struct xnbd *d, unsigned domid, unsigned devid)
 {
+	char dir[128];
 	struct vif *v;
-	uint32_t mtu;
+	uint32_t mtu, online = 0;
 	int rc;
 
+	/* Only a device the toolstack wants: a dir being torn down has online 0. */
+	snprintf(dir, sizeof(dir), "%s/%u/%u", d->backend_root, domid, devid);
+	if (xs_read_u32(d, dir, "online", &online) != 0 || online != 1)
+		return;
 	v = vif_create(d, domid, devid);
 	if (!v)
 		return;

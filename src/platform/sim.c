@@ -433,6 +433,24 @@ static uint32_t sim_domtab_gen(const struct platform *p, uint16_t domid)
 	return __atomic_load_n(&p->domtab[domid], __ATOMIC_ACQUIRE);
 }
 
+/*
+ * Drop cached peers that died and that we no longer map: their memfd and
+ * mappings go with them. Runs on lookups and on XenStore watch reads (a
+ * death fires @releaseDomain), so a dead domain's cache does not outlive
+ * the event that announces its death. Caller holds p->lock.
+ */
+static void sim_peers_prune(struct platform *p)
+{
+	for (struct sim_peer **pp = &p->peers, *pe; (pe = *pp);) {
+		if (pe->maps == 0 && pe->gen != sim_domtab_gen(p, pe->domid)) {
+			*pp = pe->next;
+			sim_peer_free(pe);
+			continue;
+		}
+		pp = &pe->next;
+	}
+}
+
 /* The live cached peer for domid, fetched from simd if needed; NULL = bad_domain. */
 static struct sim_peer *sim_peer_get(struct platform *p, uint16_t domid)
 {
@@ -447,16 +465,10 @@ static struct sim_peer *sim_peer_get(struct platform *p, uint16_t domid)
 		domid = p->domid, gen = sim_domtab_gen(p, domid);
 	if (!(gen & 1))
 		return NULL;
-	for (pp = &p->peers; (pe = *pp);) {
+	sim_peers_prune(p);
+	for (pp = &p->peers; (pe = *pp); pp = &pe->next)
 		if (pe->domid == domid && pe->gen == gen)
 			return pe;
-		if (pe->maps == 0 && pe->gen != sim_domtab_gen(p, pe->domid)) {
-			*pp = pe->next;  /* stale and unused: drop it */
-			sim_peer_free(pe);
-			continue;
-		}
-		pp = &pe->next;
-	}
 	m.arg[0] = domid;
 	if (sim_call(p, &m, NULL, 0, fds, &n) < 0)
 		return NULL;
@@ -1263,6 +1275,9 @@ static int sim_xs_unwatch(struct platform_xs *x, const char *path, const char *t
 
 static int sim_xs_read_watch(struct platform_xs *x, char **path, char **token)
 {
+	pthread_mutex_lock(&x->p->lock);
+	sim_peers_prune(x->p);
+	pthread_mutex_unlock(&x->p->lock);
 	return xs_client_read_watch(x->c, path, token);
 }
 
