@@ -403,10 +403,13 @@ static void check_released(struct xnbd *d)
 {
 	for (struct vif *v = d->vifs, *next; v; v = next) {
 		next = v->next;
+		int st;
+
 		if (!v->connected)
 			continue;
-		if (d->ops->evtchn_status(d->evt, (uint32_t)v->queues[0].port_tx, NULL, NULL) !=
-		    EVTCHNSTAT_interdomain) {
+		/* Unknown (no status query here) is not gone: the toolstack will tell. */
+		st = d->ops->evtchn_status(d->evt, (uint32_t)v->queues[0].port_tx, NULL, NULL);
+		if (st >= 0 && st != EVTCHNSTAT_interdomain) {
 			log_info("vif%u.%u: frontend domain %u is gone", v->domid, v->devid, v->domid);
 			go_state(v, XenbusStateClosed);
 			evaluate(v);

@@ -159,7 +159,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: xnbd [--platform sim|xen] [--ctl PATH] [--verbose]\n"
 		   "  Serves backend/vif/<domid>/<devid> under this domain's XenStore path,\n"
 		   "  with a TAP vif<domid>.<devid> per vif. The platform defaults to $XNB_PLATFORM,\n"
-		   "  else 'sim'. The control socket defaults to $XNB_SIM_DIR/xnbd.sock on 'sim',\n"
+		   "  else 'xen' on a Xen host, else 'sim'. The control socket defaults to $XNB_SIM_DIR/xnbd.sock on 'sim',\n"
 		   "  /run/xnb/xnbd.sock otherwise.\n");
 }
 
@@ -201,7 +201,7 @@ int main(int argc, char **argv)
 	}
 	log_init("xnbd", level);
 	if (!platform)
-		platform = "sim";
+		platform = platform_default_name();
 	d.ops = platform_by_name(platform);
 	if (!d.ops) {
 		log_err("unknown platform '%s'", platform);

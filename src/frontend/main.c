@@ -109,7 +109,7 @@ int main(int argc, char **argv)
 		}
 	}
 	log_init("xnb-netfront", LOG_LVL_INFO);
-	nf.ops = platform_by_name(platform ? platform : "sim");
+	nf.ops = platform_by_name(platform ? platform : platform_default_name());
 	if (!nf.ops) {
 		log_err("unknown platform '%s'", platform);
 		return 2;

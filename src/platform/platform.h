@@ -184,4 +184,10 @@ struct platform_ops {
  */
 const struct platform_ops *platform_by_name(const char *name);
 
+/*
+ * platform_default_name() - "xen" when running on Xen with the 'xen'
+ * platform built in, else "sim".
+ */
+const char *platform_default_name(void);
+
 #endif

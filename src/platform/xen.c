@@ -1,0 +1,516 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * xen.c - the 'xen' platform: the ops table over Xen's own userspace
+ * libraries (Debian libxen-dev): libxengnttab (grant copy, map, and the
+ * gntalloc side, xengntshr), libxenevtchn, libxenstore, and libxenctrl
+ * for the one query the others lack (event-channel status, dom0 only).
+ *
+ * Theory of operation: every op is a thin call; what needs care is the
+ * translation of errors to the platform's 0 / -errno convention, and the
+ * grant-copy batch, which is handed to xengnttab_grant_copy() as it is:
+ * struct engine_copy_seg has xengnttab_grant_copy_segment_t's layout
+ * (checked below at compile time), so no per-segment translation happens
+ * on the data path.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <xenctrl.h>
+#include <xenevtchn.h>
+#include <xengnttab.h>
+#include <xenstore.h>
+
+#include "platform.h"
+#include "xen.h"
+
+#define SEG_SAME(f) (offsetof(struct engine_copy_seg, f) == \
+		     offsetof(xengnttab_grant_copy_segment_t, f))
+_Static_assert(sizeof(struct engine_copy_seg) == sizeof(xengnttab_grant_copy_segment_t) &&
+	       SEG_SAME(source.foreign.ref) && SEG_SAME(source.foreign.offset) &&
+	       SEG_SAME(source.foreign.domid) && SEG_SAME(dest.virt) && SEG_SAME(len) &&
+	       SEG_SAME(flags) && SEG_SAME(status),
+	       "engine_copy_seg must match xengnttab_grant_copy_segment_t");
+
+struct platform {
+	unsigned domid;
+	xc_interface *xc;  /* for evtchn_status; NULL outside dom0 */
+};
+
+struct platform_gnttab {
+	xengnttab_handle *h;
+};
+
+struct platform_gntshr {
+	xengntshr_handle *h;
+};
+
+struct platform_evtchn {
+	struct platform *p;
+	xenevtchn_handle *h;
+};
+
+struct platform_xs {
+	struct xs_handle *h;
+};
+
+/* Our own domid: XenStore's relative `domid` node, written by the toolstack. */
+static int read_own_domid(unsigned *domid)
+{
+	struct xs_handle *h = xs_open(0);
+	unsigned len = 0;
+	char *val;
+	int rc = -ENOENT;
+
+	if (!h)
+		return -errno;
+	val = xs_read(h, XBT_NULL, "domid", &len);
+	if (val) {
+		char *end;
+		unsigned long v = strtoul(val, &end, 10);
+
+		if (end != val && *end == '\0' && v < DOMID_FIRST_RESERVED) {
+			*domid = (unsigned)v;
+			rc = 0;
+		}
+		free(val);
+	}
+	xs_close(h);
+	return rc;
+}
+
+static struct platform *xen_open(int want_domid)
+{
+	struct platform *p = calloc(1, sizeof(*p));
+	int rc;
+
+	if (!p)
+		return NULL;
+	rc = read_own_domid(&p->domid);
+	if (rc) {
+		free(p);
+		errno = -rc;
+		return NULL;
+	}
+	if (want_domid != PLATFORM_DOMID_ANY && (unsigned)want_domid != p->domid) {
+		free(p);
+		errno = EPERM; /* on real Xen we are who we are */
+		return NULL;
+	}
+	if (p->domid == 0)
+		p->xc = xc_interface_open(NULL, NULL, 0);
+	return p;
+}
+
+static void xen_close(struct platform *p)
+{
+	if (!p)
+		return;
+	if (p->xc)
+		xc_interface_close(p->xc);
+	free(p);
+}
+
+static unsigned xen_domid(const struct platform *p)
+{
+	return p->domid;
+}
+
+/* ---- grants, foreign side ---------------------------------------------- */
+
+static struct platform_gnttab *xen_gnttab_open(struct platform *p)
+{
+	struct platform_gnttab *g = calloc(1, sizeof(*g));
+
+	(void)p;
+	if (!g)
+		return NULL;
+	g->h = xengnttab_open(NULL, 0);
+	if (!g->h) {
+		int e = errno;
+
+		free(g);
+		errno = e;
+		return NULL;
+	}
+	return g;
+}
+
+static void xen_gnttab_close(struct platform_gnttab *g)
+{
+	if (!g)
+		return;
+	xengnttab_close(g->h);
+	free(g);
+}
+
+static int xen_gnttab_copy(struct platform_gnttab *g, struct engine_copy_seg *segs, unsigned n)
+{
+	if (n == 0)
+		return 0;
+	return xengnttab_grant_copy(g->h, n, (xengnttab_grant_copy_segment_t *)segs) ? -errno : 0;
+}
+
+static void *xen_gnttab_map(struct platform_gnttab *g, uint16_t domid, uint32_t ref,
+			    bool writable, int16_t *gntst)
+{
+	void *addr = xengnttab_map_grant_ref(g->h, domid, ref,
+					     PROT_READ | (writable ? PROT_WRITE : 0));
+
+	if (gntst)
+		*gntst = addr ? GNTST_okay : GNTST_general_error; /* gntdev reports no code */
+	return addr;
+}
+
+static int xen_gnttab_unmap(struct platform_gnttab *g, void *addr)
+{
+	return xengnttab_unmap(g->h, addr, 1) ? -errno : 0;
+}
+
+/* ---- grants, granting side (gntalloc) ---------------------------------- */
+
+static struct platform_gntshr *xen_gntshr_open(struct platform *p)
+{
+	struct platform_gntshr *s = calloc(1, sizeof(*s));
+
+	(void)p;
+	if (!s)
+		return NULL;
+	s->h = xengntshr_open(NULL, 0);
+	if (!s->h) {
+		int e = errno;
+
+		free(s);
+		errno = e;
+		return NULL;
+	}
+	return s;
+}
+
+static void xen_gntshr_close(struct platform_gntshr *s)
+{
+	if (!s)
+		return;
+	xengntshr_close(s->h);
+	free(s);
+}
+
+static void *xen_gntshr_share(struct platform_gntshr *s, uint16_t domid, unsigned count,
+			      uint32_t *refs, bool writable)
+{
+	return xengntshr_share_pages(s->h, domid, (int)count, refs, writable);
+}
+
+/*
+ * gntalloc has no per-grant end of access: a page's grant ends when it is
+ * unshared, and the kernel defers the release while the peer maps it.
+ */
+static int xen_gntshr_end_access(struct platform_gntshr *s, uint32_t ref)
+{
+	(void)s;
+	(void)ref;
+	return -EOPNOTSUPP;
+}
+
+static int xen_gntshr_unshare(struct platform_gntshr *s, void *addr, unsigned count)
+{
+	return xengntshr_unshare(s->h, addr, count) ? -errno : 0;
+}
+
+/* ---- event channels ---------------------------------------------------- */
+
+static struct platform_evtchn *xen_evtchn_open(struct platform *p)
+{
+	struct platform_evtchn *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->p = p;
+	e->h = xenevtchn_open(NULL, 0);
+	if (!e->h) {
+		int err = errno;
+
+		free(e);
+		errno = err;
+		return NULL;
+	}
+	return e;
+}
+
+static void xen_evtchn_close(struct platform_evtchn *e)
+{
+	if (!e)
+		return;
+	xenevtchn_close(e->h);
+	free(e);
+}
+
+static int xen_evtchn_fd(struct platform_evtchn *e)
+{
+	return xenevtchn_fd(e->h);
+}
+
+static int xen_evtchn_alloc_unbound(struct platform_evtchn *e, uint16_t remote_domid)
+{
+	xenevtchn_port_or_error_t port = xenevtchn_bind_unbound_port(e->h, remote_domid);
+
+	return port < 0 ? -errno : (int)port;
+}
+
+static int xen_evtchn_bind_interdomain(struct platform_evtchn *e, uint16_t remote_domid,
+				       uint32_t remote_port)
+{
+	xenevtchn_port_or_error_t port = xenevtchn_bind_interdomain(e->h, remote_domid, remote_port);
+
+	return port < 0 ? -errno : (int)port;
+}
+
+static int xen_evtchn_notify(struct platform_evtchn *e, uint32_t port)
+{
+	return xenevtchn_notify(e->h, port) ? -errno : 0;
+}
+
+static int xen_evtchn_pending(struct platform_evtchn *e)
+{
+	xenevtchn_port_or_error_t port = xenevtchn_pending(e->h);
+
+	return port < 0 ? -EAGAIN : (int)port;
+}
+
+static int xen_evtchn_unmask(struct platform_evtchn *e, uint32_t port)
+{
+	return xenevtchn_unmask(e->h, port) ? -errno : 0;
+}
+
+static int xen_evtchn_unbind(struct platform_evtchn *e, uint32_t port)
+{
+	return xenevtchn_unbind(e->h, port) ? -errno : 0;
+}
+
+static int xen_evtchn_status(struct platform_evtchn *e, uint32_t port, uint16_t *remote_domid,
+			     uint32_t *remote_port)
+{
+	xc_evtchn_status_t st = { .dom = DOMID_SELF, .port = port };
+
+	if (!e->p->xc)
+		return -EOPNOTSUPP;
+	if (xc_evtchn_status(e->p->xc, &st) < 0)
+		return -errno;
+	if (st.status == EVTCHNSTAT_interdomain) {
+		if (remote_domid)
+			*remote_domid = st.u.interdomain.dom;
+		if (remote_port)
+			*remote_port = st.u.interdomain.port;
+	}
+	return (int)st.status;
+}
+
+/* ---- XenStore ---------------------------------------------------------- */
+
+static struct platform_xs *xen_xs_open(struct platform *p)
+{
+	struct platform_xs *x = calloc(1, sizeof(*x));
+
+	(void)p;
+	if (!x)
+		return NULL;
+	x->h = xs_open(0);
+	if (!x->h) {
+		int e = errno;
+
+		free(x);
+		errno = e;
+		return NULL;
+	}
+	return x;
+}
+
+static void xen_xs_close(struct platform_xs *x)
+{
+	if (!x)
+		return;
+	xs_close(x->h);
+	free(x);
+}
+
+static int xen_xs_fd(struct platform_xs *x)
+{
+	return xs_fileno(x->h);
+}
+
+static int xen_xs_read(struct platform_xs *x, uint32_t txid, const char *path, char **val,
+		       size_t *len)
+{
+	unsigned n = 0;
+	char *v = xs_read(x->h, txid, path, &n);
+
+	if (!v)
+		return -errno;
+	*val = v;
+	if (len)
+		*len = n;
+	return 0;
+}
+
+static int xen_xs_write(struct platform_xs *x, uint32_t txid, const char *path, const void *val,
+			size_t len)
+{
+	return xs_write(x->h, txid, path, val, (unsigned)len) ? 0 : -errno;
+}
+
+static int xen_xs_mkdir(struct platform_xs *x, uint32_t txid, const char *path)
+{
+	return xs_mkdir(x->h, txid, path) ? 0 : -errno;
+}
+
+static int xen_xs_rm(struct platform_xs *x, uint32_t txid, const char *path)
+{
+	return xs_rm(x->h, txid, path) ? 0 : -errno;
+}
+
+static int xen_xs_directory(struct platform_xs *x, uint32_t txid, const char *path,
+			    char ***names, unsigned *n)
+{
+	char **v = xs_directory(x->h, txid, path, n);
+
+	if (!v)
+		return -errno;
+	*names = v;
+	return 0;
+}
+
+static char perm_char(unsigned p)
+{
+	if ((p & (XS_PERM_READ | XS_PERM_WRITE)) == (XS_PERM_READ | XS_PERM_WRITE))
+		return 'b';
+	return p & XS_PERM_WRITE ? 'w' : p & XS_PERM_READ ? 'r' : 'n';
+}
+
+static int xen_xs_get_perms(struct platform_xs *x, uint32_t txid, const char *path,
+			    struct platform_xs_perm **perms, unsigned *n)
+{
+	struct xs_permissions *xp = xs_get_permissions(x->h, txid, path, n);
+	struct platform_xs_perm *out;
+
+	if (!xp)
+		return -errno;
+	out = calloc(*n ? *n : 1, sizeof(*out));
+	if (!out) {
+		free(xp);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < *n; i++) {
+		out[i].domid = xp[i].id;
+		out[i].perm = perm_char(xp[i].perms);
+	}
+	free(xp);
+	*perms = out;
+	return 0;
+}
+
+static int xen_xs_set_perms(struct platform_xs *x, uint32_t txid, const char *path,
+			    const struct platform_xs_perm *perms, unsigned n)
+{
+	struct xs_permissions *xp = calloc(n ? n : 1, sizeof(*xp));
+	bool ok;
+
+	if (!xp)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++) {
+		xp[i].id = perms[i].domid;
+		xp[i].perms = perms[i].perm == 'b' ? XS_PERM_READ | XS_PERM_WRITE :
+			      perms[i].perm == 'w' ? XS_PERM_WRITE :
+			      perms[i].perm == 'r' ? XS_PERM_READ : XS_PERM_NONE;
+	}
+	ok = xs_set_permissions(x->h, txid, path, xp, n);
+	free(xp);
+	return ok ? 0 : -errno;
+}
+
+static int xen_xs_watch(struct platform_xs *x, const char *path, const char *token)
+{
+	return xs_watch(x->h, path, token) ? 0 : -errno;
+}
+
+static int xen_xs_unwatch(struct platform_xs *x, const char *path, const char *token)
+{
+	return xs_unwatch(x->h, path, token) ? 0 : -errno;
+}
+
+static int xen_xs_read_watch(struct platform_xs *x, char **path, char **token)
+{
+	char **v = xs_check_watch(x->h);
+
+	if (!v)
+		return errno == EAGAIN ? 0 : -errno;
+	/* One allocation holds both strings: give the caller two of its own. */
+	*path = strdup(v[XS_WATCH_PATH]);
+	*token = strdup(v[XS_WATCH_TOKEN]);
+	free(v);
+	if (!*path || !*token) {
+		free(*path);
+		free(*token);
+		return -ENOMEM;
+	}
+	return 1;
+}
+
+static int xen_xs_transaction_start(struct platform_xs *x, uint32_t *txid)
+{
+	xs_transaction_t t = xs_transaction_start(x->h);
+
+	if (t == XBT_NULL)
+		return -errno;
+	*txid = t;
+	return 0;
+}
+
+static int xen_xs_transaction_end(struct platform_xs *x, uint32_t txid, bool commit)
+{
+	return xs_transaction_end(x->h, txid, !commit) ? 0 : -errno;
+}
+
+const struct platform_ops platform_xen_ops = {
+	.name = "xen",
+	.open = xen_open,
+	.close = xen_close,
+	.domid = xen_domid,
+	.gnttab_open = xen_gnttab_open,
+	.gnttab_close = xen_gnttab_close,
+	.gnttab_copy = xen_gnttab_copy,
+	.gnttab_map = xen_gnttab_map,
+	.gnttab_unmap = xen_gnttab_unmap,
+	.gntshr_open = xen_gntshr_open,
+	.gntshr_close = xen_gntshr_close,
+	.gntshr_share = xen_gntshr_share,
+	.gntshr_end_access = xen_gntshr_end_access,
+	.gntshr_unshare = xen_gntshr_unshare,
+	.evtchn_open = xen_evtchn_open,
+	.evtchn_close = xen_evtchn_close,
+	.evtchn_fd = xen_evtchn_fd,
+	.evtchn_alloc_unbound = xen_evtchn_alloc_unbound,
+	.evtchn_bind_interdomain = xen_evtchn_bind_interdomain,
+	.evtchn_notify = xen_evtchn_notify,
+	.evtchn_pending = xen_evtchn_pending,
+	.evtchn_unmask = xen_evtchn_unmask,
+	.evtchn_unbind = xen_evtchn_unbind,
+	.evtchn_status = xen_evtchn_status,
+	.xs_open = xen_xs_open,
+	.xs_close = xen_xs_close,
+	.xs_fd = xen_xs_fd,
+	.xs_read = xen_xs_read,
+	.xs_write = xen_xs_write,
+	.xs_mkdir = xen_xs_mkdir,
+	.xs_rm = xen_xs_rm,
+	.xs_directory = xen_xs_directory,
+	.xs_get_perms = xen_xs_get_perms,
+	.xs_set_perms = xen_xs_set_perms,
+	.xs_watch = xen_xs_watch,
+	.xs_unwatch = xen_xs_unwatch,
+	.xs_read_watch = xen_xs_read_watch,
+	.xs_transaction_start = xen_xs_transaction_start,
+	.xs_transaction_end = xen_xs_transaction_end,
+};
