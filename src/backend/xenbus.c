@@ -20,6 +20,7 @@
 #include <xen/event_channel.h>
 #include <xen/io/xenbus.h>
 
+#include "xs_util.h"
 #include "xsvalue.h"
 
 #define ROOT_TOKEN "backend-root"
@@ -41,47 +42,30 @@ bool xenbus_state_allowed(int from, int to)
 	}
 }
 
-static int xs_write_str(struct xnbd *d, const char *dir, const char *key, const char *val)
+static struct xs_util xsu(const struct xnbd *d)
 {
-	char path[256];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	return d->ops->xs_write(d->xs, 0, path, val, strlen(val));
+	return (struct xs_util){ d->ops, d->xs };
 }
 
-/* Read @dir/@key as a number; -ENOENT when absent, -EINVAL/-ERANGE when bad. */
+static int xs_write_str(struct xnbd *d, const char *dir, const char *key, const char *val)
+{
+	struct xs_util u = xsu(d);
+
+	return xs_util_write_str(&u, dir, key, val);
+}
+
 static int xs_read_u32(struct xnbd *d, const char *dir, const char *key, uint32_t *out)
 {
-	char path[256], *val = NULL;
-	size_t len = 0;
-	int rc;
+	struct xs_util u = xsu(d);
 
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	rc = d->ops->xs_read(d->xs, 0, path, &val, &len);
-	if (rc)
-		return rc;
-	rc = xsvalue_parse_u32(val, len, out);
-	free(val);
-	return rc;
+	return xs_util_read_u32(&u, dir, key, out);
 }
 
 static int xs_read_flag(struct xnbd *d, const char *dir, const char *key, bool dflt, bool *out)
 {
-	char path[256], *val = NULL;
-	size_t len = 0;
-	int rc;
+	struct xs_util u = xsu(d);
 
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	rc = d->ops->xs_read(d->xs, 0, path, &val, &len);
-	if (rc == -ENOENT) {
-		*out = dflt;
-		return 0;
-	}
-	if (rc)
-		return rc;
-	rc = xsvalue_parse_flag(val, len, out);
-	free(val);
-	return rc;
+	return xs_util_read_flag(&u, dir, key, dflt, out);
 }
 
 static void set_state(struct vif *v, int to)
@@ -142,7 +126,7 @@ static void fatal(struct vif *v, const char *msg)
 
 static int publish_features(struct vif *v)
 {
-	static const char *const keys[][2] = {
+	static const struct xs_util_kv features[] = {
 		{ "feature-sg", "1" },
 		{ "feature-gso-tcpv4", "1" },
 		{ "feature-gso-tcpv6", "1" },
@@ -153,30 +137,9 @@ static int publish_features(struct vif *v)
 		{ "feature-dynamic-multicast-control", "1" },
 		{ "feature-split-event-channels", "1" },
 	};
-	struct xnbd *d = v->d;
-	int rc = 0;
+	struct xs_util u = xsu(v->d);
 
-	for (int attempt = 0; attempt < 5; attempt++) {
-		uint32_t tx;
-
-		rc = d->ops->xs_transaction_start(d->xs, &tx);
-		if (rc)
-			return rc;
-		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && rc == 0; i++) {
-			char path[256];
-
-			snprintf(path, sizeof(path), "%s/%s", v->be_path, keys[i][0]);
-			rc = d->ops->xs_write(d->xs, tx, path, keys[i][1], 1);
-		}
-		if (rc) {
-			d->ops->xs_transaction_end(d->xs, tx, false);
-			return rc;
-		}
-		rc = d->ops->xs_transaction_end(d->xs, tx, true);
-		if (rc != -EAGAIN)
-			return rc;
-	}
-	return rc;
+	return xs_util_write_keys(&u, v->be_path, features, sizeof(features) / sizeof(features[0]));
 }
 
 static struct vif *find_vif(struct xnbd *d, unsigned domid, unsigned devid)
@@ -189,16 +152,10 @@ static struct vif *find_vif(struct xnbd *d, unsigned domid, unsigned devid)
 
 static void read_frontend_path(struct vif *v)
 {
-	char path[256], *val = NULL;
-	size_t len = 0;
+	struct xs_util u = xsu(v->d);
 
-	snprintf(path, sizeof(path), "%s/frontend", v->be_path);
-	if (v->d->ops->xs_read(v->d->xs, 0, path, &val, &len) == 0 && len > 0 &&
-	    len < sizeof(v->fe_path) && memchr(val, '\0', len) == NULL) {
-		memcpy(v->fe_path, val, len);
-		v->fe_path[len] = '\0';
-	}
-	free(val);
+	if (xs_util_read_str(&u, v->be_path, "frontend", v->fe_path, sizeof(v->fe_path)) != 0)
+		v->fe_path[0] = '\0';
 }
 
 static void probe(struct xnbd *d, unsigned domid, unsigned devid)

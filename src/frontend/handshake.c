@@ -24,37 +24,28 @@
 
 #include <xen/io/xenbus.h>
 
-#include "xsvalue.h"
+#include "xs_util.h"
 
 #define TOKEN_FE "fe"
 #define TOKEN_BE "be"
 
+static struct xs_util xsu(const struct netfront *nf)
+{
+	return (struct xs_util){ nf->ops, nf->xs };
+}
+
 static int read_str(struct netfront *nf, const char *dir, const char *key, char *out, size_t size)
 {
-	char path[256], *val = NULL;
-	size_t len = 0;
-	int rc;
+	struct xs_util u = xsu(nf);
 
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	rc = nf->ops->xs_read(nf->xs, 0, path, &val, &len);
-	if (rc)
-		return rc;
-	if (len == 0 || len >= size || memchr(val, '\0', len)) {
-		free(val);
-		return -EINVAL;
-	}
-	memcpy(out, val, len);
-	out[len] = '\0';
-	free(val);
-	return 0;
+	return xs_util_read_str(&u, dir, key, out, size);
 }
 
 static int read_u32(struct netfront *nf, const char *dir, const char *key, uint32_t *out)
 {
-	char buf[24];
-	int rc = read_str(nf, dir, key, buf, sizeof(buf));
+	struct xs_util u = xsu(nf);
 
-	return rc ? rc : xsvalue_parse_u32(buf, strlen(buf), out);
+	return xs_util_read_u32(&u, dir, key, out);
 }
 
 static bool read_flag(struct netfront *nf, const char *key)
@@ -77,39 +68,24 @@ static void set_state(struct netfront *nf, int state)
 /* Write what the backend needs, all or nothing. */
 static int publish(struct netfront *nf)
 {
-	struct { const char *key; unsigned val; } keys[] = {
-		{ "tx-ring-ref", nf->tx_ring_ref },
-		{ "rx-ring-ref", nf->rx_ring_ref },
-		{ "event-channel", (unsigned)nf->port },
-		{ "request-rx-copy", 1 },
-		{ "feature-rx-notify", 1 },
-		{ "feature-sg", 1 },
-		{ "feature-gso-tcpv4", 1 },
-		{ "feature-gso-tcpv6", 1 },
-		{ "feature-ipv6-csum-offload", 1 },
+	char tx[12], rx[12], port[12];
+	const struct xs_util_kv keys[] = {
+		{ "tx-ring-ref", tx },
+		{ "rx-ring-ref", rx },
+		{ "event-channel", port },
+		{ "request-rx-copy", "1" },
+		{ "feature-rx-notify", "1" },
+		{ "feature-sg", "1" },
+		{ "feature-gso-tcpv4", "1" },
+		{ "feature-gso-tcpv6", "1" },
+		{ "feature-ipv6-csum-offload", "1" },
 	};
-	int rc = -EAGAIN;
+	struct xs_util u = xsu(nf);
 
-	for (int attempt = 0; attempt < 5 && rc == -EAGAIN; attempt++) {
-		uint32_t tx;
-
-		rc = nf->ops->xs_transaction_start(nf->xs, &tx);
-		if (rc)
-			return rc;
-		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && rc == 0; i++) {
-			char path[192], val[16];
-
-			snprintf(path, sizeof(path), "%s/%s", nf->fe_path, keys[i].key);
-			snprintf(val, sizeof(val), "%u", keys[i].val);
-			rc = nf->ops->xs_write(nf->xs, tx, path, val, strlen(val));
-		}
-		if (rc) {
-			nf->ops->xs_transaction_end(nf->xs, tx, false);
-			return rc;
-		}
-		rc = nf->ops->xs_transaction_end(nf->xs, tx, true);
-	}
-	return rc;
+	snprintf(tx, sizeof(tx), "%u", nf->tx_ring_ref);
+	snprintf(rx, sizeof(rx), "%u", nf->rx_ring_ref);
+	snprintf(port, sizeof(port), "%d", nf->port);
+	return xs_util_write_keys(&u, nf->fe_path, keys, sizeof(keys) / sizeof(keys[0]));
 }
 
 static int parse_mac(const char *s, uint8_t mac[6])
