@@ -17,7 +17,7 @@ DEB_PACKAGES = build-essential meson ninja-build pkg-config libxen-dev \
 	libcmocka-dev clang libclang-rt-14-dev valgrind xenstore-utils \
 	iproute2 iperf3 iputils-ping python3
 
-FUZZERS = fuzz_tx fuzz_rx fuzz_offload fuzz_front
+FUZZERS = fuzz_tx fuzz_rx fuzz_offload fuzz_front fuzz_xsvalue
 
 PHONY_EXTRA = demo-engine bench-e2e
 .PHONY: all deps build demo check test test-san test-valgrind fuzz-build \
@@ -72,24 +72,11 @@ $(BUILD_FUZZ)/build.ninja:
 fuzz-build: $(BUILD_FUZZ)/build.ninja
 	ninja -C $(BUILD_FUZZ)
 
-# Each fuzzer starts from its checked-in corpus (tests/fuzz/corpus/<name>)
-# and writes new inputs to a scratch copy, never into the tree.
-define run_fuzzer
-	@mkdir -p $(BUILD_FUZZ)/corpus/$(1) $(BUILD_FUZZ)/artifacts
-	@cp -n tests/fuzz/corpus/$(1)/* $(BUILD_FUZZ)/corpus/$(1)/ 2>/dev/null || true
-	$(BUILD_FUZZ)/tests/fuzz/$(1) -max_total_time=$(2) -print_final_stats=1 \
-		-artifact_prefix=$(BUILD_FUZZ)/artifacts/$(1)- $(BUILD_FUZZ)/corpus/$(1) \
-		2>$(BUILD_FUZZ)/$(1).log || { tail -40 $(BUILD_FUZZ)/$(1).log; exit 1; }
-	@grep -E 'stat::number_of_executed_units|Done' $(BUILD_FUZZ)/$(1).log | tr '\n' ' '; echo
-	@echo '{"name": "$(1)", "result": "OK"}' >> $(BUILD_FUZZ)/meson-logs/check-fuzz.json
-endef
-
 fuzz: fuzz-build
-	$(foreach f,$(FUZZERS),$(call run_fuzzer,$(f),$(FUZZ_SECONDS)))
+	tools/run-fuzzers.sh $(BUILD_FUZZ) $(FUZZ_SECONDS) $(FUZZERS)
 
 check-fuzz: fuzz-build
-	@rm -f $(BUILD_FUZZ)/meson-logs/check-fuzz.json
-	$(foreach f,$(FUZZERS),$(call run_fuzzer,$(f),$(CHECK_FUZZ_SECONDS)))
+	tools/run-fuzzers.sh $(BUILD_FUZZ) $(CHECK_FUZZ_SECONDS) $(FUZZERS)
 
 check: deps
 	$(MAKE) build
