@@ -61,8 +61,9 @@ test-san: $(BUILD_SAN)/build.ninja
 		meson test -C $(BUILD_SAN) --print-errorlogs --logbase check-san
 
 # Valgrind over the unit tests: memory errors and leaks fail the run.
+# (meson names the log after the wrapper: check-valgrind.json)
 test-valgrind: build
-	meson test -C $(BUILD) --suite unit --print-errorlogs --logbase check-valgrind \
+	meson test -C $(BUILD) --suite unit --print-errorlogs --logbase check \
 		--wrapper 'valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --show-leak-kinds=definite,indirect,possible'
 
 $(BUILD_FUZZ)/build.ninja:

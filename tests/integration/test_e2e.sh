@@ -190,6 +190,17 @@ kill -0 "$XNBD" || fail "xnbd died on garbage"
 "$VIF" remove 9 0
 ok "garbage tx-ring-ref: error node written, vif Closed, xnbd fine"
 
+# --- a frontend that breaks the ring protocol -------------------------------
+"$VIF" add 11 0
+"$BUILD/tests/integration/hostile_front" 11 >"$DIR/hostile.log" 2>&1 || fail "hostile frontend run"
+xenstore-read /local/domain/0/error/backend/vif/11/0/error | grep -q "request producer" ||
+	fail "no error node naming the broken ring"
+grep -q "vif11.0: frontend broke the protocol" "$DIR/xnbd.log" || fail "no log line for the broken vif"
+ping -c 2 -i 0.2 -W 1 10.214.1.2 >/dev/null || fail "guest 1 lost service"
+ping -c 2 -i 0.2 -W 1 10.214.2.2 >/dev/null || fail "guest 2 lost service"
+"$VIF" remove 11 0
+ok "XSA-39 ring indices: that vif disconnected with the reason logged, others unaffected"
+
 # --- toolstack removal: nothing left --------------------------------------
 kill -TERM "$NF1" "$NF2"; wait "$NF1" "$NF2"; NF1= NF2=
 "$VIF" remove 1 0
