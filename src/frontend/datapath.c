@@ -66,8 +66,10 @@ int nf_datapath_setup(struct netfront *nf)
 	/* Buffers go on the ring before the backend connects, as Linux netfront does. */
 	engine_front_rx_refill(&nf->rx);
 	nf->port = nf->ops->evtchn_alloc_unbound(nf->evt, (uint16_t)nf->backend_id);
-	if (nf->port < 0) {
-		rc = nf->port;
+	if (nf->port >= 0 && nf->want_split && nf->be_split)
+		nf->port_rx = nf->ops->evtchn_alloc_unbound(nf->evt, (uint16_t)nf->backend_id);
+	if (nf->port < 0 || (nf->want_split && nf->be_split && nf->port_rx < 0)) {
+		rc = nf->port < 0 ? nf->port : nf->port_rx;
 		nf_datapath_teardown(nf);
 		return rc;
 	}
@@ -88,7 +90,9 @@ void nf_datapath_teardown(struct netfront *nf)
 {
 	if (nf->port >= 0)
 		nf->ops->evtchn_unbind(nf->evt, (uint32_t)nf->port);
-	nf->port = -1;
+	if (nf->port_rx >= 0)
+		nf->ops->evtchn_unbind(nf->evt, (uint32_t)nf->port_rx);
+	nf->port = nf->port_rx = -1;
 	unshare(nf, &nf->tx_ring_page, 1);
 	unshare(nf, &nf->rx_ring_page, 1);
 	unshare(nf, (void **)&nf->tx_pages, NF_TX_BUFS);
@@ -99,9 +103,12 @@ void nf_datapath_teardown(struct netfront *nf)
 	nf->tx_frame = NULL;
 }
 
-static void notify(struct netfront *nf)
+/* TX work goes on the main channel; RX refills on the RX one when split. */
+static void notify(struct netfront *nf, bool rx)
 {
-	nf->ops->evtchn_notify(nf->evt, (uint32_t)nf->port);
+	int port = rx && nf->port_rx >= 0 ? nf->port_rx : nf->port;
+
+	nf->ops->evtchn_notify(nf->evt, (uint32_t)port);
 }
 
 /* Take TX responses back; a bad one breaks the vif. Returns false if broken. */
@@ -161,7 +168,7 @@ static void tx_from_tap(struct netfront *nf)
 			nf->work_pending = true;
 	}
 	if (sent && engine_front_tx_push(&nf->tx))
-		notify(nf);
+		notify(nf, false);
 }
 
 static void rx_to_tap(struct netfront *nf)
@@ -180,7 +187,7 @@ static void rx_to_tap(struct netfront *nf)
 				nf->rx_host_errors++;
 		}
 		if (nf->rxb.notify)
-			notify(nf);
+			notify(nf, true);
 		if (!nf->rxb.more)
 			return;
 	}

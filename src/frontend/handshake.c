@@ -68,24 +68,31 @@ static void set_state(struct netfront *nf, int state)
 /* Write what the backend needs, all or nothing. */
 static int publish(struct netfront *nf)
 {
-	char tx[12], rx[12], port[12];
-	const struct xs_util_kv keys[] = {
+	char tx[12], rx[12], port[12], port_rx[12];
+	struct xs_util_kv keys[] = {
 		{ "tx-ring-ref", tx },
 		{ "rx-ring-ref", rx },
-		{ "event-channel", port },
 		{ "request-rx-copy", "1" },
 		{ "feature-rx-notify", "1" },
 		{ "feature-sg", "1" },
 		{ "feature-gso-tcpv4", "1" },
 		{ "feature-gso-tcpv6", "1" },
 		{ "feature-ipv6-csum-offload", "1" },
+		{ "event-channel", port },
+		{ "event-channel-rx", port_rx }, /* only when split */
 	};
+	size_t n = sizeof(keys) / sizeof(keys[0]);
 	struct xs_util u = xsu(nf);
 
 	snprintf(tx, sizeof(tx), "%u", nf->tx_ring_ref);
 	snprintf(rx, sizeof(rx), "%u", nf->rx_ring_ref);
 	snprintf(port, sizeof(port), "%d", nf->port);
-	return xs_util_write_keys(&u, nf->fe_path, keys, sizeof(keys) / sizeof(keys[0]));
+	snprintf(port_rx, sizeof(port_rx), "%d", nf->port_rx);
+	if (nf->port_rx >= 0)
+		keys[n - 2].key = "event-channel-tx"; /* feature-split-event-channels */
+	else
+		n--;
+	return xs_util_write_keys(&u, nf->fe_path, keys, n);
 }
 
 static int parse_mac(const char *s, uint8_t mac[6])
@@ -113,6 +120,7 @@ static void connect(struct netfront *nf)
 	nf->be_gso4 = read_flag(nf, "feature-gso-tcpv4");
 	nf->be_gso6 = read_flag(nf, "feature-gso-tcpv6");
 	nf->be_ipv6_csum = read_flag(nf, "feature-ipv6-csum-offload");
+	nf->be_split = read_flag(nf, "feature-split-event-channels");
 	rc = nf_datapath_setup(nf);
 	if (rc == 0)
 		rc = publish(nf);
@@ -133,8 +141,9 @@ static void connect(struct netfront *nf)
 	tap_set_mtu(&nf->tap, nf->mtu);
 	nf->broken[0] = '\0';
 	set_state(nf, XenbusStateConnected);
-	log_info("%s: rings granted (tx %u, rx %u, port %d), waiting for the backend",
-		 nf->tap.name, nf->tx_ring_ref, nf->rx_ring_ref, nf->port);
+	log_info("%s: rings granted (tx %u, rx %u, port %d%s), waiting for the backend",
+		 nf->tap.name, nf->tx_ring_ref, nf->rx_ring_ref, nf->port,
+		 nf->port_rx >= 0 ? " + rx port" : "");
 }
 
 static void disconnect(struct netfront *nf)

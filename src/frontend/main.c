@@ -46,7 +46,7 @@ static void handle_evtchn(struct netfront *nf)
 		if (port < 0)
 			break;
 		nf->ops->evtchn_unmask(nf->evt, (uint32_t)port);
-		if (port == nf->port)
+		if (port == nf->port || port == nf->port_rx)
 			nf_datapath_event(nf);
 	}
 }
@@ -54,7 +54,7 @@ static void handle_evtchn(struct netfront *nf)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xnb-netfront --domid N [--devid N] [--ifname NAME] [--mtu N]\n"
-		   "                    [--platform sim|xen]\n"
+		   "                    [--platform sim|xen] [--single-evtchn]\n"
 		   "  The guest side of vif N: waits for device/vif/N from the toolstack,\n"
 		   "  connects to its backend and runs the NIC NAME (a TAP, default eth0)\n"
 		   "  in the current network namespace.\n");
@@ -68,6 +68,7 @@ int main(int argc, char **argv)
 		{ "ifname", required_argument, NULL, 'i' },
 		{ "mtu", required_argument, NULL, 'm' },
 		{ "platform", required_argument, NULL, 'p' },
+		{ "single-evtchn", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -78,12 +79,13 @@ int main(int argc, char **argv)
 
 	nf.devid = 0;
 	nf.mtu = TAP_MTU_DEFAULT;
-	nf.port = -1;
+	nf.port = nf.port_rx = -1;
+	nf.want_split = true;
 	nf.tap.fd = -1;
 	nf.epfd = -1;
 	nf.backend_state = -1;
 	nf.rl = (struct log_ratelimit)LOG_RATELIMIT_INIT;
-	while ((opt = getopt_long(argc, argv, "d:n:i:m:p:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "d:n:i:m:p:sh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
 			want_domid = atoi(optarg);
@@ -99,6 +101,9 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			platform = optarg;
+			break;
+		case 's':
+			nf.want_split = false;
 			break;
 		case 'h':
 			usage(stdout);

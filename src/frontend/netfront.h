@@ -37,7 +37,7 @@ struct netfront {
 	char broken[128];
 
 	/* What the backend offers. */
-	bool be_sg, be_gso4, be_gso6, be_ipv6_csum;
+	bool be_sg, be_gso4, be_gso6, be_ipv6_csum, be_split;
 	unsigned mtu;
 
 	/* Shared memory, all granted to the backend. */
@@ -47,6 +47,8 @@ struct netfront {
 	uint32_t tx_refs[NF_TX_BUFS], rx_refs[NF_RX_BUFS];
 	struct engine_front_buf tx_bufs[NF_TX_BUFS], rx_bufs[NF_RX_BUFS];
 	int port;                  /* our event channel (unbound, then bound by the backend) */
+	int port_rx;               /* the RX one when split (feature-split-event-channels), else -1 */
+	bool want_split;           /* use split channels when the backend offers them */
 
 	struct engine_front_tx_queue tx;
 	struct engine_front_rx_queue rx;

@@ -49,8 +49,8 @@ start_xnbd() {
 	XNBD=$!
 	wait_for 5 test -S "$DIR/xnbd.sock" || fail "xnbd did not start"
 }
-start_nf() { # domid netns [mtu]
-	ip netns exec "$2" "$BUILD/src/frontend/xnb-netfront" --domid "$1" --mtu "${3:-1500}" \
+start_nf() { # domid netns [mtu] [options]: guest 1 splits its event channels, guest 2 not
+	ip netns exec "$2" "$BUILD/src/frontend/xnb-netfront" --domid "$1" --mtu "${3:-1500}" ${4:-} \
 		>>"$DIR/nf$1.log" 2>&1 &
 	eval "NF$1=\$!"
 }
@@ -79,7 +79,8 @@ start_nf 1 "$G1" 9000
 "$VIF" add 1 0 00:16:3e:00:00:01 9000
 wait_for 5 sh -c "[ \"\$(xenstore-read /local/domain/0/backend/vif/1/0/state)\" = 4 ]" ||
 	fail "vif 1.0 did not connect"
-ok "handshake: backend and frontend Connected"
+grep -q "split event channels" "$DIR/xnbd.log" || fail "guest 1 did not split its event channels"
+ok "handshake: backend and frontend Connected, split event channels"
 host_up 1 10.214.1.1
 guest_up 1 "$G1" 10.214.1.2
 wait_for 5 ping -c 1 -W 1 10.214.1.2 || fail "ping host -> guest"
@@ -120,7 +121,7 @@ PY
 ok "UDP host -> guest"
 
 # --- a second guest at once ----------------------------------------------
-start_nf 2 "$G2"
+start_nf 2 "$G2" 1500 --single-evtchn
 "$VIF" add 2 0
 wait_for 5 sh -c "[ \"\$(xenstore-read /local/domain/0/backend/vif/2/0/state)\" = 4 ]" ||
 	fail "vif 2.0 did not connect"
@@ -128,7 +129,8 @@ host_up 2 10.214.2.1
 guest_up 2 "$G2" 10.214.2.2
 wait_for 5 ping -c 1 -W 1 10.214.2.2 || fail "ping guest 2"
 ping -c 2 -i 0.2 -W 1 10.214.1.2 >/dev/null || fail "guest 1 stopped answering"
-ok "two guests served at once"
+grep -q "vif2.0: connected.*one event channel" "$DIR/xnbd.log" || fail "guest 2 not on one channel"
+ok "two guests served at once (one on split channels, one on a single channel)"
 
 # --- kill -9 of a netfront mid-transfer: the other guest keeps flowing ------
 ip netns exec "$G1" iperf3 -s -1 -B 10.214.1.2 >/dev/null 2>&1 &
