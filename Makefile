@@ -15,13 +15,13 @@ CHECK_FUZZ_SECONDS ?= 30
 # Debian packages the build and the tests need.
 DEB_PACKAGES = build-essential meson ninja-build pkg-config libxen-dev \
 	libcmocka-dev clang libclang-rt-14-dev valgrind xenstore-utils \
-	iproute2 iperf3 iputils-ping python3
+	iproute2 iperf3 iputils-ping liburing-dev python3
 
 FUZZERS = fuzz_tx fuzz_rx fuzz_offload fuzz_front fuzz_xsvalue
 
 PHONY_EXTRA = demo-engine bench-e2e
 .PHONY: all deps build demo check test test-san test-valgrind fuzz-build \
-	fuzz check-fuzz bench-engine clean
+	fuzz check-fuzz bench-engine clean lab-build lab-test bench-lab
 
 all: build
 
@@ -94,6 +94,17 @@ bench-engine: build
 
 bench-e2e: deps build
 	bench/bench-e2e.sh $(BUILD)
+
+# The Xen lab (tests/lab/README.md): artifacts cached in $XNB_LAB_CACHE
+# (default /var/cache/xnb-lab), rebuilt only when the lab's files change.
+lab-build:
+	tests/lab/build.sh
+
+lab-test:
+	tests/lab/test.sh
+
+bench-lab:
+	tests/lab/bench.sh
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ)

@@ -3,6 +3,7 @@
 #include "tap.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -13,6 +14,44 @@
 
 #include <linux/if_arp.h>
 #include <linux/if_tun.h>
+
+#ifdef XNB_HAVE_URING
+#include <liburing.h>
+#endif
+
+/* Queued frames: headers and iovecs live here until the flush. */
+struct tap_batch {
+#ifdef XNB_HAVE_URING
+	struct io_uring ring;
+	bool ring_ok;
+#endif
+	unsigned n;
+	struct virtio_net_hdr hdr[TAP_BATCH_MAX];
+	struct iovec iov[TAP_BATCH_MAX][2];
+};
+
+static struct tap_batch *batch_new(void)
+{
+	struct tap_batch *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+#ifdef XNB_HAVE_URING
+	b->ring_ok = io_uring_queue_init(TAP_BATCH_MAX, &b->ring, 0) == 0;
+#endif
+	return b;
+}
+
+static void batch_free(struct tap_batch *b)
+{
+	if (!b)
+		return;
+#ifdef XNB_HAVE_URING
+	if (b->ring_ok)
+		io_uring_queue_exit(&b->ring);
+#endif
+	free(b);
+}
 
 static int ifreq_ioctl(const char *name, unsigned long req, struct ifreq *ifr)
 {
@@ -50,6 +89,7 @@ int tap_open(struct tap *t, const char *name, int multi_queue)
 		return rc;
 	}
 	snprintf(t->name, sizeof(t->name), "%s", ifr.ifr_name);
+	t->batch = batch_new(); /* NULL: frames go one writev() at a time */
 
 	rc = tap_set_mac(t, mac);
 	if (rc) {
@@ -64,6 +104,8 @@ void tap_close(struct tap *t)
 	if (t->fd >= 0)
 		close(t->fd);
 	t->fd = -1;
+	batch_free(t->batch);
+	t->batch = NULL;
 }
 
 int tap_set_offloads(struct tap *t, const struct vnet_offloads *o)
@@ -115,6 +157,78 @@ int tap_send(struct tap *t, const struct engine_pkt_meta *m, const void *frame, 
 	if (n < 0)
 		return -errno;
 	return (size_t)n == sizeof(h) + len ? 0 : -EIO;
+}
+
+void tap_batch_add(struct tap *t, const struct engine_pkt_meta *m, const void *frame, size_t len)
+{
+	struct tap_batch *b = t->batch;
+	unsigned i;
+
+	if (!b || b->n == TAP_BATCH_MAX)
+		return;
+	i = b->n++;
+	vnet_hdr_from_meta(m, &b->hdr[i]);
+	b->iov[i][0] = (struct iovec){ &b->hdr[i], sizeof(b->hdr[i]) };
+	b->iov[i][1] = (struct iovec){ (void *)frame, len };
+}
+
+unsigned tap_batch_count(const struct tap *t)
+{
+	return t->batch ? t->batch->n : 0;
+}
+
+static int result_of(ssize_t n, const struct iovec *iov)
+{
+	if (n < 0)
+		return (int)n;
+	return (size_t)n == iov[0].iov_len + iov[1].iov_len ? 0 : -EIO;
+}
+
+unsigned tap_batch_flush(struct tap *t, int *results)
+{
+	struct tap_batch *b = t->batch;
+	unsigned failed = 0, n;
+
+	if (!b || b->n == 0)
+		return 0;
+	n = b->n;
+	b->n = 0;
+#ifdef XNB_HAVE_URING
+	if (b->ring_ok) {
+		unsigned done = 0;
+		int rc;
+
+		for (unsigned i = 0; i < n; i++) {
+			struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
+
+			io_uring_prep_writev(sqe, t->fd, b->iov[i], 2, 0);
+			io_uring_sqe_set_data64(sqe, i);
+			results[i] = -EIO;
+		}
+		rc = io_uring_submit_and_wait(&b->ring, n);
+		/* Writes to a TAP complete inline, so all n are there (or failed). */
+		while (rc >= 0 && done < n) {
+			struct io_uring_cqe *cqe;
+
+			if (io_uring_wait_cqe(&b->ring, &cqe) != 0)
+				break;
+			if (cqe->user_data < n)
+				results[cqe->user_data] = result_of(cqe->res, b->iov[cqe->user_data]);
+			io_uring_cqe_seen(&b->ring, cqe);
+			done++;
+		}
+		for (unsigned i = 0; i < n; i++)
+			failed += results[i] != 0;
+		return failed;
+	}
+#endif
+	for (unsigned i = 0; i < n; i++) {
+		ssize_t w = writev(t->fd, b->iov[i], 2);
+
+		results[i] = result_of(w < 0 ? -errno : w, b->iov[i]);
+		failed += results[i] != 0;
+	}
+	return failed;
 }
 
 long tap_recv(struct tap *t, struct engine_pkt_meta *m, void *buf, size_t size)

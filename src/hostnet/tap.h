@@ -21,9 +21,15 @@
 #define TAP_MTU_MAX_SG (65535 - 18)
 #define TAP_MTU_DEFAULT 1500
 
+/* Frames one tap_batch_flush() writes with a single system call at most. */
+#define TAP_BATCH_MAX 256
+
+struct tap_batch;
+
 struct tap {
 	int fd;
 	char name[16]; /* IFNAMSIZ */
+	struct tap_batch *batch; /* io_uring state for batched writes, or NULL */
 };
 
 /*
@@ -50,6 +56,21 @@ int tap_set_up(const struct tap *t, int up);
  * Returns 0, -EAGAIN when the TAP's queue is full, or -errno.
  */
 int tap_send(struct tap *t, const struct engine_pkt_meta *m, const void *frame, size_t len);
+
+/*
+ * Batched writes: a vif's guest-TX batch reaches the TAP with one
+ * io_uring_enter() instead of one writev() per frame, where io_uring is
+ * available (in a PV dom0 every system call is a trip through Xen).
+ * Without it, flush falls back to one writev() per frame.
+ *
+ * tap_batch_add() queues a frame (its bytes must stay put until the flush),
+ * tap_batch_flush() writes all queued frames and stores each one's result
+ * (0 or -errno) in @results, in the order they were added. Returns the
+ * number of frames that failed. A full batch is flushed by the caller.
+ */
+void tap_batch_add(struct tap *t, const struct engine_pkt_meta *m, const void *frame, size_t len);
+unsigned tap_batch_count(const struct tap *t);
+unsigned tap_batch_flush(struct tap *t, int *results);
 
 /*
  * tap_recv() - read one frame into @buf (@size bytes) and its metadata.
