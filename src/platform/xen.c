@@ -13,6 +13,7 @@
  * on the data path.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,6 +238,12 @@ static struct platform_evtchn *xen_evtchn_open(struct platform *p)
 		errno = err;
 		return NULL;
 	}
+	/*
+	 * xenevtchn_pending() is a read() on this fd: blocking by default. The
+	 * loop drains it until -EAGAIN, so it must not block (the 'sim' fd
+	 * behaves the same way).
+	 */
+	fcntl(xenevtchn_fd(e->h), F_SETFL, fcntl(xenevtchn_fd(e->h), F_GETFL) | O_NONBLOCK);
 	return e;
 }
 
