@@ -1,0 +1,49 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# `make bench-lab`: one lab boot (jobs/bench.sh) measures the same guest
+# through xnbd and through the kernel's xen-netback, same build, same boot;
+# prints one JSON line per test and direction with both results and the ratio
+# xnb/kernel. The numbers are TCG-bound: compare them only with each other.
+. "$(dirname "$0")/lab.sh"
+SRC=$(cd "$LAB_DIR/../.." && pwd)
+BUILD=${XNB_LAB_BUILD:-$LAB_CACHE/xnb-build}
+
+[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" "$SRC" > "$LAB_CACHE/meson-setup.log" 2>&1 ||
+	{ tail -n 30 "$LAB_CACHE/meson-setup.log"; die "step 'meson setup'"; }
+ninja -C "$BUILD" > "$LAB_CACHE/ninja.log" 2>&1 || { tail -n 40 "$LAB_CACHE/ninja.log"; die "step 'ninja'"; }
+"$LAB_DIR/build.sh" || die "step 'lab build'"
+
+DIR=$LAB_RUNS/bench-$(date +%Y%m%d-%H%M%S)
+set +e
+"$LAB_DIR/run.sh" --dir "$DIR" --netback=0 --timeout 1500 --env "BENCH_SECONDS=${BENCH_SECONDS:-10}" \
+	"$LAB_DIR/jobs/bench.sh" "$BUILD/src/backend/xnbd"
+RC=$?
+set -e
+python3 - "$DIR/out" <<'PY'
+import json, os, sys
+out = sys.argv[1]
+
+def result(backend, test, direction):
+    try:
+        with open(os.path.join(out, f"bench-{backend}-{test}-{direction}.json")) as f:
+            end = json.load(f)["end"]
+    except (OSError, ValueError, KeyError):
+        return None
+    if test == "tcp":
+        return round(end["sum_received"]["bits_per_second"] / 1e6, 1)
+    # UDP: what arrived at the receiver, in thousands of 18-byte datagrams a second
+    s = end.get("sum_received") or end.get("sum")
+    if not s or not s.get("seconds"):
+        return None
+    got = s["bytes"] if "sum_received" in end else s["bytes"] * (1 - s.get("lost_percent", 0) / 100)
+    return round(got / 18 / s["seconds"] / 1e3, 2)
+
+for test, unit in (("tcp", "mbps"), ("udp64", "kpps")):
+    for direction in ("dom0_to_domU", "domU_to_dom0"):
+        x, k = result("xnb", test, direction), result("kernel", test, direction)
+        print(json.dumps({"bench": "lab", "test": test, "direction": direction,
+                          f"xnb_{unit}": x, f"kernel_{unit}": k,
+                          "ratio": round(x / k, 3) if x is not None and k else None},
+                         separators=(",", ":")))
+PY
+exit $RC
