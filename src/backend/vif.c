@@ -443,7 +443,7 @@ static void rx_flush(struct vif_queue *q)
 static void rx_work(struct vif_queue *q)
 {
 	struct vif *v = q->vif;
-	unsigned placed = 0;
+	unsigned placed = 0, races = 0;
 
 	q->rx_pending = false;
 	rxq_fill(q);
@@ -462,8 +462,9 @@ static void rx_work(struct vif_queue *q)
 			unsigned need = engine_rx_slots(&q->rx, &pkt, &why);
 
 			rx_flush(q);
-			if (engine_rx_wait(&q->rx, need))
-				continue; /* buffers raced in */
+			/* Buffers raced in: go on, but not forever (the guest moves req_prod). */
+			if (engine_rx_wait(&q->rx, need) && ++races < VIF_WORK_ROUNDS)
+				continue;
 			if (!q->rx_waiting)
 				q->stats.rx_stalls++;
 			q->rx_waiting = true;
@@ -482,8 +483,12 @@ static void rx_work(struct vif_queue *q)
 			v->d->work_pending = true;
 			break;
 		}
-		if (q->rxq_count == 0)
+		if (q->rxq_count == 0) {
+			/* Placed packets' bytes live in queue slots until copied:
+			 * copy them out before the slots are read into again. */
+			rx_flush(q);
 			rxq_fill(q);
+		}
 	}
 	rx_flush(q);
 	/* Host-side back-pressure: stop reading while our queue is full. */

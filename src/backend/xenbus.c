@@ -280,12 +280,14 @@ static void evaluate(struct vif *v)
 		fe_state = XenbusStateUnknown;
 	/* libxl asks for a close by writing our state node itself. */
 	if (!v->online && xs_read_u32(d, v->be_path, "state", &own) == 0 &&
-	    own == XenbusStateClosing && v->state != XenbusStateClosed && v->state != XenbusStateClosing)
+	    own == XenbusStateClosing && v->state != XenbusStateClosed)
 		go_state(v, XenbusStateClosed);
 
 	switch (fe_state) {
 	case XenbusStateInitialising:
-		if (v->state == XenbusStateClosed && v->online)
+		/* A frontend starting over (reboot, restart) while we still hold
+		 * its old rings: release them on the way back to InitWait. */
+		if (v->state != XenbusStateInitWait && v->online)
 			go_state(v, XenbusStateInitWait);
 		break;
 	case XenbusStateInitialised:

@@ -223,9 +223,10 @@ void nf_handshake_event(struct netfront *nf)
 		}
 		break;
 	case XenbusStateClosing:
+		/* As Linux netfront does: the backend waits for us to be Closed. */
 		disconnect(nf);
 		if (nf->state != XenbusStateClosed)
-			set_state(nf, XenbusStateClosing);
+			set_state(nf, XenbusStateClosed);
 		break;
 	case XenbusStateClosed:
 	case XenbusStateUnknown:

@@ -177,6 +177,9 @@ unsigned tap_batch_count(const struct tap *t)
 	return t->batch ? t->batch->n : 0;
 }
 
+/* A result slot not (yet) filled by io_uring: writev() takes that frame. */
+#define TAP_NOT_WRITTEN INT32_MIN
+
 static int result_of(ssize_t n, const struct iovec *iov)
 {
 	if (n < 0)
@@ -195,7 +198,7 @@ unsigned tap_batch_flush(struct tap *t, int *results)
 	b->n = 0;
 #ifdef XNB_HAVE_URING
 	if (b->ring_ok) {
-		unsigned done = 0;
+		unsigned done = 0, submitted;
 		int rc;
 
 		for (unsigned i = 0; i < n; i++) {
@@ -203,11 +206,12 @@ unsigned tap_batch_flush(struct tap *t, int *results)
 
 			io_uring_prep_writev(sqe, t->fd, b->iov[i], 2, 0);
 			io_uring_sqe_set_data64(sqe, i);
-			results[i] = -EIO;
+			results[i] = TAP_NOT_WRITTEN;
 		}
 		rc = io_uring_submit_and_wait(&b->ring, n);
-		/* Writes to a TAP complete inline, so all n are there (or failed). */
-		while (rc >= 0 && done < n) {
+		submitted = rc > 0 ? (unsigned)rc : 0;
+		/* Wait only for what was submitted; the rest goes by writev() below. */
+		while (done < submitted) {
 			struct io_uring_cqe *cqe;
 
 			if (io_uring_wait_cqe(&b->ring, &cqe) != 0)
@@ -217,15 +221,25 @@ unsigned tap_batch_flush(struct tap *t, int *results)
 			io_uring_cqe_seen(&b->ring, cqe);
 			done++;
 		}
+		if (submitted < n) {
+			/* Unsubmitted entries must not linger into the next flush. */
+			io_uring_queue_exit(&b->ring);
+			b->ring_ok = io_uring_queue_init(TAP_BATCH_MAX, &b->ring, 0) == 0;
+		}
+	} else {
 		for (unsigned i = 0; i < n; i++)
-			failed += results[i] != 0;
-		return failed;
+			results[i] = TAP_NOT_WRITTEN;
 	}
+#else
+	for (unsigned i = 0; i < n; i++)
+		results[i] = TAP_NOT_WRITTEN;
 #endif
 	for (unsigned i = 0; i < n; i++) {
-		ssize_t w = writev(t->fd, b->iov[i], 2);
+		if (results[i] == TAP_NOT_WRITTEN) {
+			ssize_t w = writev(t->fd, b->iov[i], 2);
 
-		results[i] = result_of(w < 0 ? -errno : w, b->iov[i]);
+			results[i] = result_of(w < 0 ? -errno : w, b->iov[i]);
+		}
 		failed += results[i] != 0;
 	}
 	return failed;
