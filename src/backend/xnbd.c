@@ -158,9 +158,9 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: xnbd [--platform sim|xen] [--ctl PATH] [--verbose]\n"
 		   "  Serves backend/vif/<domid>/<devid> under this domain's XenStore path,\n"
-		   "  with a TAP vif<domid>.<devid> per vif. The platform defaults to $XNB_PLATFORM,\n"
-		   "  else 'xen' on a Xen host, else 'sim'. The control socket defaults to $XNB_SIM_DIR/xnbd.sock on 'sim',\n"
-		   "  /run/xnb/xnbd.sock otherwise.\n");
+		   "  with a TAP vif<domid>.<devid> per vif. The platform defaults to\n"
+		   "  $XNB_PLATFORM, else 'xen' on a Xen host, else 'sim'. The control socket\n"
+		   "  defaults to $XNB_SIM_DIR/xnbd.sock on 'sim', /run/xnb/xnbd.sock otherwise.\n");
 }
 
 int main(int argc, char **argv)
