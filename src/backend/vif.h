@@ -78,7 +78,7 @@ struct vif_queue {
 };
 
 struct vif_features {
-	bool sg, gso_tcpv4, gso_tcpv6, csum, ipv6_csum, mcast_control, split_evtchn;
+	bool sg, gso_tcpv4, gso_tcpv6, csum, ipv6_csum, mcast_control;
 };
 
 struct vif {

@@ -256,7 +256,6 @@ static void try_connect(struct vif *v)
 		{ fatal(v, "bad feature value from the frontend"); return; }
 	v->fe.csum = !no_csum;
 	v->fe.mcast_control = req_mcast || feat_mcast;
-	v->fe.split_evtchn = ev_tx != ev_rx;
 	v->nr_mcast = 0;
 	if (!v->fe.sg && v->mtu > TAP_MTU_DEFAULT)
 		v->mtu = TAP_MTU_DEFAULT;

@@ -151,10 +151,14 @@ static void tx_from_tap(struct netfront *nf)
 		}
 		if (n < 0)
 			break;
-		/* A backend without IPv6 checksum offload gets IPv6 checksums finished. */
-		if (m.csum == ENGINE_CSUM_PARTIAL && !nf->be_ipv6_csum && m.gso_type == 0 &&
-		    n > 13 && nf->tx_frame[12] == 0x86 && nf->tx_frame[13] == 0xdd)
-			engine_csum_complete(nf->tx_frame, (uint32_t)n, &m);
+		/* A backend without IPv6 checksum offload gets IPv6 checksums finished
+		 * (VLAN-tagged frames included: the engine's header walk finds them). */
+		if (m.csum == ENGINE_CSUM_PARTIAL && !nf->be_ipv6_csum && m.gso_type == 0) {
+			struct engine_hdrs h;
+
+			if (engine_hdrs_parse(nf->tx_frame, (uint32_t)n, &h) == 0 && h.ip_version == 6)
+				engine_csum_complete(nf->tx_frame, (uint32_t)n, &m);
+		}
 		rc = engine_front_tx_send(&nf->tx, nf->tx_frame, (uint32_t)n, &m);
 		if (rc == -EPROTO) {
 			nf_mark_broken(nf, engine_front_fault_str(nf->tx.fault));
