@@ -71,6 +71,8 @@ struct vif_queue {
 	uint8_t *rxq_mem;
 	unsigned rxq_head, rxq_count;
 	bool rx_waiting;           /* waiting for guest RX buffers */
+	bool tap_readable;         /* epoll said so, and no read has found it empty since */
+	unsigned read_batch;       /* TAP reads per submission, adapted to the traffic */
 	bool tap_registered;       /* TAP fd in the epoll set */
 	bool tap_polled;           /* ... and polled for input */
 	bool tx_pending, rx_pending; /* work left after the per-wake budget */

@@ -25,9 +25,12 @@ struct tap_batch {
 	struct io_uring ring;
 	bool ring_ok;
 #endif
+	bool read_nowait_ok; /* the kernel takes RWF_NOWAIT reads on a TAP */
 	unsigned n;
 	struct virtio_net_hdr hdr[TAP_BATCH_MAX];
 	struct iovec iov[TAP_BATCH_MAX][2];
+	struct virtio_net_hdr rx_hdr[TAP_BATCH_MAX];
+	struct iovec rx_iov[TAP_BATCH_MAX][2];
 };
 
 static struct tap_batch *batch_new(void)
@@ -38,6 +41,7 @@ static struct tap_batch *batch_new(void)
 		return NULL;
 #ifdef XNB_HAVE_URING
 	b->ring_ok = io_uring_queue_init(TAP_BATCH_MAX, &b->ring, 0) == 0;
+	b->read_nowait_ok = true;
 #endif
 	return b;
 }
@@ -245,6 +249,19 @@ unsigned tap_batch_flush(struct tap *t, int *results)
 	return failed;
 }
 
+/* What a read of @n bytes (or -errno) into header + frame means. */
+static long recv_result(ssize_t n, const struct virtio_net_hdr *h, struct engine_pkt_meta *m)
+{
+	if (n < 0)
+		return (long)n;
+	if ((size_t)n < sizeof(*h))
+		return -EIO;
+	n -= (ssize_t)sizeof(*h);
+	if (vnet_hdr_to_meta(h, (uint32_t)n, m) != 0)
+		return -EOPNOTSUPP;
+	return n;
+}
+
 long tap_recv(struct tap *t, struct engine_pkt_meta *m, void *buf, size_t size)
 {
 	struct virtio_net_hdr h;
@@ -254,12 +271,81 @@ long tap_recv(struct tap *t, struct engine_pkt_meta *m, void *buf, size_t size)
 	};
 	ssize_t n = readv(t->fd, iov, 2);
 
-	if (n < 0)
-		return -errno;
-	if ((size_t)n < sizeof(h))
-		return -EIO;
-	n -= (ssize_t)sizeof(h);
-	if (vnet_hdr_to_meta(&h, (uint32_t)n, m) != 0)
-		return -EOPNOTSUPP;
-	return n;
+	return recv_result(n < 0 ? -errno : n, &h, m);
+}
+
+#ifdef XNB_HAVE_URING
+/* One submission of @n RWF_NOWAIT reads; false if io_uring could not do it. */
+static bool recv_batch_uring(struct tap *t, struct tap_rx_frame *f, unsigned n)
+{
+	struct tap_batch *b = t->batch;
+	unsigned done = 0, submitted;
+	int rc;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
+
+		if (!sqe) {
+			/* Cannot happen (flushes and reads leave the ring empty), but
+			 * prepared entries must not linger: start over, read the slow way. */
+			io_uring_queue_exit(&b->ring);
+			b->ring_ok = io_uring_queue_init(TAP_BATCH_MAX, &b->ring, 0) == 0;
+			return false;
+		}
+		b->rx_iov[i][0] = (struct iovec){ &b->rx_hdr[i], sizeof(b->rx_hdr[i]) };
+		b->rx_iov[i][1] = (struct iovec){ f[i].buf, f[i].size };
+		io_uring_prep_readv(sqe, t->fd, b->rx_iov[i], 2, 0);
+		sqe->rw_flags = RWF_NOWAIT;
+		io_uring_sqe_set_data64(sqe, i);
+		f[i].len = -EAGAIN;
+	}
+	/* RWF_NOWAIT: every submitted read completes (frame or -EAGAIN) in the call. */
+	rc = io_uring_submit_and_wait(&b->ring, n);
+	submitted = rc > 0 ? (unsigned)rc : 0;
+	while (done < submitted) {
+		struct io_uring_cqe *cqe;
+		uint64_t i;
+
+		if (io_uring_wait_cqe(&b->ring, &cqe) != 0)
+			break;
+		i = cqe->user_data;
+		if (i < n) {
+			ssize_t res = cqe->res;
+
+			if (res == -EOPNOTSUPP || res == -EINVAL)
+				b->read_nowait_ok = false; /* this kernel's TAP has no NOWAIT */
+			f[i].len = recv_result(res, &b->rx_hdr[i], &f[i].meta);
+		}
+		io_uring_cqe_seen(&b->ring, cqe);
+		done++;
+	}
+	if (submitted < n) {
+		/* Unsubmitted reads did not happen (their entries say -EAGAIN) and
+		 * must not linger into the next submission. */
+		io_uring_queue_exit(&b->ring);
+		b->ring_ok = io_uring_queue_init(TAP_BATCH_MAX, &b->ring, 0) == 0;
+	}
+	return submitted > 0 && b->read_nowait_ok;
+}
+#endif
+
+unsigned tap_recv_batch(struct tap *t, struct tap_rx_frame *f, unsigned n)
+{
+	unsigned i;
+
+	if (n > TAP_BATCH_MAX)
+		n = TAP_BATCH_MAX;
+#ifdef XNB_HAVE_URING
+	if (n > 1 && t->batch && t->batch->ring_ok && t->batch->read_nowait_ok &&
+	    recv_batch_uring(t, f, n))
+		return n;
+#endif
+	for (i = 0; i < n; i++) {
+		f[i].len = tap_recv(t, &f[i].meta, f[i].buf, f[i].size);
+		if (f[i].len == -EAGAIN) {
+			i++;
+			break;
+		}
+	}
+	return i;
 }

@@ -79,4 +79,24 @@ unsigned tap_batch_flush(struct tap *t, int *results);
  */
 long tap_recv(struct tap *t, struct engine_pkt_meta *m, void *buf, size_t size);
 
+/*
+ * Batched reads: one io_uring_enter() reads up to TAP_BATCH_MAX frames, each
+ * as a non-blocking read (RWF_NOWAIT), so every read either returns a frame
+ * or -EAGAIN before the call returns and none is left pending. Without
+ * io_uring (or if the kernel refuses RWF_NOWAIT on a TAP) it is a loop of
+ * tap_recv() that stops at the first -EAGAIN.
+ *
+ * tap_recv_batch() fills frames[i].len for i < @n with what tap_recv() would
+ * have returned for that read, in the order the frames were queued. Returns
+ * how many entries it filled (the loop stops early at -EAGAIN; io_uring
+ * fills all @n).
+ */
+struct tap_rx_frame {
+	void *buf;
+	size_t size;
+	struct engine_pkt_meta meta;
+	long len;
+};
+unsigned tap_recv_batch(struct tap *t, struct tap_rx_frame *frames, unsigned n);
+
 #endif
