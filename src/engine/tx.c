@@ -98,6 +98,32 @@ static void add_seg(struct engine_tx_queue *q, struct engine_tx_batch *b,
 	s->status = GNTST_general_error; /* until the platform says otherwise */
 }
 
+/*
+ * Where a packet's bytes start in the arena. Grant copies work page by page
+ * on both sides, so a slot whose bytes straddle two of our pages costs a
+ * second copy operation (and page lookup). A packet of several slots starts
+ * at the offset in our page that its first slot has in the guest's page, so
+ * that every slot which fills a guest page fills exactly one of ours; a
+ * one-slot packet that would straddle starts on the next page. Either way
+ * less than ENGINE_TX_ARENA_SKIP_MAX bytes are skipped.
+ */
+static size_t arena_place(size_t used, const struct tx_frag *frags, unsigned nfrags)
+{
+	size_t pos = (used + ENGINE_TX_ARENA_ALIGN - 1) & ~(size_t)(ENGINE_TX_ARENA_ALIGN - 1);
+	size_t page = pos - pos % ENGINE_PAGE_SIZE;
+	const struct tx_frag *f = &frags[0];
+
+	if (nfrags > 1) {
+		if (f->size == 0)
+			f = &frags[1]; /* the first slot carried nothing */
+		return page + f->offset >= pos ? page + f->offset
+					       : page + ENGINE_PAGE_SIZE + f->offset;
+	}
+	if (pos - page + f->size > ENGINE_PAGE_SIZE)
+		return page + ENGINE_PAGE_SIZE;
+	return pos;
+}
+
 static bool gso_type_advertised(const struct engine_tx_config *cfg, uint8_t type)
 {
 	return (type == XEN_NETIF_GSO_TYPE_TCPV4 && cfg->gso_tcpv4) ||
@@ -235,8 +261,7 @@ static enum parse_result parse_packet(struct engine_tx_queue *q, struct engine_t
 	pkt->rsp_count = (uint16_t)idx;
 	pkt->seg_first = (uint16_t)b->nr_segs;
 	if (!drop && pkt->kind == ENGINE_TX_PACKET) {
-		size_t pos = (b->arena_used + ENGINE_TX_ARENA_ALIGN - 1) &
-			     ~(size_t)(ENGINE_TX_ARENA_ALIGN - 1);
+		size_t pos = arena_place(b->arena_used, frags, nfrags);
 		uint8_t *dest;
 
 		if (pos > b->arena_size || b->arena_size - pos < first.size) {

@@ -35,11 +35,14 @@
 /* Past this many slots a packet is no honest frontend's: Linux's fatal_skb_slots default. */
 #define ENGINE_TX_FATAL_SLOTS 20u
 
-/* Packets start on this alignment in the arena (a cache line). */
+/* Packets start on this alignment in the arena (a cache line)... */
 #define ENGINE_TX_ARENA_ALIGN 64u
+/* ...and may skip up to a page more so that no slot straddles two of our
+ * pages (a grant copy works page by page on both sides: see arena_place()). */
+#define ENGINE_TX_ARENA_SKIP_MAX (ENGINE_PAGE_SIZE + ENGINE_TX_ARENA_ALIGN)
 /* An arena of this size always holds a full ring's worth of data. */
 #define ENGINE_TX_ARENA_SIZE \
-	((size_t)ENGINE_TX_RING_SIZE * (ENGINE_PAGE_SIZE + ENGINE_TX_ARENA_ALIGN))
+	((size_t)ENGINE_TX_RING_SIZE * (ENGINE_PAGE_SIZE + ENGINE_TX_ARENA_SKIP_MAX))
 
 enum engine_tx_kind {
 	ENGINE_TX_PACKET = 0,  /* a frame for the host */
@@ -136,7 +139,7 @@ void engine_tx_init(struct engine_tx_queue *q, netif_tx_sring_t *sring,
 		    const struct engine_tx_config *cfg);
 
 /* The smallest arena that always makes progress: one maximal packet. */
-#define ENGINE_TX_ARENA_MIN ((size_t)XEN_NETIF_MAX_TX_SIZE + ENGINE_TX_ARENA_ALIGN)
+#define ENGINE_TX_ARENA_MIN ((size_t)XEN_NETIF_MAX_TX_SIZE + ENGINE_TX_ARENA_SKIP_MAX)
 
 /* engine_tx_batch_init() - give @b its arena (ENGINE_TX_ARENA_MIN bytes at least). */
 void engine_tx_batch_init(struct engine_tx_batch *b, uint8_t *arena, size_t size);

@@ -789,6 +789,62 @@ static void test_zero_length_fragments(void **state)
 		expect_rsp(i, (uint16_t)(i + 1), NETIF_RSP_OKAY);
 }
 
+/* Write @len frame bytes from @from into page @gref at @offset. */
+static void put_bytes(uint32_t gref, uint16_t offset, size_t from, size_t len)
+{
+	memcpy(fixture_page(gref) + offset, frame + from, len);
+}
+
+/*
+ * No copy segment straddles two arena pages (each would cost the platform
+ * a second copy operation): a multi-slot packet starts at its first slot's
+ * offset within the page, so the full-page slot behind it lands on a page;
+ * a one-slot packet that would straddle starts on the next page.
+ */
+static void test_arena_placement_follows_pages(void **state)
+{
+	const size_t b_len = 3096 + 4096 + 100;
+	size_t b_pos, c_pos;
+	(void)state;
+
+	fixture_tx_engine(NULL);
+	rand_frame(3000 + b_len + 4000, 31);
+	/* A: one slot of 3000 bytes */
+	put_bytes(1, 0, 0, 3000);
+	fixture_tx_push(1, 0, 3000, 0, 1);
+	/* B: three slots, the first ending where its guest page ends */
+	put_bytes(2, 1000, 3000, 3096);
+	put_bytes(3, 0, 3000 + 3096, 4096);
+	put_bytes(4, 0, 3000 + 3096 + 4096, 100);
+	fixture_tx_push(2, 1000, (uint16_t)b_len, NETTXF_more_data, 2);
+	fixture_tx_push(3, 0, 4096, NETTXF_more_data, 3);
+	fixture_tx_push(4, 0, 100, 0, 4);
+	/* C: one slot of 4000 bytes, which would straddle after B */
+	put_bytes(5, 0, 3000 + b_len, 4000);
+	fixture_tx_push(5, 0, 4000, 0, 5);
+	fixture_tx_publish();
+	assert_int_equal(fixture_tx_run(64), 5);
+	assert_int_equal(fx->txb->nr_pkts, 3);
+
+	assert_ptr_equal(pkt(0)->data, fx->arena);
+	b_pos = (size_t)(pkt(1)->data - fx->arena);
+	assert_true(b_pos >= 3000);
+	assert_int_equal(b_pos % ENGINE_PAGE_SIZE, 1000);
+	c_pos = (size_t)(pkt(2)->data - fx->arena);
+	assert_true(c_pos >= b_pos + b_len);
+	assert_int_equal(c_pos % ENGINE_PAGE_SIZE, 0);
+	assert_true(c_pos + 4000 <= ENGINE_TX_ARENA_SIZE);
+	for (unsigned k = 0; k < fx->txb->nr_segs; k++) {
+		const struct engine_copy_seg *sg = &fx->txb->segs[k];
+		size_t at = (size_t)((uint8_t *)sg->dest.virt - fx->arena);
+
+		assert_true(at % ENGINE_PAGE_SIZE + sg->len <= ENGINE_PAGE_SIZE);
+	}
+	assert_memory_equal(pkt(0)->data, frame, 3000);
+	assert_memory_equal(pkt(1)->data, frame + 3000, b_len);
+	assert_memory_equal(pkt(2)->data, frame + 3000 + b_len, 4000);
+}
+
 /* A packet of @n data slots, 10 bytes each; then a one-slot packet. */
 static void push_n_slot_packet(unsigned n, uint16_t id0)
 {
@@ -1423,6 +1479,7 @@ int main(void)
 		T(test_size_underflow),
 		T(test_fragment_equal_to_rest),
 		T(test_zero_length_fragments),
+		T(test_arena_placement_follows_pages),
 		T(test_slots_18_accepted),
 		T(test_slots_19_dropped),
 		T(test_slots_20_dropped),
