@@ -1,9 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # `make bench-lab`: one lab boot (jobs/bench.sh) measures the same guest
-# through xnbd and through the kernel's xen-netback, same build, same boot;
-# prints one JSON line per test and direction with both results and the ratio
-# xnb/kernel. The numbers are TCG-bound: compare them only with each other.
+# through xnbd and through the kernel's xen-netback, alternating for
+# BENCH_ROUNDS rounds (default 3) of BENCH_SECONDS (default 10) per run; prints
+# one JSON line per test and direction with each backend's median over the
+# rounds, the ratio of the medians xnb/kernel, and every run. The numbers are
+# TCG-bound: compare them only with each other.
 . "$(dirname "$0")/lab.sh"
 SRC=$(cd "$LAB_DIR/../.." && pwd)
 BUILD=${XNB_LAB_BUILD:-$LAB_CACHE/xnb-build}
@@ -15,7 +17,7 @@ ninja -C "$BUILD" > "$LAB_CACHE/ninja.log" 2>&1 || { tail -n 40 "$LAB_CACHE/ninj
 
 DIR=$LAB_RUNS/bench-$(date +%Y%m%d-%H%M%S)
 set +e
-"$LAB_DIR/run.sh" --dir "$DIR" --netback=0 --timeout 1500 --env "BENCH_SECONDS=${BENCH_SECONDS:-10}" \
+"$LAB_DIR/run.sh" --dir "$DIR" --netback=0 --timeout 1500 --env "BENCH_SECONDS=${BENCH_SECONDS:-10}" --env "BENCH_ROUNDS=${BENCH_ROUNDS:-3}" \
 	"$LAB_DIR/jobs/bench.sh" "$BUILD/src/backend/xnbd"
 RC=$?
 set -e
@@ -23,9 +25,9 @@ python3 - "$DIR/out" <<'PY'
 import json, os, sys
 out = sys.argv[1]
 
-def result(backend, test, direction):
+def result(path, test):
     try:
-        with open(os.path.join(out, f"bench-{backend}-{test}-{direction}.json")) as f:
+        with open(path) as f:
             end = json.load(f)["end"]
     except (OSError, ValueError, KeyError):
         return None
@@ -38,12 +40,30 @@ def result(backend, test, direction):
     got = s["bytes"] if "sum_received" in end else s["bytes"] * (1 - s.get("lost_percent", 0) / 100)
     return round(got / 18 / s["seconds"] / 1e3, 2)
 
+def runs(backend, test, direction):
+    out_runs = []
+    for r in range(1, 100):
+        path = os.path.join(out, f"bench-{backend}-{test}-{direction}-{r}.json")
+        if not os.path.exists(path):
+            break
+        out_runs.append(result(path, test))
+    return out_runs
+
+def median(values):
+    v = sorted(x for x in values if x is not None)
+    if not v:
+        return None
+    mid = len(v) // 2
+    return v[mid] if len(v) % 2 else round((v[mid - 1] + v[mid]) / 2, 2)
+
 for test, unit in (("tcp", "mbps"), ("udp64", "kpps")):
     for direction in ("dom0_to_domU", "domU_to_dom0"):
-        x, k = result("xnb", test, direction), result("kernel", test, direction)
+        xr, kr = runs("xnb", test, direction), runs("kernel", test, direction)
+        x, k = median(xr), median(kr)
         print(json.dumps({"bench": "lab", "test": test, "direction": direction,
                           f"xnb_{unit}": x, f"kernel_{unit}": k,
-                          "ratio": round(x / k, 3) if x is not None and k else None},
+                          "ratio": round(x / k, 3) if x is not None and k else None,
+                          "rounds": len(xr), f"xnb_runs": xr, f"kernel_runs": kr},
                          separators=(",", ":")))
 PY
 exit $RC

@@ -1,48 +1,55 @@
 # SPDX-License-Identifier: MIT
 # Lab benchmark (one boot, dom0 without xen-netback at start): the same guest
-# measured through xnbd, then, after xnbd is stopped and xen-netback loaded,
-# through the kernel's netback. iperf3 TCP both ways and a 64-byte UDP flood
-# (-u -b 0 -l 18) both ways; the JSON results land in out/bench-*.json and
-# the host (bench.sh) turns them into comparison lines.
+# measured through xnbd and through the kernel's xen-netback, alternating
+# BENCH_ROUNDS times (xnbd, netback, xnbd, netback, ...) so that drift in the
+# emulated machine's speed falls on both alike. Each round: iperf3 TCP both
+# ways and a 64-byte UDP flood (-u -b 0 -l 18) both ways; the JSON results
+# land in out/bench-<backend>-<test>-<direction>-<round>.json and the host
+# (bench.sh) turns them into comparison lines.
 # lab: netback=0
 . /mnt/host/lib.sh
 export XNBD_LOG=$OUT/xnbd.log
 SECS=${BENCH_SECONDS:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
 GUEST_ARGS="extra='console=hvc0 xnblab.ip=10.199.0.2/24 xnblab.peer=10.199.0.1'"
 
-# measure NAME BACKEND: one guest, the four runs, destroyed again
+# measure NAME BACKEND ROUND: one guest, the four runs, destroyed again
 measure() {
-	local name=$1 be=$2 d t
+	local name=$1 be=$2 r=$3 d t
 	d=$(guest_create "$name" "$GUEST_ARGS") || bail "$be: xl create"
 	wait_console "$name" XNBLAB-DOMU-READY 240 || bail "$be: guest ready"
 	ping -c 3 -W 3 10.199.0.2 > /dev/null
-	check "$be: ping dom0 -> domU" ping -c 3 -W 3 10.199.0.2
+	check "$be round $r: ping dom0 -> domU" ping -c 3 -W 3 10.199.0.2
 	for t in "tcp dom0_to_domU" "tcp domU_to_dom0 -R" "udp64 dom0_to_domU -u -b 0 -l 18" \
 		 "udp64 domU_to_dom0 -R -u -b 0 -l 18"; do
 		set -- $t
 		local test=$1 dir=$2; shift 2
-		if timeout $((SECS + 60)) iperf3 -c 10.199.0.2 -t "$SECS" -J "$@" > "$OUT/bench-$be-$test-$dir.json" 2>&1
-		then ok "$be: $test $dir"
-		else not_ok "$be: $test $dir"; fi
+		if timeout $((SECS + 60)) iperf3 -c 10.199.0.2 -t "$SECS" -J "$@" \
+			> "$OUT/bench-$be-$test-$dir-$r.json" 2>&1
+		then ok "$be round $r: $test $dir"
+		else not_ok "$be round $r: $test $dir"; fi
 		sleep 1
 	done
-	check "$be: xl destroy" xl destroy "$name"
-	check "$be: vif$d.0 removed" wait_until 30 link_gone "vif$d.0"
+	check "$be round $r: xl destroy" xl destroy "$name"
+	check "$be round $r: vif$d.0 removed" wait_until 30 link_gone "vif$d.0"
 }
 
 lsmod | grep -q '^xen_netback' && bail "dom0 booted without xen-netback"
 cp /mnt/host/xnbd /tmp/
 mkdir -p /run/xnb
-/tmp/xnbd --platform xen > "$XNBD_LOG" 2>&1 &
-XNBD=$!
-export XNBD_PID=$XNBD
-sleep 1
-kill -0 $XNBD 2>/dev/null || bail "xnbd starts"
-ok "xnbd running"
-measure bx xnb
-kill -TERM $XNBD
-check "xnbd stopped" wait_until 15 eval '! kill -0 $XNBD 2>/dev/null'
+for r in $(seq 1 "$ROUNDS"); do
+	/tmp/xnbd --platform xen >> "$XNBD_LOG" 2>&1 &
+	XNBD=$!
+	export XNBD_PID=$XNBD
+	sleep 1
+	kill -0 $XNBD 2>/dev/null || bail "xnbd starts"
+	measure "bx$r" xnb "$r"
+	kill -TERM $XNBD
+	check "xnbd stopped" wait_until 15 eval '! kill -0 $XNBD 2>/dev/null'
+	unset XNBD_PID
 
-check "xen-netback loads" modprobe xen-netback
-measure bk kernel
+	check "xen-netback loads" modprobe xen-netback
+	measure "bk$r" kernel "$r"
+	check "xen-netback unloads" wait_until 30 modprobe -r xen-netback
+done
 finish
