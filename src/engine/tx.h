@@ -35,10 +35,11 @@
 /* Past this many slots a packet is no honest frontend's: Linux's fatal_skb_slots default. */
 #define ENGINE_TX_FATAL_SLOTS 20u
 
-/* Packets start on this alignment in the arena (a cache line)... */
+/* One-slot packets start on this alignment in the arena (a cache line);
+ * multi-slot ones at their first slot's offset in its page. */
 #define ENGINE_TX_ARENA_ALIGN 64u
-/* ...and may skip up to a page more so that no slot straddles two of our
- * pages (a grant copy works page by page on both sides: see arena_place()). */
+/* A packet skips less than this before its start, so that no slot straddles
+ * two of our pages (grant copies work page by page: see arena_place()). */
 #define ENGINE_TX_ARENA_SKIP_MAX (ENGINE_PAGE_SIZE + ENGINE_TX_ARENA_ALIGN)
 /* An arena of this size always holds a full ring's worth of data. */
 #define ENGINE_TX_ARENA_SIZE \

@@ -279,7 +279,7 @@ long tap_recv(struct tap *t, struct engine_pkt_meta *m, void *buf, size_t size)
 static bool recv_batch_uring(struct tap *t, struct tap_rx_frame *f, unsigned n)
 {
 	struct tap_batch *b = t->batch;
-	unsigned done = 0, submitted;
+	unsigned done = 0, submitted, frames = 0;
 	int rc;
 
 	for (unsigned i = 0; i < n; i++) {
@@ -312,8 +312,13 @@ static bool recv_batch_uring(struct tap *t, struct tap_rx_frame *f, unsigned n)
 		if (i < n) {
 			ssize_t res = cqe->res;
 
-			if (res == -EOPNOTSUPP || res == -EINVAL)
-				b->read_nowait_ok = false; /* this kernel's TAP has no NOWAIT */
+			if (res == -EOPNOTSUPP) {
+				/* RWF_NOWAIT refused (a TAP without FMODE_NOWAIT): nothing
+				 * was read; from now on, one readv() at a time. */
+				b->read_nowait_ok = false;
+				res = -EAGAIN;
+			}
+			frames += res >= 0;
 			f[i].len = recv_result(res, &b->rx_hdr[i], &f[i].meta);
 		}
 		io_uring_cqe_seen(&b->ring, cqe);
@@ -325,7 +330,8 @@ static bool recv_batch_uring(struct tap *t, struct tap_rx_frame *f, unsigned n)
 		io_uring_queue_exit(&b->ring);
 		b->ring_ok = io_uring_queue_init(TAP_BATCH_MAX, &b->ring, 0) == 0;
 	}
-	return submitted > 0 && b->read_nowait_ok;
+	/* Frames taken from the TAP must reach the caller, whatever else happened. */
+	return frames > 0 || (submitted > 0 && b->read_nowait_ok);
 }
 #endif
 
