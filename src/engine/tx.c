@@ -101,26 +101,29 @@ static void add_seg(struct engine_tx_queue *q, struct engine_tx_batch *b,
 /*
  * Where a packet's bytes start in the arena. Grant copies work page by page
  * on both sides, so a slot whose bytes straddle two of our pages costs a
- * second copy operation (and page lookup). A packet of several slots starts
- * at the offset in our page that its first slot has in the guest's page, so
- * that every slot which fills a guest page fills exactly one of ours; a
+ * second copy operation (and page lookup). A packet of several slots is
+ * placed so that its second slot lands at the offset in our page that it
+ * has in the guest's: from there on, every slot that fills a guest page
+ * fills exactly one of ours. (The first slot is usually the headers alone,
+ * Linux's netfront puts the payload in the following page fragments; when
+ * the first slot ends at its page end this is the same as aligning it.) A
  * one-slot packet that would straddle starts on the next page. Either way
  * less than ENGINE_TX_ARENA_SKIP_MAX bytes are skipped.
  */
 static size_t arena_place(size_t used, const struct tx_frag *frags, unsigned nfrags)
 {
 	size_t pos = (used + ENGINE_TX_ARENA_ALIGN - 1) & ~(size_t)(ENGINE_TX_ARENA_ALIGN - 1);
-	size_t page = pos - pos % ENGINE_PAGE_SIZE;
-	const struct tx_frag *f = &frags[0];
+	size_t in_page = pos % ENGINE_PAGE_SIZE;
 
 	if (nfrags > 1) {
-		if (f->size == 0)
-			f = &frags[1]; /* the first slot carried nothing */
-		return page + f->offset >= pos ? page + f->offset
-					       : page + ENGINE_PAGE_SIZE + f->offset;
+		/* where the packet must start in its page, given the second slot's offset */
+		size_t want = ((size_t)frags[1].offset + ENGINE_PAGE_SIZE -
+			       frags[0].size % ENGINE_PAGE_SIZE) % ENGINE_PAGE_SIZE;
+
+		return pos - in_page + want + (want < in_page ? ENGINE_PAGE_SIZE : 0);
 	}
-	if (pos - page + f->size > ENGINE_PAGE_SIZE)
-		return page + ENGINE_PAGE_SIZE;
+	if (in_page + frags[0].size > ENGINE_PAGE_SIZE)
+		return pos - in_page + ENGINE_PAGE_SIZE;
 	return pos;
 }
 

@@ -795,20 +795,33 @@ static void put_bytes(uint32_t gref, uint16_t offset, size_t from, size_t len)
 	memcpy(fixture_page(gref) + offset, frame + from, len);
 }
 
+/* No copy segment of @from..@to crosses a page of the arena. */
+static void expect_no_straddle(unsigned from, unsigned to)
+{
+	for (unsigned k = from; k < to; k++) {
+		const struct engine_copy_seg *sg = &fx->txb->segs[k];
+		size_t at = (size_t)((uint8_t *)sg->dest.virt - fx->arena);
+
+		assert_true(at % ENGINE_PAGE_SIZE + sg->len <= ENGINE_PAGE_SIZE);
+	}
+}
+
 /*
- * No copy segment straddles two arena pages (each would cost the platform
- * a second copy operation): a multi-slot packet starts at its first slot's
- * offset within the page, so the full-page slot behind it lands on a page;
- * a one-slot packet that would straddle starts on the next page.
+ * Data slots do not straddle two arena pages (each would cost the platform
+ * a second copy operation): a multi-slot packet is placed so that its
+ * second slot lands at its guest offset, so the full-page slots behind it
+ * land on pages, whether the first slot fills the rest of its page or holds
+ * the headers alone; a one-slot packet that would straddle starts on the
+ * next page.
  */
 static void test_arena_placement_follows_pages(void **state)
 {
-	const size_t b_len = 3096 + 4096 + 100;
-	size_t b_pos, c_pos;
+	const size_t b_len = 3096 + 4096 + 100, d_len = 66 + 1000 + 4096 + 50;
+	size_t b_pos, c_pos, d_pos, d_at = 3000 + b_len + 4000;
 	(void)state;
 
 	fixture_tx_engine(NULL);
-	rand_frame(3000 + b_len + 4000, 31);
+	rand_frame(d_at + d_len, 31);
 	/* A: one slot of 3000 bytes */
 	put_bytes(1, 0, 0, 3000);
 	fixture_tx_push(1, 0, 3000, 0, 1);
@@ -822,9 +835,18 @@ static void test_arena_placement_follows_pages(void **state)
 	/* C: one slot of 4000 bytes, which would straddle after B */
 	put_bytes(5, 0, 3000 + b_len, 4000);
 	fixture_tx_push(5, 0, 4000, 0, 5);
+	/* D: Linux's shape: 66 bytes of headers, then a fragment from offset 3096 */
+	put_bytes(6, 200, d_at, 66);
+	put_bytes(7, 3096, d_at + 66, 1000);
+	put_bytes(8, 0, d_at + 66 + 1000, 4096);
+	put_bytes(9, 0, d_at + 66 + 1000 + 4096, 50);
+	fixture_tx_push(6, 200, (uint16_t)d_len, NETTXF_more_data, 6);
+	fixture_tx_push(7, 3096, 1000, NETTXF_more_data, 7);
+	fixture_tx_push(8, 0, 4096, NETTXF_more_data, 8);
+	fixture_tx_push(9, 0, 50, 0, 9);
 	fixture_tx_publish();
-	assert_int_equal(fixture_tx_run(64), 5);
-	assert_int_equal(fx->txb->nr_pkts, 3);
+	assert_int_equal(fixture_tx_run(64), 9);
+	assert_int_equal(fx->txb->nr_pkts, 4);
 
 	assert_ptr_equal(pkt(0)->data, fx->arena);
 	b_pos = (size_t)(pkt(1)->data - fx->arena);
@@ -833,16 +855,17 @@ static void test_arena_placement_follows_pages(void **state)
 	c_pos = (size_t)(pkt(2)->data - fx->arena);
 	assert_true(c_pos >= b_pos + b_len);
 	assert_int_equal(c_pos % ENGINE_PAGE_SIZE, 0);
-	assert_true(c_pos + 4000 <= ENGINE_TX_ARENA_SIZE);
-	for (unsigned k = 0; k < fx->txb->nr_segs; k++) {
-		const struct engine_copy_seg *sg = &fx->txb->segs[k];
-		size_t at = (size_t)((uint8_t *)sg->dest.virt - fx->arena);
-
-		assert_true(at % ENGINE_PAGE_SIZE + sg->len <= ENGINE_PAGE_SIZE);
-	}
+	d_pos = (size_t)(pkt(3)->data - fx->arena);
+	assert_true(d_pos >= c_pos + 4000);
+	assert_int_equal((d_pos + 66) % ENGINE_PAGE_SIZE, 3096);
+	assert_true(d_pos + d_len <= ENGINE_TX_ARENA_SIZE);
+	/* every segment of A, B and C; D's data slots (its headers may straddle) */
+	expect_no_straddle(0, pkt(3)->seg_first);
+	expect_no_straddle(pkt(3)->seg_first + 1u, fx->txb->nr_segs);
 	assert_memory_equal(pkt(0)->data, frame, 3000);
 	assert_memory_equal(pkt(1)->data, frame + 3000, b_len);
 	assert_memory_equal(pkt(2)->data, frame + 3000 + b_len, 4000);
+	assert_memory_equal(pkt(3)->data, frame + d_at, d_len);
 }
 
 /* A packet of @n data slots, 10 bytes each; then a one-slot packet. */
