@@ -46,6 +46,16 @@ static struct tap_batch *batch_new(void)
 	return b;
 }
 
+#ifdef XNB_HAVE_URING
+/* Entries prepared but never submitted must not go out with the next
+ * submission: start over with an empty ring. */
+static void ring_reset(struct tap_batch *b)
+{
+	io_uring_queue_exit(&b->ring);
+	b->ring_ok = io_uring_queue_init(TAP_BATCH_MAX, &b->ring, 0) == 0;
+}
+#endif
+
 static void batch_free(struct tap_batch *b)
 {
 	if (!b)
@@ -225,11 +235,8 @@ unsigned tap_batch_flush(struct tap *t, int *results)
 			io_uring_cqe_seen(&b->ring, cqe);
 			done++;
 		}
-		if (submitted < n) {
-			/* Unsubmitted entries must not linger into the next flush. */
-			io_uring_queue_exit(&b->ring);
-			b->ring_ok = io_uring_queue_init(TAP_BATCH_MAX, &b->ring, 0) == 0;
-		}
+		if (submitted < n)
+			ring_reset(b); /* the rest goes by writev() below */
 	} else {
 		for (unsigned i = 0; i < n; i++)
 			results[i] = TAP_NOT_WRITTEN;
@@ -285,11 +292,8 @@ static bool recv_batch_uring(struct tap *t, struct tap_rx_frame *f, unsigned n)
 	for (unsigned i = 0; i < n; i++) {
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
 
-		if (!sqe) {
-			/* Cannot happen (flushes and reads leave the ring empty), but
-			 * prepared entries must not linger: start over, read the slow way. */
-			io_uring_queue_exit(&b->ring);
-			b->ring_ok = io_uring_queue_init(TAP_BATCH_MAX, &b->ring, 0) == 0;
+		if (!sqe) { /* cannot happen: flushes and reads leave the ring empty */
+			ring_reset(b);
 			return false;
 		}
 		b->rx_iov[i][0] = (struct iovec){ &b->rx_hdr[i], sizeof(b->rx_hdr[i]) };
@@ -324,12 +328,8 @@ static bool recv_batch_uring(struct tap *t, struct tap_rx_frame *f, unsigned n)
 		io_uring_cqe_seen(&b->ring, cqe);
 		done++;
 	}
-	if (submitted < n) {
-		/* Unsubmitted reads did not happen (their entries say -EAGAIN) and
-		 * must not linger into the next submission. */
-		io_uring_queue_exit(&b->ring);
-		b->ring_ok = io_uring_queue_init(TAP_BATCH_MAX, &b->ring, 0) == 0;
-	}
+	if (submitted < n)
+		ring_reset(b); /* unsubmitted reads did not happen: their entries say -EAGAIN */
 	/* Frames taken from the TAP must reach the caller, whatever else happened. */
 	return frames > 0 || (submitted > 0 && b->read_nowait_ok);
 }
