@@ -341,8 +341,9 @@ static void notify(struct vif_queue *q, int port, uint64_t *counter)
 
 /*
  * Hand the batch's good packets to the TAP: one io_uring submission for all
- * of them where available (see tap.h), else one writev() each. A packet the
- * host refuses is answered NETIF_RSP_DROPPED.
+ * of them where available (see tap.h), else one writev() each. The guest has
+ * had its answer already (see tx_work); a packet the host refuses is counted
+ * as a host drop.
  */
 static void deliver(struct vif_queue *q, struct engine_tx_batch *b)
 {
@@ -360,7 +361,7 @@ static void deliver(struct vif_queue *q, struct engine_tx_batch *b)
 			mcast_update(v, p);
 		} else if (!v->tap.batch) {
 			if (tap_send(&v->tap, &p->meta, p->data, p->len) != 0) {
-				p->drop = ENGINE_TX_DROP_HOST;
+				engine_tx_host_refused(&q->tx, p);
 				q->stats.tx_host_errors++;
 			}
 		} else {
@@ -371,7 +372,7 @@ static void deliver(struct vif_queue *q, struct engine_tx_batch *b)
 	if (n && tap_batch_flush(&v->tap, results)) {
 		for (unsigned k = 0; k < n; k++) {
 			if (results[k]) {
-				b->pkts[idx[k]].drop = ENGINE_TX_DROP_HOST;
+				engine_tx_host_refused(&q->tx, &b->pkts[idx[k]]);
 				q->stats.tx_host_errors++;
 			}
 		}
@@ -394,9 +395,13 @@ static void tx_work(struct vif_queue *q)
 		if (n > 0) {
 			run_copy(q, b->segs, b->nr_segs);
 			engine_tx_finish(&q->tx, b);
-			deliver(q, b);
+			/* The bytes are ours now: answer first. Guest TCP holds its
+			 * next frames until netfront frees these on our answer (TCP
+			 * Small Queues), and the TAP write below runs dom0's whole
+			 * receive path; answering after it serialises the two. */
 			if (engine_tx_respond(&q->tx, b))
 				notify(q, q->port_tx, &q->stats.notify_tx);
+			deliver(q, b);
 		}
 		if (!engine_tx_more(&q->tx))
 			return;

@@ -22,8 +22,9 @@
  *   packet not yet complete              wait: nothing of it consumed
  *
  * Dropped packets are answered NETIF_RSP_ERROR on every data slot (the host
- * refusing one: NETIF_RSP_DROPPED), extra slots NETIF_RSP_NULL, as netif.h
- * asks; so the frontend always gets back every request it posted.
+ * refusing one before the answer: NETIF_RSP_DROPPED), extra slots
+ * NETIF_RSP_NULL, as netif.h asks; so the frontend always gets back every
+ * request it posted.
  */
 #include "tx.h"
 
@@ -432,6 +433,18 @@ bool engine_tx_respond(struct engine_tx_queue *q, struct engine_tx_batch *b)
 	q->stats.batches++;
 	return engine_ring_publish(&q->ring.sring->rsp_prod, &q->ring.sring->rsp_event,
 				   &q->rsp_published, q->ring.rsp_prod_pvt);
+}
+
+void engine_tx_host_refused(struct engine_tx_queue *q, const struct engine_tx_pkt *p)
+{
+	if (p->drop || p->kind != ENGINE_TX_PACKET)
+		return; /* counted as a drop, or never meant for the host */
+	q->stats.packets--;
+	q->stats.bytes -= p->len;
+	if (p->meta.gso_type)
+		q->stats.gso_packets--;
+	q->stats.dropped++;
+	q->stats.drop[ENGINE_TX_DROP_HOST]++;
 }
 
 bool engine_tx_more(struct engine_tx_queue *q)

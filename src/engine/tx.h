@@ -8,9 +8,11 @@
  * (a slot never crosses its guest page, and the arena is contiguous, so a
  * segment never needs splitting), and a response plan in request order. The
  * caller runs all segments in one grant-copy call, then engine_tx_finish()
- * settles each packet (copy failures, checksum and GSO metadata), the caller
- * delivers the good ones to the host and may mark some DROPPED, and
- * engine_tx_respond() writes the responses and says whether to notify.
+ * settles each packet (copy failures, checksum and GSO metadata), then
+ * engine_tx_respond() writes the responses and says whether to notify, and
+ * the caller delivers the good packets to the host, in either order: before
+ * responding it may mark refused ones DROPPED, after it it reports them with
+ * engine_tx_host_refused() (the bytes are in the arena, not the guest's).
  * engine_tx_more() finally re-arms req_event and reports requests that raced
  * in, so the caller knows whether to go round again before sleeping.
  *
@@ -170,6 +172,13 @@ void engine_tx_finish(struct engine_tx_queue *q, struct engine_tx_batch *b);
  * Returns true when the frontend asked to be notified of them.
  */
 bool engine_tx_respond(struct engine_tx_queue *q, struct engine_tx_batch *b);
+
+/*
+ * engine_tx_host_refused() - for a caller that answers before it delivers:
+ * the host refused @p, which went out as NETIF_RSP_OKAY; move it from the
+ * delivered counters to the host drops.
+ */
+void engine_tx_host_refused(struct engine_tx_queue *q, const struct engine_tx_pkt *p);
 
 /*
  * engine_tx_more() - true when requests are waiting that parse can use;

@@ -459,6 +459,29 @@ static void test_rsp_host_dropped(void **state)
 	assert_int_equal(fx->txq.stats.bytes, 100);
 }
 
+/* Refused after an OKAY answer: the counters move, the answers stay. */
+static void test_host_refused_after_respond(void **state)
+{
+	const uint16_t own[2] = { 50, 50 };
+	(void)state;
+
+	fixture_tx_engine(NULL);
+	rand_frame(100, 12);
+	fixture_tx_packet(frame, own, 2, 1, 0, 0, 3, NULL, 0);
+	fixture_tx_packet(frame, own, 2, 3, 0, 0, 5, NULL, 0);
+	fixture_tx_publish();
+	assert_int_equal(fixture_tx_run(64), 4);
+	engine_tx_respond(&fx->txq, fx->txb);
+	assert_int_equal(fx->txq.stats.packets, 2);
+	engine_tx_host_refused(&fx->txq, &fx->txb->pkts[1]);
+	for (unsigned i = 0; i < 4; i++)
+		expect_rsp(i, (uint16_t)(3 + i), NETIF_RSP_OKAY);
+	assert_int_equal(fx->txq.stats.packets, 1);
+	assert_int_equal(fx->txq.stats.bytes, 100);
+	assert_int_equal(fx->txq.stats.dropped, 1);
+	assert_int_equal(fx->txq.stats.drop[ENGINE_TX_DROP_HOST], 1);
+}
+
 /* Responses wrap the ring; the third carries id 3. */
 static void test_rsp_wraps(void **state)
 {
@@ -1490,6 +1513,7 @@ int main(void)
 		T(test_rsp_invalid_extra_none),
 		T(test_rsp_invalid_extra_max),
 		T(test_rsp_host_dropped),
+		T(test_host_refused_after_respond),
 		T(test_rsp_wraps),
 		T(test_copy_1900_500),
 		T(test_copy_one_segment_per_slot),
