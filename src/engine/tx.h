@@ -11,7 +11,7 @@
  * settles each packet (copy failures, checksum and GSO metadata), then
  * engine_tx_respond() writes the responses and says whether to notify, and
  * the caller delivers the good packets to the host, in either order: before
- * responding it may mark refused ones DROPPED, after it it reports them with
+ * responding it may mark refused ones DROPPED; after it, it reports them with
  * engine_tx_host_refused() (the bytes are in the arena, not the guest's).
  * engine_tx_more() finally re-arms req_event and reports requests that raced
  * in, so the caller knows whether to go round again before sleeping.
