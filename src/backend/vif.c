@@ -360,22 +360,17 @@ static void deliver(struct vif_queue *q, struct engine_tx_batch *b)
 		if (p->kind != ENGINE_TX_PACKET) {
 			mcast_update(v, p);
 		} else if (!v->tap.batch) {
-			if (tap_send(&v->tap, &p->meta, p->data, p->len) != 0) {
+			if (tap_send(&v->tap, &p->meta, p->data, p->len) != 0)
 				engine_tx_host_refused(&q->tx, p);
-				q->stats.tx_host_errors++;
-			}
 		} else {
 			tap_batch_add(&v->tap, &p->meta, p->data, p->len);
 			idx[n++] = (uint16_t)i;
 		}
 	}
 	if (n && tap_batch_flush(&v->tap, results)) {
-		for (unsigned k = 0; k < n; k++) {
-			if (results[k]) {
+		for (unsigned k = 0; k < n; k++)
+			if (results[k])
 				engine_tx_host_refused(&q->tx, &b->pkts[idx[k]]);
-				q->stats.tx_host_errors++;
-			}
-		}
 	}
 }
 

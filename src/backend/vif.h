@@ -48,7 +48,6 @@ struct vif_rxq_slot {
 };
 
 struct vif_queue_stats {
-	uint64_t tx_host_errors;   /* TAP write failures (answered OKAY before the write) */
 	uint64_t rx_host_unsupported; /* TAP frames netif cannot carry */
 	uint64_t rx_mcast_filtered;
 	uint64_t rx_queue_drops;   /* dropped after the drain timeout */
