@@ -3,6 +3,7 @@
 #include "tap.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -85,9 +86,11 @@ int tap_open(struct tap *t, const char *name, int multi_queue)
 	static const uint8_t mac[6] = TAP_VIF_MAC;
 	struct ifreq ifr;
 	int hdr_len = sizeof(struct virtio_net_hdr), rc;
+	bool existed;
 
 	if (strlen(name) >= IFNAMSIZ)
 		return -ENAMETOOLONG;
+	existed = if_nametoindex(name) != 0;
 	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (t->fd < 0)
 		return -errno;
@@ -105,11 +108,57 @@ int tap_open(struct tap *t, const char *name, int multi_queue)
 	snprintf(t->name, sizeof(t->name), "%s", ifr.ifr_name);
 	t->batch = batch_new(); /* NULL: frames go one writev() at a time */
 
-	rc = tap_set_mac(t, mac);
+	/* A persistent device we attached to again keeps its address (and its
+	 * bridge port's view of it). */
+	rc = existed ? 0 : tap_set_mac(t, mac);
 	if (rc) {
 		tap_close(t);
 		return rc;
 	}
+	return 0;
+}
+
+int tap_open_persistent(struct tap *t, const char *name)
+{
+	int rc = tap_open(t, name, 0);
+
+	if (rc)
+		return rc;
+	batch_free(t->batch); /* the holder of a TAP never moves frames */
+	t->batch = NULL;
+	if (ioctl(t->fd, TUNSETPERSIST, 1) < 0) {
+		rc = -errno;
+		tap_close(t);
+		return rc;
+	}
+	return 0;
+}
+
+void tap_remove(struct tap *t)
+{
+	if (t->fd >= 0)
+		ioctl(t->fd, TUNSETPERSIST, 0);
+	tap_close(t);
+}
+
+int tap_remove_by_name(const char *name)
+{
+	struct tap t = { .fd = -1 };
+	int rc = tap_open(&t, name, 0);
+
+	if (rc)
+		return rc;
+	tap_remove(&t);
+	return 0;
+}
+
+int tap_attach_fd(struct tap *t, int fd, const char *name)
+{
+	if (fd < 0 || strlen(name) >= IFNAMSIZ)
+		return -EINVAL;
+	t->fd = fd;
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->batch = batch_new(); /* NULL: frames go one system call at a time */
 	return 0;
 }
 

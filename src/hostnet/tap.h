@@ -3,8 +3,11 @@
  * tap.h - the host side of a vif: a TAP device with virtio-net headers.
  *
  * Named vif<domid>.<devid> like the kernel netback's interfaces, so Xen's
- * hotplug scripts (vif-bridge, vif-route) handle it unchanged. The device is
- * not persistent: closing its fd removes it, so a crash leaves nothing.
+ * hotplug scripts (vif-bridge, vif-route) handle it unchanged. xnbd's
+ * supervisor makes its vifs' TAPs persistent, so that the device, its
+ * bridge port and its addresses outlive any process (a worker's restart,
+ * the supervisor's own), and removes them when the toolstack removes the
+ * vif; the netfront's TAP is not persistent: closing its fd removes it.
  */
 #ifndef XNB_HOSTNET_TAP_H
 #define XNB_HOSTNET_TAP_H
@@ -40,8 +43,29 @@ struct tap {
  */
 int tap_open(struct tap *t, const char *name, int multi_queue);
 
-/* tap_close() - close the fd; the kernel removes the device with it. */
+/* tap_close() - close the fd; the kernel removes a non-persistent device with it. */
 void tap_close(struct tap *t);
+
+/*
+ * tap_open_persistent() - tap_open() a device that outlives its fds
+ * (TUNSETPERSIST), or attach to it again if it exists already (its MAC is
+ * then left alone). For a holder that never moves frames: no batch state.
+ * Returns 0 or -errno.
+ */
+int tap_open_persistent(struct tap *t, const char *name);
+
+/* tap_remove() - end persistence and close: the device goes with the last fd. */
+void tap_remove(struct tap *t);
+
+/* tap_remove_by_name() - remove a persistent TAP left behind. 0 or -errno. */
+int tap_remove_by_name(const char *name);
+
+/*
+ * tap_attach_fd() - a struct tap around @fd, a TAP's fd received from its
+ * holder (configured already), named @name, with its own batch state.
+ * Takes @fd. Returns 0 or -EINVAL.
+ */
+int tap_attach_fd(struct tap *t, int fd, const char *name);
 
 /* tap_set_offloads() - what the kernel may hand us (TUNSETOFFLOAD). */
 int tap_set_offloads(struct tap *t, const struct vnet_offloads *o);

@@ -143,6 +143,14 @@ struct platform_ops {
 	/* Close the port (the peer's end reverts to unbound, as in Xen). */
 	int (*evtchn_unbind)(struct platform_evtchn *e, uint32_t port);
 	/*
+	 * Confine the handle to one guest for good, before meeting its data
+	 * (xenevtchn_restrict, IOCTL_EVTCHN_RESTRICT_DOMID): binds and
+	 * unbound ports to any other domain fail with -EPERM. On Xen it also
+	 * closes the session's privcmd handle: evtchn_status then answers
+	 * -EOPNOTSUPP. Returns 0 or -errno.
+	 */
+	int (*evtchn_restrict)(struct platform_evtchn *e, uint16_t domid);
+	/*
 	 * Port state (xc_evtchn_status): EVTCHNSTAT_closed / _unbound /
 	 * _interdomain; for interdomain, *remote_domid and *remote_port (may
 	 * be NULL) receive the other end.

@@ -154,6 +154,7 @@ struct platform_evtchn {
 	uint32_t *bits;
 	unsigned cursor;
 	uint8_t bound[SIMD_MAX_PORTS];
+	int only_domid;     /* evtchn_restrict()'s domain, or -1 */
 };
 
 struct platform_xs {
@@ -979,6 +980,7 @@ static struct platform_evtchn *sim_evtchn_open(struct platform *p)
 		return NULL;
 	}
 	e->p = p;
+	e->only_domid = -1;
 	e->handle = m.arg[0];
 	e->efd = fds[0];
 	e->bits = mmap(NULL, SIMD_MAX_PORTS / 8, PROT_READ | PROT_WRITE, MAP_SHARED, fds[1], 0);
@@ -1041,7 +1043,18 @@ static int sim_evtchn_alloc_unbound(struct platform_evtchn *e, uint16_t remote_d
 	struct simd_msg m = { .op = SIMD_OP_EVTCHN_ALLOC_UNBOUND,
 			      .arg = { e->handle, remote_domid } };
 
+	if (e->only_domid >= 0 && e->only_domid != remote_domid)
+		return -EPERM;
 	return sim_evtchn_bind_common(e, &m);
+}
+
+static int sim_evtchn_restrict(struct platform_evtchn *e, uint16_t domid)
+{
+	/* Like the evtchn device, once only: a second call cannot widen it. */
+	if (e->only_domid >= 0 && e->only_domid != domid)
+		return -EPERM;
+	e->only_domid = domid;
+	return 0;
 }
 
 static int sim_evtchn_bind_interdomain(struct platform_evtchn *e, uint16_t remote_domid,
@@ -1050,6 +1063,8 @@ static int sim_evtchn_bind_interdomain(struct platform_evtchn *e, uint16_t remot
 	struct simd_msg m = { .op = SIMD_OP_EVTCHN_BIND,
 			      .arg = { e->handle, remote_domid, remote_port } };
 
+	if (e->only_domid >= 0 && e->only_domid != remote_domid)
+		return -EPERM;
 	return sim_evtchn_bind_common(e, &m);
 }
 
@@ -1369,6 +1384,7 @@ const struct platform_ops platform_sim_ops = {
 	.evtchn_unmask = sim_evtchn_unmask,
 	.evtchn_unbind = sim_evtchn_unbind,
 	.evtchn_status = sim_evtchn_status,
+	.evtchn_restrict = sim_evtchn_restrict,
 	.xs_open = sim_xs_open,
 	.xs_close = sim_xs_close,
 	.xs_fd = sim_xs_fd,

@@ -297,6 +297,18 @@ static int xen_evtchn_unbind(struct platform_evtchn *e, uint32_t port)
 	return xenevtchn_unbind(e->h, port) ? -errno : 0;
 }
 
+static int xen_evtchn_restrict(struct platform_evtchn *e, uint16_t domid)
+{
+	if (xenevtchn_restrict(e->h, domid) < 0)
+		return -errno;
+	/* A confined process keeps no privcmd: it could reach any domain. */
+	if (e->p->xc) {
+		xc_interface_close(e->p->xc);
+		e->p->xc = NULL;
+	}
+	return 0;
+}
+
 static int xen_evtchn_status(struct platform_evtchn *e, uint32_t port, uint16_t *remote_domid,
 			     uint32_t *remote_port)
 {
@@ -505,6 +517,7 @@ const struct platform_ops platform_xen_ops = {
 	.evtchn_unmask = xen_evtchn_unmask,
 	.evtchn_unbind = xen_evtchn_unbind,
 	.evtchn_status = xen_evtchn_status,
+	.evtchn_restrict = xen_evtchn_restrict,
 	.xs_open = xen_xs_open,
 	.xs_close = xen_xs_close,
 	.xs_fd = xen_xs_fd,

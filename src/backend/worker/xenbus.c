@@ -1,11 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * xenbus.c - probing, negotiating, connecting and closing vifs.
+ * xenbus.c - probing, negotiating, connecting, resuming and closing vifs.
  *
- * One watch covers the whole backend root (backend/vif under our domain's
- * path): a change there re-scans for vifs that came or went, and re-reads
- * each vif's `online` and `state` nodes (the toolstack writes both). One
- * watch per vif covers its frontend's `state`. Every value the frontend
+ * A worker serves one guest: one watch covers that guest's backend dir
+ * (backend/vif/<guest>): a change there re-scans its vifs and re-reads each
+ * vif's `online` and `state` nodes (the toolstack writes both). One watch
+ * per vif covers its frontend's `state`. Watch events are drained in bulk
+ * and coalesced: each vif is evaluated once per wake-up, from the nodes'
+ * current values, however many events a guest caused.
+ *
+ * Resuming: a vif whose backend `state` already reads Connected was
+ * connected by a worker that died or was replaced. If the frontend is
+ * still Connected, the new worker maps the same rings, binds the same
+ * frontend ports again and carries on from the rings' shared indices
+ * (engine_tx_init / engine_rx_init attach at rsp_prod), without writing
+ * `state`: the guest sees a pause, never a disconnect. Every value the frontend
  * wrote is parsed strictly (xsvalue.h); a missing required key or a bad
  * value puts a message in error/<backend path>/error and closes the vif,
  * as Linux's xenbus_dev_fatal does.
@@ -23,7 +32,7 @@
 #include "xs_util.h"
 #include "xsvalue.h"
 
-#define ROOT_TOKEN "backend-root"
+#define GUEST_TOKEN "backend-guest"
 #define RELEASE_TOKEN "release-domain"
 
 bool xenbus_state_allowed(int from, int to)
@@ -42,26 +51,26 @@ bool xenbus_state_allowed(int from, int to)
 	}
 }
 
-static struct xs_util xsu(const struct xnbd *d)
+static struct xs_util xsu(const struct worker *d)
 {
 	return (struct xs_util){ d->ops, d->xs };
 }
 
-static int xs_write_str(struct xnbd *d, const char *dir, const char *key, const char *val)
+static int xs_write_str(struct worker *d, const char *dir, const char *key, const char *val)
 {
 	struct xs_util u = xsu(d);
 
 	return xs_util_write_str(&u, dir, key, val);
 }
 
-static int xs_read_u32(struct xnbd *d, const char *dir, const char *key, uint32_t *out)
+static int xs_read_u32(struct worker *d, const char *dir, const char *key, uint32_t *out)
 {
 	struct xs_util u = xsu(d);
 
 	return xs_util_read_u32(&u, dir, key, out);
 }
 
-static int xs_read_flag(struct xnbd *d, const char *dir, const char *key, bool dflt, bool *out)
+static int xs_read_flag(struct worker *d, const char *dir, const char *key, bool dflt, bool *out)
 {
 	struct xs_util u = xsu(d);
 
@@ -114,7 +123,7 @@ static void go_state(struct vif *v, int target)
 static void fatal(struct vif *v, const char *msg)
 {
 	char path[256];
-	struct xnbd *d = v->d;
+	struct worker *d = v->d;
 	const char *rel = strstr(v->be_path, "/backend/");
 
 	/* Where Linux's xenbus_dev_error puts it: error/<backend path>/error. */
@@ -142,7 +151,7 @@ static int publish_features(struct vif *v)
 	return xs_util_write_keys(&u, v->be_path, features, sizeof(features) / sizeof(features[0]));
 }
 
-static struct vif *find_vif(struct xnbd *d, unsigned domid, unsigned devid)
+static struct vif *find_vif(struct worker *d, unsigned domid, unsigned devid)
 {
 	for (struct vif *v = d->vifs; v; v = v->next)
 		if (v->domid == domid && v->devid == devid)
@@ -158,11 +167,13 @@ static void read_frontend_path(struct vif *v)
 		v->fe_path[0] = '\0';
 }
 
-static void probe(struct xnbd *d, unsigned domid, unsigned devid)
+static void try_connect(struct vif *v, bool resume);
+
+static void probe(struct worker *d, unsigned domid, unsigned devid)
 {
 	char dir[128];
 	struct vif *v;
-	uint32_t mtu, online = 0;
+	uint32_t mtu, online = 0, be_state = 0, fe_state = 0;
 	int rc;
 
 	/* Only a device the toolstack wants: a dir being torn down has online 0. */
@@ -171,7 +182,7 @@ static void probe(struct xnbd *d, unsigned domid, unsigned devid)
 		return;
 	v = vif_create(d, domid, devid);
 	if (!v)
-		return;
+		return; /* no TAP yet: the supervisor hands it over, then we come back */
 	v->state = XenbusStateInitialising;
 	v->online = true;
 	read_frontend_path(v);
@@ -182,12 +193,29 @@ static void probe(struct xnbd *d, unsigned domid, unsigned devid)
 	}
 	if (xs_read_u32(d, v->be_path, "mtu", &mtu) == 0 && mtu >= 68 && mtu <= TAP_MTU_MAX_SG)
 		v->mtu = mtu;
+	if (xs_read_u32(d, v->be_path, "state", &be_state) == 0 && be_state == XenbusStateConnected &&
+	    xs_read_u32(d, v->fe_path, "state", &fe_state) == 0 && fe_state == XenbusStateConnected) {
+		char fe_node[300];
+
+		snprintf(fe_node, sizeof(fe_node), "%s/state", v->fe_path);
+		rc = d->ops->xs_watch(d->xs, fe_node, v->watch_token);
+		if (rc) {
+			log_err("vif%u.%u: cannot watch %s: %s", domid, devid, fe_node, strerror(-rc));
+			vif_destroy(v);
+			return;
+		}
+		v->next = d->vifs;
+		d->vifs = v;
+		v->state = XenbusStateConnected; /* as XenStore says: nothing to write */
+		try_connect(v, true);
+		return;
+	}
 	rc = publish_features(v);
 	if (rc == 0) {
-		char fe_state[300];
+		char fe_node[300];
 
-		snprintf(fe_state, sizeof(fe_state), "%s/state", v->fe_path);
-		rc = d->ops->xs_watch(d->xs, fe_state, v->watch_token);
+		snprintf(fe_node, sizeof(fe_node), "%s/state", v->fe_path);
+		rc = d->ops->xs_watch(d->xs, fe_node, v->watch_token);
 	}
 	if (rc) {
 		log_err("vif%u.%u: cannot publish features: %s", domid, devid, strerror(-rc));
@@ -203,7 +231,7 @@ static void probe(struct xnbd *d, unsigned domid, unsigned devid)
 
 static void remove_vif(struct vif *v)
 {
-	struct xnbd *d = v->d;
+	struct worker *d = v->d;
 	char fe_state[300];
 
 	for (struct vif **pp = &d->vifs; *pp; pp = &(*pp)->next) {
@@ -215,13 +243,17 @@ static void remove_vif(struct vif *v)
 	snprintf(fe_state, sizeof(fe_state), "%s/state", v->fe_path);
 	d->ops->xs_unwatch(d->xs, fe_state, v->watch_token);
 	log_info("vif%u.%u: removed", v->domid, v->devid);
+	worker_vif_gone(d, v);
 	vif_destroy(v);
 }
 
-/* Read the frontend's keys and connect; on bad data, say why and close. */
-static void try_connect(struct vif *v)
+/*
+ * Read the frontend's keys and connect; on bad data, say why and close.
+ * @resume: the vif is Connected in XenStore already (a previous worker's).
+ */
+static void try_connect(struct vif *v, bool resume)
 {
-	struct xnbd *d = v->d;
+	struct worker *d = v->d;
 	const char *fe = v->fe_path;
 	uint32_t tx_ref, rx_ref, ev_tx, ev_rx, nq, val;
 	bool rx_copy, rx_notify, no_csum, req_mcast, feat_mcast;
@@ -260,7 +292,7 @@ static void try_connect(struct vif *v)
 	if (!v->fe.sg && v->mtu > TAP_MTU_DEFAULT)
 		v->mtu = TAP_MTU_DEFAULT;
 
-	rc = vif_connect(v, &tx_ref, &rx_ref, &ev_tx, &ev_rx, why, sizeof(why));
+	rc = vif_connect(v, &tx_ref, &rx_ref, &ev_tx, &ev_rx, resume, why, sizeof(why));
 	if (rc)
 		{ fatal(v, why); return; }
 	set_state(v, XenbusStateConnected);
@@ -269,7 +301,7 @@ static void try_connect(struct vif *v)
 /* Bring one vif in line with its frontend's and the toolstack's nodes. */
 static void evaluate(struct vif *v)
 {
-	struct xnbd *d = v->d;
+	struct worker *d = v->d;
 	uint32_t fe_state = XenbusStateUnknown, online = 1, own;
 
 	if (xs_read_u32(d, v->be_path, "online", &online) != 0)
@@ -292,7 +324,7 @@ static void evaluate(struct vif *v)
 	case XenbusStateInitialised:
 	case XenbusStateConnected:
 		if (v->state == XenbusStateInitWait && !v->broken[0])
-			try_connect(v);
+			try_connect(v, false);
 		break;
 	case XenbusStateClosing:
 		go_state(v, XenbusStateClosing);
@@ -316,34 +348,22 @@ void xenbus_vif_broken(struct vif *v)
 	fatal(v, msg);
 }
 
-static void scan(struct xnbd *d)
+static void scan(struct worker *d)
 {
-	char **doms = NULL;
-	unsigned ndoms = 0;
+	char **devs = NULL;
+	unsigned ndevs = 0;
 
-	if (d->ops->xs_directory(d->xs, 0, d->backend_root, &doms, &ndoms) != 0)
-		ndoms = 0;
-	for (unsigned i = 0; i < ndoms; i++) {
-		char dir[128], **devs = NULL;
-		unsigned ndevs = 0;
-		uint32_t domid;
+	if (d->ops->xs_directory(d->xs, 0, d->guest_dir, &devs, &ndevs) != 0)
+		ndevs = 0;
+	for (unsigned j = 0; j < ndevs; j++) {
+		uint32_t devid;
 
-		if (xsvalue_parse_u32(doms[i], strlen(doms[i]), &domid) != 0 || domid >= DOMID_FIRST_RESERVED)
+		if (xsvalue_parse_u32(devs[j], strlen(devs[j]), &devid) != 0 || devid > 0xffff)
 			continue;
-		snprintf(dir, sizeof(dir), "%s/%s", d->backend_root, doms[i]);
-		if (d->ops->xs_directory(d->xs, 0, dir, &devs, &ndevs) != 0)
-			continue;
-		for (unsigned j = 0; j < ndevs; j++) {
-			uint32_t devid;
-
-			if (xsvalue_parse_u32(devs[j], strlen(devs[j]), &devid) != 0 || devid > 0xffff)
-				continue;
-			if (!find_vif(d, domid, devid))
-				probe(d, domid, devid);
-		}
-		free(devs);
+		if (!find_vif(d, d->guest_domid, devid))
+			probe(d, d->guest_domid, devid);
 	}
-	free(doms);
+	free(devs);
 
 	/* Re-evaluate everyone: online/state may have changed, dirs may be gone. */
 	for (struct vif *v = d->vifs, *next; v; v = next) {
@@ -357,7 +377,7 @@ static void scan(struct xnbd *d)
  * channel is no longer connected to ours: close the vif, as a toolstack
  * would after `xl destroy`, without waiting for one.
  */
-static void check_released(struct xnbd *d)
+static void check_released(struct worker *d)
 {
 	for (struct vif *v = d->vifs, *next; v; v = next) {
 		next = v->next;
@@ -375,9 +395,9 @@ static void check_released(struct xnbd *d)
 	}
 }
 
-int xenbus_start(struct xnbd *d)
+int xenbus_start(struct worker *d)
 {
-	int rc = d->ops->xs_watch(d->xs, d->backend_root, ROOT_TOKEN);
+	int rc = d->ops->xs_watch(d->xs, d->guest_dir, GUEST_TOKEN);
 
 	if (rc == 0)
 		rc = d->ops->xs_watch(d->xs, "@releaseDomain", RELEASE_TOKEN);
@@ -386,28 +406,59 @@ int xenbus_start(struct xnbd *d)
 	return rc;
 }
 
-void xenbus_watch_event(struct xnbd *d, const char *path, const char *token)
+void xenbus_watch_events(struct worker *d, struct xenbus_events *ev)
+{
+	if (ev->rescan) {
+		scan(d); /* evaluates every vif */
+	} else {
+		for (struct vif *v = d->vifs, *next; v; v = next) {
+			next = v->next;
+			if (v->evaluate_due) {
+				v->evaluate_due = false;
+				evaluate(v);
+			}
+		}
+	}
+	if (ev->released)
+		check_released(d);
+	for (struct vif *v = d->vifs; v; v = v->next)
+		v->evaluate_due = false;
+	ev->rescan = ev->released = false;
+}
+
+void xenbus_note_event(struct worker *d, struct xenbus_events *ev, const char *token)
 {
 	unsigned domid, devid;
 
-	(void)path;
-	if (strcmp(token, ROOT_TOKEN) == 0) {
-		scan(d);
-		return;
-	}
-	if (strcmp(token, RELEASE_TOKEN) == 0) {
-		check_released(d);
-		return;
-	}
-	if (sscanf(token, "fe:%u:%u", &domid, &devid) == 2) {
+	if (strcmp(token, GUEST_TOKEN) == 0) {
+		ev->rescan = true;
+	} else if (strcmp(token, RELEASE_TOKEN) == 0) {
+		ev->released = true;
+	} else if (sscanf(token, "fe:%u:%u", &domid, &devid) == 2) {
 		struct vif *v = find_vif(d, domid, devid);
 
 		if (v)
-			evaluate(v);
+			v->evaluate_due = true;
 	}
 }
 
-void xenbus_stop(struct xnbd *d)
+void xenbus_detach(struct worker *d)
+{
+	while (d->vifs) {
+		struct vif *v = d->vifs;
+		char fe_state[300];
+
+		d->vifs = v->next;
+		snprintf(fe_state, sizeof(fe_state), "%s/state", v->fe_path);
+		d->ops->xs_unwatch(d->xs, fe_state, v->watch_token);
+		vif_detach(v);
+		vif_destroy(v);
+	}
+	d->ops->xs_unwatch(d->xs, d->guest_dir, GUEST_TOKEN);
+	d->ops->xs_unwatch(d->xs, "@releaseDomain", RELEASE_TOKEN);
+}
+
+void xenbus_stop(struct worker *d)
 {
 	while (d->vifs) {
 		struct vif *v = d->vifs;
@@ -415,6 +466,6 @@ void xenbus_stop(struct xnbd *d)
 		go_state(v, XenbusStateClosed);
 		remove_vif(v);
 	}
-	d->ops->xs_unwatch(d->xs, d->backend_root, ROOT_TOKEN);
+	d->ops->xs_unwatch(d->xs, d->guest_dir, GUEST_TOKEN);
 	d->ops->xs_unwatch(d->xs, "@releaseDomain", RELEASE_TOKEN);
 }

@@ -1,47 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ctl.c - answering xnbctl: vif list, counters, ring dump.
+ * report.c - this worker's part of xnbctl's answers: vif list, counters,
+ * ring dump. The supervisor asks every worker and joins the parts; in JSON
+ * each part is a comma-separated run of objects that the supervisor wraps.
  *
  * The ring dump shows what the seed's dump_rings shows: each ring's shared
  * indices (as the frontend left them: untrusted, shown as they are) and our
  * private ones.
  */
-#include "ctl.h"
+#include "report.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include <xen/io/xenbus.h>
 
-#define CTL_MAX_REQUEST 128
-
-int ctl_listen(const char *path)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(a.sun_path))
-		return -ENAMETOOLONG;
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 16) < 0) {
-		int rc = -errno;
-
-		close(fd);
-		return rc;
-	}
-	chmod(path, 0600);
-	return fd;
-}
 
 static const char *state_name(int s)
 {
@@ -64,12 +37,10 @@ static bool wanted(const struct vif *v, const char *only)
 
 #define U(x) ((unsigned long long)(x))
 
-static void fmt_list(struct xnbd *d, const char *only, bool json, FILE *out)
+static void fmt_list(struct worker *d, const char *only, bool json, FILE *out)
 {
 	bool first = true;
 
-	if (json)
-		fputs("{\"vifs\":[", out);
 	for (struct vif *v = d->vifs; v; v = v->next) {
 		if (!wanted(v, only))
 			continue;
@@ -84,16 +55,12 @@ static void fmt_list(struct xnbd *d, const char *only, bool json, FILE *out)
 				v->broken[0] ? "  broken: " : "", v->broken);
 		first = false;
 	}
-	if (json)
-		fputs("]}\n", out);
 }
 
-static void fmt_stats(struct xnbd *d, const char *only, bool json, FILE *out)
+static void fmt_stats(struct worker *d, const char *only, bool json, FILE *out)
 {
 	bool first = true;
 
-	if (json)
-		fputs("{\"vifs\":[", out);
 	for (struct vif *v = d->vifs; v; v = v->next) {
 		if (!wanted(v, only))
 			continue;
@@ -145,16 +112,12 @@ static void fmt_stats(struct xnbd *d, const char *only, bool json, FILE *out)
 			first = false;
 		}
 	}
-	if (json)
-		fputs("]}\n", out);
 }
 
-static void fmt_rings(struct xnbd *d, const char *only, bool json, FILE *out)
+static void fmt_rings(struct worker *d, const char *only, bool json, FILE *out)
 {
 	bool first = true;
 
-	if (json)
-		fputs("{\"rings\":[", out);
 	for (struct vif *v = d->vifs; v; v = v->next) {
 		if (!wanted(v, only))
 			continue;
@@ -187,11 +150,9 @@ static void fmt_rings(struct xnbd *d, const char *only, bool json, FILE *out)
 			first = false;
 		}
 	}
-	if (json)
-		fputs("]}\n", out);
 }
 
-void ctl_format(struct xnbd *d, const char *request, FILE *out)
+void report_format(struct worker *d, const char *request, FILE *out)
 {
 	char cmd[32] = "", a1[32] = "", a2[32] = "";
 	const char *only;
@@ -206,40 +167,5 @@ void ctl_format(struct xnbd *d, const char *request, FILE *out)
 		fmt_stats(d, only, json, out);
 	else if (strcmp(cmd, "dump-rings") == 0)
 		fmt_rings(d, only, json, out);
-	else
-		fprintf(out, "error: unknown request '%s' (list | stats | dump-rings [vif] [json])\n",
-			cmd);
-}
 
-void ctl_serve(struct xnbd *d, int fd)
-{
-	char req[CTL_MAX_REQUEST + 1];
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	char *buf = NULL;
-	size_t len = 0, off = 0;
-	ssize_t n;
-	FILE *out;
-
-	/* A client has 200 ms to say what it wants; the loop is not held longer. */
-	if (poll(&p, 1, 200) != 1 || (n = recv(fd, req, CTL_MAX_REQUEST, MSG_DONTWAIT)) <= 0) {
-		close(fd);
-		return;
-	}
-	req[n] = '\0';
-	out = open_memstream(&buf, &len);
-	if (out) {
-		ctl_format(d, req, out);
-		fclose(out);
-		while (off < len) {
-			p.events = POLLOUT;
-			if (poll(&p, 1, 200) != 1)
-				break;
-			n = send(fd, buf + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (n <= 0)
-				break;
-			off += (size_t)n;
-		}
-		free(buf);
-	}
-	close(fd);
 }

@@ -2,10 +2,11 @@
 /*
  * vif.h - one guest network interface served by xnbd, and its queues.
  *
- * A vif is created when backend/vif/<domid>/<devid> appears (its TAP at
- * once, so the toolstack's hotplug script finds it at InitWait), connected
- * when the frontend has published its rings, and destroyed when the
- * toolstack takes it offline. The queue is the unit of data-path work: its
+ * A vif is created when backend/vif/<domid>/<devid> appears and the
+ * supervisor has handed over its TAP (made at once, so the toolstack's
+ * hotplug script finds it at InitWait), connected when the frontend has
+ * published its rings (or resumed, after a worker restart), and destroyed
+ * when the toolstack takes it offline. The queue is the unit of data-path work: its
  * rings, event channel(s), batches and host-side RX queue belong to it, so
  * several queues (one per core) fit the same code; one is negotiated today.
  */
@@ -34,11 +35,11 @@
 /* Queued RX packets older than this, while the guest posts no buffers, are dropped. */
 #define VIF_RX_DRAIN_MS 10000
 
-struct xnbd;
+struct worker;
 struct vif;
 
 /* Event-loop tag: epoll data points at one of these, first in its owner. */
-enum xnbd_source { SRC_XS, SRC_EVTCHN, SRC_TAP, SRC_CTL_LISTEN, SRC_CTL_CLIENT, SRC_SIGNAL, SRC_TIMER };
+enum worker_source { SRC_XS, SRC_EVTCHN, SRC_TAP, SRC_IPC, SRC_SIGNAL, SRC_TIMER };
 
 struct vif_rxq_slot {
 	uint32_t len;
@@ -58,7 +59,7 @@ struct vif_queue_stats {
 };
 
 struct vif_queue {
-	enum xnbd_source tap_src; /* epoll tag for the TAP fd; first member */
+	enum worker_source tap_src; /* epoll tag for the TAP fd; first member */
 	struct vif *vif;
 	unsigned index;
 	void *tx_ring, *rx_ring;  /* mapped frontend pages */
@@ -85,7 +86,7 @@ struct vif_features {
 };
 
 struct vif {
-	struct xnbd *d;
+	struct worker *d;
 	struct vif *next;
 	unsigned domid, devid;
 	char be_path[96];
@@ -93,6 +94,7 @@ struct vif {
 	int state;                 /* our XenbusState */
 	bool connected;
 	bool online;
+	bool evaluate_due;         /* a watch event named it in this wake-up */
 	char broken[128];          /* why the guest's vif was disconnected */
 	struct vif_features fe;    /* what the frontend asked for */
 	unsigned mtu;
@@ -105,8 +107,11 @@ struct vif {
 	struct log_ratelimit rl;   /* guest-triggered messages */
 };
 
-/* vif_create() - a vif for backend/vif/<domid>/<devid>, TAP included. NULL + errno. */
-struct vif *vif_create(struct xnbd *d, unsigned domid, unsigned devid);
+/*
+ * vif_create() - a vif for backend/vif/<domid>/<devid>, with the TAP the
+ * supervisor handed over for it. NULL + errno (ENOENT: no TAP yet).
+ */
+struct vif *vif_create(struct worker *d, unsigned domid, unsigned devid);
 /* vif_destroy() - disconnect if needed, close the TAP, free. */
 void vif_destroy(struct vif *v);
 
@@ -116,9 +121,15 @@ void vif_destroy(struct vif *v);
  * reason for the XenStore error node in @why.
  */
 int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
-		const uint32_t *evtchn_tx, const uint32_t *evtchn_rx, char *why, size_t why_len);
-/* vif_disconnect() - unbind, unmap, drop queued packets; the TAP stays. */
+		const uint32_t *evtchn_tx, const uint32_t *evtchn_rx, bool resume, char *why,
+		size_t why_len);
+/* vif_disconnect() - unbind, unmap, drop queued packets, link down; the TAP stays. */
 void vif_disconnect(struct vif *v);
+/*
+ * vif_detach() - unbind and unmap only, for a worker that exits while the
+ * guest stays Connected: the next worker resumes from the shared rings.
+ */
+void vif_detach(struct vif *v);
 
 /* vif_mark_broken() - the frontend broke the protocol: disconnect, log once. */
 void vif_mark_broken(struct vif *v, const char *reason);

@@ -28,7 +28,7 @@
 #include <sys/mman.h>
 
 #include "xenbus.h"
-#include "xnbd.h"
+#include "worker.h"
 
 _Static_assert(TAP_BATCH_MAX >= ENGINE_TX_RING_SIZE, "a TX batch fits one TAP batch");
 
@@ -97,10 +97,9 @@ static int queue_alloc(struct vif_queue *q)
 	return 0;
 }
 
-struct vif *vif_create(struct xnbd *d, unsigned domid, unsigned devid)
+struct vif *vif_create(struct worker *d, unsigned domid, unsigned devid)
 {
 	struct vif *v = calloc(1, sizeof(*v));
-	char name[16];
 	int rc;
 
 	if (!v)
@@ -113,7 +112,6 @@ struct vif *vif_create(struct xnbd *d, unsigned domid, unsigned devid)
 	v->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT;
 	snprintf(v->be_path, sizeof(v->be_path), "%s/%u/%u", d->backend_root, domid, devid);
 	snprintf(v->watch_token, sizeof(v->watch_token), "fe:%u:%u", domid, devid);
-	snprintf(name, sizeof(name), "vif%u.%u", domid, devid);
 	v->nr_queues = 1;
 	for (unsigned i = 0; i < VIF_MAX_QUEUES; i++) {
 		v->queues[i].tap_src = SRC_TAP;
@@ -121,9 +119,8 @@ struct vif *vif_create(struct xnbd *d, unsigned domid, unsigned devid)
 		v->queues[i].index = i;
 		v->queues[i].port_tx = v->queues[i].port_rx = -1;
 	}
-	rc = tap_open(&v->tap, name, 0);
+	rc = worker_take_tap(d, devid, &v->tap);
 	if (rc) {
-		log_err("vif%u.%u: cannot create TAP: %s", domid, devid, strerror(-rc));
 		free(v);
 		errno = -rc;
 		return NULL;
@@ -140,15 +137,15 @@ void vif_destroy(struct vif *v)
 
 static void queue_disconnect(struct vif *v, struct vif_queue *q)
 {
-	struct xnbd *d = v->d;
+	struct worker *d = v->d;
 
-	xnbd_tap_del(d, q);
+	worker_tap_del(d, q);
 	if (q->port_tx >= 0) {
-		xnbd_port_route(d, q->port_tx, NULL);
+		worker_port_route(d, q->port_tx, NULL);
 		d->ops->evtchn_unbind(d->evt, (uint32_t)q->port_tx);
 	}
 	if (q->port_rx >= 0 && q->port_rx != q->port_tx) {
-		xnbd_port_route(d, q->port_rx, NULL);
+		worker_port_route(d, q->port_rx, NULL);
 		d->ops->evtchn_unbind(d->evt, (uint32_t)q->port_rx);
 	}
 	q->port_tx = q->port_rx = -1;
@@ -162,14 +159,21 @@ static void queue_disconnect(struct vif *v, struct vif_queue *q)
 	queue_free(q);
 }
 
-void vif_disconnect(struct vif *v)
+void vif_detach(struct vif *v)
 {
 	if (!v->connected)
 		return;
 	for (unsigned i = 0; i < v->nr_queues; i++)
 		queue_disconnect(v, &v->queues[i]);
-	tap_set_up(&v->tap, 0);
 	v->connected = false;
+}
+
+void vif_disconnect(struct vif *v)
+{
+	if (!v->connected)
+		return;
+	vif_detach(v);
+	worker_link(v->d, v, false, 0);
 	log_info("vif%u.%u: disconnected", v->domid, v->devid);
 }
 
@@ -186,12 +190,12 @@ void vif_mark_broken(struct vif *v, const char *reason)
 
 static int bind_port(struct vif *v, struct vif_queue *q, uint32_t remote)
 {
-	struct xnbd *d = v->d;
+	struct worker *d = v->d;
 	int port = d->ops->evtchn_bind_interdomain(d->evt, (uint16_t)v->domid, remote);
 
 	if (port < 0)
 		return port;
-	if (xnbd_port_route(d, port, q) != 0) {
+	if (worker_port_route(d, port, q) != 0) {
 		d->ops->evtchn_unbind(d->evt, (uint32_t)port);
 		return -ENOMEM;
 	}
@@ -199,9 +203,10 @@ static int bind_port(struct vif *v, struct vif_queue *q, uint32_t remote)
 }
 
 int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
-		const uint32_t *evtchn_tx, const uint32_t *evtchn_rx, char *why, size_t why_len)
+		const uint32_t *evtchn_tx, const uint32_t *evtchn_rx, bool resume, char *why,
+		size_t why_len)
 {
-	struct xnbd *d = v->d;
+	struct worker *d = v->d;
 	struct vnet_offloads off = { .csum = v->fe.csum, .tso4 = v->fe.gso_tcpv4 && v->fe.csum,
 				     .tso6 = v->fe.gso_tcpv6 && v->fe.csum && v->fe.ipv6_csum };
 	int rc;
@@ -269,7 +274,7 @@ int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
 			snprintf(why, why_len, "rings handed over with impossible indices");
 			goto fail;
 		}
-		rc = xnbd_tap_add(d, q);
+		rc = worker_tap_add(d, q);
 		if (rc) {
 			snprintf(why, why_len, "cannot poll the TAP: %s", strerror(-rc));
 			goto fail;
@@ -277,16 +282,15 @@ int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
 	}
 	v->connected = true;
 	rc = tap_set_offloads(&v->tap, &off);
-	if (rc == 0)
-		rc = tap_set_mtu(&v->tap, v->mtu);
-	if (rc == 0)
-		rc = tap_set_up(&v->tap, 1);
 	if (rc) {
 		snprintf(why, why_len, "configuring %s failed: %s", v->tap.name, strerror(-rc));
 		goto fail;
 	}
-	log_info("vif%u.%u: connected (sg %d, gso4 %d, gso6 %d, csum %d, mtu %u, %s event channel%s)",
-		 v->domid, v->devid, v->fe.sg, v->fe.gso_tcpv4, v->fe.gso_tcpv6, v->fe.csum, v->mtu,
+	/* A resumed vif keeps the MTU it has: the administrator may have set it. */
+	worker_link(d, v, true, resume ? 0 : v->mtu);
+	log_info("vif%u.%u: %s (sg %d, gso4 %d, gso6 %d, csum %d, mtu %u, %s event channel%s)",
+		 v->domid, v->devid, resume ? "resumed from the rings' shared indices" : "connected",
+		 v->fe.sg, v->fe.gso_tcpv4, v->fe.gso_tcpv6, v->fe.csum, v->mtu,
 		 v->queues[0].port_tx == v->queues[0].port_rx ? "one" : "split",
 		 v->queues[0].port_tx == v->queues[0].port_rx ? "" : "s");
 	/* Work may have been posted before we were listening. */
@@ -295,8 +299,8 @@ int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
 	return 0;
 
 fail:
-	v->connected = true; /* so that disconnect releases what was taken */
-	vif_disconnect(v);
+	v->connected = true; /* so that detach releases what was taken */
+	vif_detach(v);
 	return rc ? rc : -EINVAL;
 }
 
@@ -321,7 +325,7 @@ static void mcast_update(struct vif *v, const struct engine_tx_pkt *p)
 
 static void run_copy(struct vif_queue *q, struct engine_copy_seg *segs, unsigned n)
 {
-	struct xnbd *d = q->vif->d;
+	struct worker *d = q->vif->d;
 
 	if (n == 0)
 		return;
@@ -333,7 +337,7 @@ static void run_copy(struct vif_queue *q, struct engine_copy_seg *segs, unsigned
 
 static void notify(struct vif_queue *q, int port, uint64_t *counter)
 {
-	struct xnbd *d = q->vif->d;
+	struct worker *d = q->vif->d;
 
 	d->ops->evtchn_notify(d->evt, (uint32_t)port);
 	(*counter)++;
@@ -427,7 +431,7 @@ static void rxq_fill(struct vif_queue *q)
 {
 	struct vif *v = q->vif;
 	struct tap_rx_frame f[VIF_READ_BATCH_MAX];
-	uint64_t now = xnbd_now_ms();
+	uint64_t now = worker_now_ms();
 	unsigned budget = VIF_RXQ_LEN; /* reads per call, even if all are filtered out */
 
 	while (q->tap_readable && q->rxq_count < VIF_RXQ_LEN && budget) {
@@ -551,7 +555,7 @@ static void rx_work(struct vif_queue *q)
 	}
 	rx_flush(q);
 	/* Host-side back-pressure: stop reading while our queue is full. */
-	xnbd_tap_poll(v->d, q, q->rxq_count < VIF_RXQ_LEN);
+	worker_tap_poll(v->d, q, q->rxq_count < VIF_RXQ_LEN);
 }
 
 void vif_queue_event(struct vif_queue *q)
@@ -599,5 +603,5 @@ void vif_queue_tick(struct vif_queue *q, uint64_t now_ms)
 	q->rxq_head = q->rxq_count = 0;
 	log_limited(&q->vif->rl, LOG_LVL_WARN, "vif%u.%u: guest RX stalled, queue drained",
 		    q->vif->domid, q->vif->devid);
-	xnbd_tap_poll(q->vif->d, q, true);
+	worker_tap_poll(q->vif->d, q, true);
 }

@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vifs.c - the vifs the toolstack asked for, and the TAPs held for them.
+ *
+ * One watch covers the backend root (backend/vif under our domain's path).
+ * Only the toolstack writes the nodes read here (a domain dir, a vif dir,
+ * its `online` node); workers' own writes (state, features) fire the same
+ * watch and are skipped by their path. Events are noted per domain and
+ * applied once per wake-up, so a burst costs one read of each domain named,
+ * never a re-read of every vif on the host.
+ *
+ * A vif online=1 gets a persistent TAP vif<domid>.<devid> (tap.h): the
+ * device, its bridge port and its addresses then outlive any worker and the
+ * supervisor itself; a new supervisor attaches to it again. The TAP is
+ * removed when the worker reports that the toolstack removed the vif, when
+ * the vif's directory is gone, and at start-up for a TAP no vif names (the
+ * toolstack removed it while no xnbd ran).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <stdint.h>
+#include <xen/xen.h>
+
+#include "log.h"
+#include "supervisor.h"
+#include "xs_util.h"
+#include "xsvalue.h"
+
+#define ROOT_TOKEN "backend-root"
+/* Domains noted per wake-up before falling back to a full scan. */
+#define NOTED_MAX 32
+
+static unsigned noted[NOTED_MAX];
+static unsigned nr_noted;
+static bool rescan_all;
+
+static struct sup_vif *find(struct supervisor *s, unsigned domid, unsigned devid)
+{
+	for (struct sup_vif *v = s->vifs; v; v = v->next)
+		if (v->domid == domid && v->devid == devid)
+			return v;
+	return NULL;
+}
+
+unsigned vifs_count(const struct supervisor *s, unsigned domid)
+{
+	unsigned n = 0;
+
+	for (const struct sup_vif *v = s->vifs; v; v = v->next)
+		n += domid == ~0u || v->domid == domid;
+	return n;
+}
+
+static void drop(struct supervisor *s, struct sup_vif *v, bool remove)
+{
+	for (struct sup_vif **pp = &s->vifs; *pp; pp = &(*pp)->next) {
+		if (*pp == v) {
+			*pp = v->next;
+			break;
+		}
+	}
+	if (remove)
+		tap_remove(&v->tap);
+	else
+		tap_close(&v->tap);
+	free(v);
+}
+
+/* The toolstack's word on one vif: online 1 (1), anything else (0), no dir (-ENOENT). */
+static int read_online(struct supervisor *s, unsigned domid, unsigned devid)
+{
+	struct xs_util u = { s->ops, s->xs };
+	char dir[128];
+	uint32_t online;
+	int rc;
+
+	snprintf(dir, sizeof(dir), "%s/%u/%u", s->backend_root, domid, devid);
+	rc = xs_util_read_u32(&u, dir, "online", &online);
+	if (rc == -ENOENT) {
+		char *val = NULL;
+		size_t len;
+
+		/* No `online` yet is not no directory: the toolstack writes it next. */
+		if (s->ops->xs_read(s->xs, 0, dir, &val, &len) == 0) {
+			free(val);
+			return 0;
+		}
+		return -ENOENT;
+	}
+	return rc == 0 && online == 1;
+}
+
+static void take(struct supervisor *s, unsigned domid, unsigned devid)
+{
+	struct sup_vif *v = calloc(1, sizeof(*v));
+	char name[16];
+	int rc;
+
+	if (!v)
+		return;
+	snprintf(name, sizeof(name), "vif%u.%u", domid, devid);
+	rc = tap_open_persistent(&v->tap, name);
+	if (rc) {
+		log_err("vif%u.%u: cannot create TAP %s: %s", domid, devid, name, strerror(-rc));
+		free(v);
+		return;
+	}
+	v->domid = domid;
+	v->devid = devid;
+	v->seen = true;
+	v->next = s->vifs;
+	s->vifs = v;
+	log_info("vif%u.%u: online, TAP %s held", domid, devid, name);
+	workers_ensure(s, domid, v);
+}
+
+/* Bring what we hold for @domid in line with its backend directory. */
+static void scan_domain(struct supervisor *s, unsigned domid)
+{
+	char dir[96], **devs = NULL;
+	unsigned ndevs = 0;
+
+	for (struct sup_vif *v = s->vifs; v; v = v->next)
+		if (v->domid == domid)
+			v->seen = false;
+	snprintf(dir, sizeof(dir), "%s/%u", s->backend_root, domid);
+	if (s->ops->xs_directory(s->xs, 0, dir, &devs, &ndevs) != 0)
+		ndevs = 0;
+	for (unsigned i = 0; i < ndevs; i++) {
+		uint32_t devid;
+		struct sup_vif *v;
+		int online;
+
+		if (xsvalue_parse_u32(devs[i], strlen(devs[i]), &devid) != 0 || devid > 0xffff)
+			continue;
+		v = find(s, domid, devid);
+		if (v) {
+			v->seen = true; /* the worker takes it from here, offline included */
+			continue;
+		}
+		online = read_online(s, domid, devid);
+		if (online == 1)
+			take(s, domid, devid);
+	}
+	free(devs);
+	for (struct sup_vif *v = s->vifs, *next; v; v = next) {
+		next = v->next;
+		if (v->domid == domid && !v->seen) {
+			log_info("vif%u.%u: directory gone, TAP %s removed", v->domid, v->devid,
+				 v->tap.name);
+			drop(s, v, true);
+		}
+	}
+	if (vifs_count(s, domid) == 0)
+		workers_retire(s, domid);
+}
+
+static void scan_all(struct supervisor *s)
+{
+	char **doms = NULL;
+	unsigned ndoms = 0;
+
+	if (s->ops->xs_directory(s->xs, 0, s->backend_root, &doms, &ndoms) != 0)
+		ndoms = 0;
+	for (unsigned i = 0; i < ndoms; i++) {
+		uint32_t domid;
+
+		if (xsvalue_parse_u32(doms[i], strlen(doms[i]), &domid) == 0 && domid > 0 &&
+		    domid < DOMID_FIRST_RESERVED)
+			scan_domain(s, domid);
+	}
+	/* Domains whose directory went away as a whole: each scan drops a domain. */
+	for (bool again = true; again;) {
+		again = false;
+		for (struct sup_vif *v = s->vifs; v && !again; v = v->next) {
+			bool listed = false;
+
+			for (unsigned i = 0; i < ndoms && !listed; i++) {
+				uint32_t domid;
+
+				listed = xsvalue_parse_u32(doms[i], strlen(doms[i]), &domid) == 0 &&
+					 domid == v->domid;
+			}
+			if (!listed) {
+				scan_domain(s, v->domid);
+				again = true;
+			}
+		}
+	}
+	free(doms);
+}
+
+/* TAPs named like ours that no online vif accounts for: left by an earlier run. */
+static void remove_stale_taps(struct supervisor *s)
+{
+	DIR *dir = opendir("/sys/class/net");
+	struct dirent *e;
+
+	if (!dir)
+		return;
+	while ((e = readdir(dir))) {
+		unsigned domid, devid;
+		char path[300], tail;
+		int rc;
+
+		if (sscanf(e->d_name, "vif%u.%u%c", &domid, &devid, &tail) != 2 ||
+		    find(s, domid, devid))
+			continue;
+		/* Only TUN/TAP devices: the kernel netback's vifs are not ours. */
+		snprintf(path, sizeof(path), "/sys/class/net/%s/tun_flags", e->d_name);
+		if (access(path, F_OK) != 0)
+			continue;
+		rc = tap_remove_by_name(e->d_name);
+		if (rc == 0)
+			log_info("%s: no vif names it any more (removed while xnbd was down): removed",
+				 e->d_name);
+		else
+			log_warn("%s: stale TAP not removed: %s", e->d_name, strerror(-rc));
+	}
+	closedir(dir);
+}
+
+int vifs_start(struct supervisor *s)
+{
+	int rc = s->ops->xs_watch(s->xs, s->backend_root, ROOT_TOKEN);
+
+	if (rc)
+		return rc;
+	scan_all(s);
+	remove_stale_taps(s);
+	return 0;
+}
+
+void vifs_watch_event(struct supervisor *s, const char *path)
+{
+	size_t root_len = strlen(s->backend_root);
+	const char *rest;
+	char node[32] = "";
+	unsigned domid, devid;
+	int n;
+
+	if (strncmp(path, s->backend_root, root_len) != 0)
+		return;
+	rest = path + root_len;
+	if (*rest == '\0') {
+		rescan_all = true;
+		return;
+	}
+	n = sscanf(rest, "/%u/%u/%31s", &domid, &devid, node);
+	/* backend/vif/D, backend/vif/D/N, backend/vif/D/N/online: the toolstack's nodes. */
+	if (n < 1 || (n == 3 && strcmp(node, "online") != 0))
+		return;
+	for (unsigned i = 0; i < nr_noted; i++)
+		if (noted[i] == domid)
+			return;
+	if (nr_noted == NOTED_MAX)
+		rescan_all = true;
+	else
+		noted[nr_noted++] = domid;
+}
+
+void vifs_apply(struct supervisor *s)
+{
+	if (rescan_all)
+		scan_all(s);
+	else
+		for (unsigned i = 0; i < nr_noted; i++)
+			if (noted[i] > 0 && noted[i] < DOMID_FIRST_RESERVED)
+				scan_domain(s, noted[i]);
+	rescan_all = false;
+	nr_noted = 0;
+}
+
+void vifs_gone(struct supervisor *s, unsigned domid, unsigned devid)
+{
+	struct sup_vif *v = find(s, domid, devid);
+
+	if (!v)
+		return;
+	log_info("vif%u.%u: removed by the toolstack, TAP %s removed", domid, devid, v->tap.name);
+	drop(s, v, true);
+	if (vifs_count(s, domid) == 0)
+		workers_retire(s, domid);
+}
+
+void vifs_link(struct supervisor *s, unsigned domid, unsigned devid, bool up, unsigned mtu)
+{
+	struct sup_vif *v = find(s, domid, devid);
+	int rc = 0;
+
+	if (!v)
+		return;
+	if (up && mtu >= 68 && mtu <= TAP_MTU_MAX_SG)
+		rc = tap_set_mtu(&v->tap, mtu);
+	if (rc == 0)
+		rc = tap_set_up(&v->tap, up);
+	if (rc)
+		log_warn("vif%u.%u: cannot set %s %s: %s", domid, devid, v->tap.name,
+			 up ? "up" : "down", strerror(-rc));
+}
+
+void vifs_release(struct supervisor *s, bool remove)
+{
+	while (s->vifs)
+		drop(s, s->vifs, remove);
+	s->ops->xs_unwatch(s->xs, s->backend_root, ROOT_TOKEN);
+}

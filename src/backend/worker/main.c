@@ -1,0 +1,596 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c - xnbd-worker: one guest's vifs, in a process of their own.
+ *
+ * Started by the supervisor (../supervisor/) with the IPC channel as fd 3
+ * (../ipc.h). In order:
+ *   1. platform handles: grant copy and map, event channels (confined to
+ *      the guest at once), a XenStore connection of its own;
+ *   2. the TAPs of the guest's vifs, handed over until IPC_START, each
+ *      with its io_uring ring, restricted to that TAP (tap.c);
+ *   3. the sandbox (sandbox.h): an unprivileged uid, no capabilities, no
+ *      new privileges, rlimits, a seccomp allow-list. Only then is any
+ *      guest-written byte read;
+ *   4. the handshake (xenbus.c): new vifs to InitWait, Connected ones
+ *      resumed from their rings;
+ *   5. one epoll loop over typed sources: XenStore watches (drained and
+ *      coalesced), the event-channel fd (routed by port to its queue),
+ *      each connected queue's TAP, the IPC channel, a 1 s timer (stall and
+ *      drain checks), a signalfd.
+ * SIGTERM detaches: rings unmapped, ports closed, XenStore untouched, so
+ * the next worker resumes where this one stopped. IPC_DISCONNECT closes
+ * every vif (Closed in XenStore) first: a stop for good. A vif added after
+ * the sandbox is in place needs a TAP ring the sandbox can no longer set
+ * up: the worker detaches and exits with WORKER_EXIT_RESPAWN, and the
+ * supervisor starts a new one at once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ipc.h"
+#include "report.h"
+#include "sandbox.h"
+#include "worker.h"
+#include "xenbus.h"
+
+/* Ports handled per wake-up before the loop looks at other sources. */
+#define EVTCHN_BUDGET 1024
+/* Watch events drained per wake-up; each vif is still evaluated once. */
+#define WATCH_BUDGET 4096
+/* IPC messages handled per wake-up. */
+#define IPC_BUDGET 64
+/* How long the supervisor has to hand over the TAPs. */
+#define HANDOVER_TIMEOUT_MS 10000
+
+static enum worker_source src_signal = SRC_SIGNAL, src_timer = SRC_TIMER, src_ipc = SRC_IPC;
+
+/*
+ * The coarse clock is read from the vDSO on every clocksource; the precise
+ * one is a system call under Xen's PV clock (~70 us in a PV dom0 under TCG),
+ * and the guest-RX queue stamps every frame. Tick resolution is plenty for
+ * a drain measured in seconds.
+ */
+uint64_t worker_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int worker_port_route(struct worker *d, int port, struct vif_queue *q)
+{
+	if (port < 0)
+		return -EINVAL;
+	if ((unsigned)port >= d->port_map_len) {
+		unsigned len = d->port_map_len ? d->port_map_len : 64;
+		struct vif_queue **m;
+
+		if (!q)
+			return 0;
+		while (len <= (unsigned)port)
+			len *= 2;
+		m = realloc(d->port_map, len * sizeof(*m));
+		if (!m)
+			return -ENOMEM;
+		memset(m + d->port_map_len, 0, (len - d->port_map_len) * sizeof(*m));
+		d->port_map = m;
+		d->port_map_len = len;
+	}
+	d->port_map[port] = q;
+	return 0;
+}
+
+static int epoll_set(struct worker *d, int op, int fd, uint32_t events, void *tag)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = tag };
+
+	return epoll_ctl(d->epfd, op, fd, &ev) < 0 ? -errno : 0;
+}
+
+int worker_tap_add(struct worker *d, struct vif_queue *q)
+{
+	int rc;
+
+	if (q->tap_registered)
+		return 0;
+	rc = epoll_set(d, EPOLL_CTL_ADD, q->vif->tap.fd, EPOLLIN, &q->tap_src);
+	if (rc == 0)
+		q->tap_registered = q->tap_polled = true;
+	return rc;
+}
+
+void worker_tap_del(struct worker *d, struct vif_queue *q)
+{
+	if (!q->tap_registered)
+		return;
+	epoll_set(d, EPOLL_CTL_DEL, q->vif->tap.fd, 0, NULL);
+	q->tap_registered = q->tap_polled = false;
+}
+
+void worker_tap_poll(struct worker *d, struct vif_queue *q, bool on)
+{
+	if (!q->tap_registered || q->tap_polled == on)
+		return;
+	if (epoll_set(d, EPOLL_CTL_MOD, q->vif->tap.fd, on ? EPOLLIN : 0, &q->tap_src) == 0)
+		q->tap_polled = on;
+}
+
+int worker_take_tap(struct worker *d, unsigned devid, struct tap *out)
+{
+	for (struct worker_tap **pp = &d->taps; *pp; pp = &(*pp)->next) {
+		struct worker_tap *t = *pp;
+
+		if (t->devid == devid) {
+			*out = t->tap;
+			*pp = t->next;
+			free(t);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static void send_to_supervisor(struct worker *d, struct ipc_hdr *h, const char *what)
+{
+	int rc = ipc_send(d->ipc_fd, h, NULL, -1);
+
+	if (rc)
+		log_warn("cannot tell the supervisor %s: %s", what, strerror(-rc));
+}
+
+void worker_link(struct worker *d, const struct vif *v, bool up, unsigned mtu)
+{
+	struct ipc_hdr h = { .type = IPC_LINK, .devid = v->devid, .arg = up, .arg2 = mtu };
+
+	send_to_supervisor(d, &h, "a link change");
+}
+
+void worker_vif_gone(struct worker *d, const struct vif *v)
+{
+	struct ipc_hdr h = { .type = IPC_VIF_GONE, .devid = v->devid };
+
+	send_to_supervisor(d, &h, "a removed vif");
+}
+
+/* Still one of ours? A watch handled earlier in the same wake-up may have removed it. */
+static bool queue_alive(struct worker *d, const struct vif_queue *q)
+{
+	for (struct vif *v = d->vifs; v; v = v->next)
+		for (unsigned i = 0; i < v->nr_queues; i++)
+			if (&v->queues[i] == q)
+				return v->connected;
+	return false;
+}
+
+/*
+ * Drain the connection's queued events (bounded), noting what they name,
+ * then act once per vif: a guest rewriting its state node in a loop costs
+ * one evaluation per wake-up, not one per write.
+ */
+static void handle_watches(struct worker *d)
+{
+	struct xenbus_events ev = { 0 };
+	char *path, *token;
+
+	for (int i = 0; i < WATCH_BUDGET && d->ops->xs_read_watch(d->xs, &path, &token) == 1; i++) {
+		xenbus_note_event(d, &ev, token);
+		free(path);
+		free(token);
+	}
+	xenbus_watch_events(d, &ev);
+}
+
+static void handle_evtchn(struct worker *d)
+{
+	for (int i = 0; i < EVTCHN_BUDGET; i++) {
+		int port = d->ops->evtchn_pending(d->evt);
+		struct vif_queue *q;
+
+		if (port < 0)
+			break;
+		d->ops->evtchn_unmask(d->evt, (uint32_t)port);
+		q = (unsigned)port < d->port_map_len ? d->port_map[port] : NULL;
+		if (q)
+			vif_queue_event(q);
+	}
+}
+
+static void run_pending(struct worker *d)
+{
+	d->work_pending = false;
+	for (struct vif *v = d->vifs; v; v = v->next)
+		for (unsigned i = 0; i < v->nr_queues; i++)
+			vif_queue_run_pending(&v->queues[i]);
+}
+
+static void tick(struct worker *d, int timer_fd)
+{
+	uint64_t expirations, now = worker_now_ms();
+
+	if (read(timer_fd, &expirations, sizeof(expirations)) < 0)
+		return;
+	for (struct vif *v = d->vifs; v; v = v->next)
+		for (unsigned i = 0; i < v->nr_queues; i++)
+			vif_queue_tick(&v->queues[i], now);
+}
+
+/* Keep a handed-over TAP until its vif is probed (a newer one replaces it). */
+static int stash_tap(struct worker *d, unsigned devid, int fd, const char *name)
+{
+	struct worker_tap *t = calloc(1, sizeof(*t));
+	struct tap old;
+	int rc;
+
+	if (!t) {
+		close(fd);
+		return -ENOMEM;
+	}
+	rc = tap_attach_fd(&t->tap, fd, name);
+	if (rc) {
+		close(fd);
+		free(t);
+		return rc;
+	}
+	if (worker_take_tap(d, devid, &old) == 0)
+		tap_close(&old);
+	t->devid = devid;
+	t->next = d->taps;
+	d->taps = t;
+	return 0;
+}
+
+static void answer_ctl(struct worker *d, const struct ipc_msg *m)
+{
+	struct ipc_hdr h = { .type = IPC_CTL_REPLY, .id = m->h.id };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	int rc;
+
+	if (!out)
+		return;
+	report_format(d, m->payload, out);
+	fclose(out);
+	h.len = len > IPC_PAYLOAD_MAX ? IPC_PAYLOAD_MAX : (uint32_t)len;
+	rc = ipc_send(d->ipc_fd, &h, buf, -1);
+	if (rc)
+		log_warn("control answer not sent: %s", strerror(-rc));
+	free(buf);
+}
+
+enum ipc_outcome { IPC_GO_ON, IPC_STARTED, IPC_EXIT_DETACH, IPC_EXIT_DISCONNECT, IPC_EXIT_RESPAWN };
+
+static enum ipc_outcome handle_ipc(struct worker *d, bool started)
+{
+	for (int i = 0; i < IPC_BUDGET; i++) {
+		static struct ipc_msg m; /* 60 KiB: not on the stack */
+		int rc = ipc_recv(d->ipc_fd, &m);
+
+		if (rc == 0)
+			return IPC_GO_ON;
+		if (rc < 0) {
+			log_err("supervisor channel: %s; detaching", strerror(-rc));
+			return IPC_EXIT_DETACH;
+		}
+		switch (m.h.type) {
+		case IPC_VIF_TAP:
+			if (started) {
+				if (m.fd >= 0)
+					close(m.fd);
+				log_info("vif%u.%u added: restarting to set up its TAP outside the sandbox",
+					 d->guest_domid, m.h.devid);
+				return IPC_EXIT_RESPAWN;
+			}
+			rc = stash_tap(d, m.h.devid, m.fd, m.payload);
+			if (rc)
+				log_err("vif%u.%u: TAP %s not usable: %s", d->guest_domid, m.h.devid,
+					m.payload, strerror(-rc));
+			break;
+		case IPC_START:
+			if (!started)
+				return IPC_STARTED;
+			break;
+		case IPC_CTL:
+			if (started)
+				answer_ctl(d, &m);
+			break;
+		case IPC_DISCONNECT:
+			return IPC_EXIT_DISCONNECT;
+		default:
+			break;
+		}
+		if (m.fd >= 0 && m.h.type != IPC_VIF_TAP)
+			close(m.fd);
+	}
+	return IPC_GO_ON;
+}
+
+/* Step 2: TAPs until IPC_START, within HANDOVER_TIMEOUT_MS. */
+static int receive_taps(struct worker *d)
+{
+	uint64_t deadline = worker_now_ms() + HANDOVER_TIMEOUT_MS;
+
+	for (;;) {
+		struct pollfd p = { .fd = d->ipc_fd, .events = POLLIN };
+		uint64_t now = worker_now_ms();
+		enum ipc_outcome o;
+
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		if (poll(&p, 1, (int)(deadline - now)) < 0 && errno != EINTR)
+			return -errno;
+		o = handle_ipc(d, false);
+		if (o == IPC_STARTED)
+			return 0;
+		if (o != IPC_GO_ON)
+			return -EPIPE;
+	}
+}
+
+static int enter_sandbox(const char *user, unsigned long max_data_mb)
+{
+	struct sandbox_config c = {
+		.max_fds = WORKER_MAX_FDS,
+		.max_data_bytes = (rlim_t)max_data_mb << 20,
+		.seccomp = true,
+	};
+	int rc = sandbox_user_lookup(user, &c.uid, &c.gid);
+
+	if (rc == -ENOENT && strcmp(user, WORKER_DEFAULT_USER) == 0) {
+		/* `make install` / the package creates it; a build tree may not have it. */
+		log_warn("no user '%s': running as nobody (65534)", user);
+		c.uid = c.gid = 65534;
+		rc = 0;
+	}
+	if (rc) {
+		log_err("unknown user '%s'", user);
+		return rc;
+	}
+	rc = sandbox_enter(&c);
+	if (rc == 0)
+		log_info("sandboxed: uid %u, no capabilities, seccomp allow-list, %lu MiB data",
+			 (unsigned)c.uid, max_data_mb);
+	return rc;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: xnbd-worker --domid N [--platform sim|xen] [--user NAME] [--no-sandbox]\n"
+		   "                   [--max-data MIB] [--verbose]\n"
+		   "  Serves guest N's vifs for xnbd, which starts it with the channel on fd 3.\n"
+		   "  --user: the unprivileged user it runs as (default %s).\n",
+		WORKER_DEFAULT_USER);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "domid", required_argument, NULL, 'd' },
+		{ "platform", required_argument, NULL, 'p' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "no-sandbox", no_argument, NULL, 'n' },
+		{ "max-data", required_argument, NULL, 'm' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *platform = getenv("XNB_PLATFORM"), *user = WORKER_DEFAULT_USER;
+	struct worker d = { .epfd = -1, .ipc_fd = IPC_WORKER_FD, .src_xs = SRC_XS,
+			    .src_evtchn = SRC_EVTCHN };
+	struct itimerspec period = { { 1, 0 }, { 1, 0 } };
+	enum log_level level = LOG_LVL_INFO;
+	enum ipc_outcome outcome = IPC_GO_ON;
+	unsigned long max_data_mb = WORKER_MAX_DATA_MB;
+	long domid = -1;
+	bool sandbox = true;
+	int sig_fd = -1, timer_fd = -1, rc = WORKER_EXIT_FAILED, opt;
+	char prog[32];
+	sigset_t mask;
+
+	while ((opt = getopt_long(argc, argv, "d:p:u:nm:vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'd':
+			domid = strtol(optarg, NULL, 10);
+			break;
+		case 'p':
+			platform = optarg;
+			break;
+		case 'u':
+			user = optarg;
+			break;
+		case 'n':
+			sandbox = false;
+			break;
+		case 'm':
+			max_data_mb = strtoul(optarg, NULL, 10);
+			break;
+		case 'v':
+			level = LOG_LVL_DEBUG;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return WORKER_EXIT_USAGE;
+		}
+	}
+	if (domid <= 0 || domid >= 0x7ff0 || fcntl(IPC_WORKER_FD, F_GETFD) < 0) {
+		usage(stderr);
+		return WORKER_EXIT_USAGE;
+	}
+	snprintf(prog, sizeof(prog), "xnbd-worker[%ld]", domid);
+	log_init(prog, level);
+	/* Die with the supervisor: the next one starts a worker of its own. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		return WORKER_EXIT_FAILED;
+	d.guest_domid = (unsigned)domid;
+	fcntl(d.ipc_fd, F_SETFL, O_NONBLOCK);
+	if (!platform)
+		platform = platform_default_name();
+	d.ops = platform_by_name(platform);
+	if (!d.ops) {
+		log_err("unknown platform '%s'", platform);
+		return WORKER_EXIT_USAGE;
+	}
+
+	/* 1. Platform handles, confined to the guest. */
+	d.plat = d.ops->open(0);
+	if (!d.plat) {
+		log_err("cannot attach to the '%s' platform as dom0: %s", platform, strerror(errno));
+		return WORKER_EXIT_FAILED;
+	}
+	d.self_domid = d.ops->domid(d.plat);
+	snprintf(d.backend_root, sizeof(d.backend_root), "/local/domain/%u/backend/vif",
+		 d.self_domid);
+	snprintf(d.guest_dir, sizeof(d.guest_dir), "%s/%u", d.backend_root, d.guest_domid);
+	d.gnt = d.ops->gnttab_open(d.plat);
+	d.evt = d.ops->evtchn_open(d.plat);
+	d.xs = d.ops->xs_open(d.plat);
+	if (!d.gnt || !d.evt || !d.xs) {
+		log_err("cannot open grant table, event channel or XenStore handles: %s",
+			strerror(errno));
+		goto out;
+	}
+	rc = d.ops->evtchn_restrict(d.evt, (uint16_t)d.guest_domid);
+	if (rc) {
+		log_err("cannot confine event channels to domain %u: %s", d.guest_domid,
+			strerror(-rc));
+		rc = WORKER_EXIT_FAILED;
+		goto out;
+	}
+	rc = WORKER_EXIT_FAILED;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	d.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (sig_fd < 0 || timer_fd < 0 || d.epfd < 0) {
+		log_err("start-up failed (signalfd/timerfd/epoll): %s", strerror(errno));
+		goto out;
+	}
+	timerfd_settime(timer_fd, 0, &period, NULL);
+	if (epoll_set(&d, EPOLL_CTL_ADD, d.ops->xs_fd(d.xs), EPOLLIN, &d.src_xs) ||
+	    epoll_set(&d, EPOLL_CTL_ADD, d.ops->evtchn_fd(d.evt), EPOLLIN, &d.src_evtchn) ||
+	    epoll_set(&d, EPOLL_CTL_ADD, sig_fd, EPOLLIN, &src_signal) ||
+	    epoll_set(&d, EPOLL_CTL_ADD, timer_fd, EPOLLIN, &src_timer) ||
+	    epoll_set(&d, EPOLL_CTL_ADD, d.ipc_fd, EPOLLIN, &src_ipc)) {
+		log_err("epoll registration failed: %s", strerror(errno));
+		goto out;
+	}
+
+	/* 2. The TAPs. */
+	if (receive_taps(&d) != 0) {
+		log_err("the supervisor handed over no TAPs in time");
+		goto out;
+	}
+	/* 3. The sandbox, before any guest data. */
+	if (sandbox && enter_sandbox(user, max_data_mb) != 0) {
+		log_err("cannot enter the sandbox: %s", strerror(errno));
+		goto out;
+	}
+	/* 4. The handshake. */
+	if (xenbus_start(&d) != 0) {
+		log_err("cannot watch %s", d.guest_dir);
+		goto out;
+	}
+	log_info("serving domain %u's vifs on platform '%s'", d.guest_domid, platform);
+
+	while (outcome == IPC_GO_ON) {
+		struct epoll_event ev[64];
+		int n = epoll_wait(d.epfd, ev, 64, d.work_pending ? 0 : -1);
+		bool vifs_changed = false;
+
+		if (n < 0 && errno != EINTR) {
+			log_err("epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n && outcome == IPC_GO_ON; i++) {
+			enum worker_source *src = ev[i].data.ptr;
+
+			switch (*src) {
+			case SRC_XS:
+				handle_watches(&d);
+				vifs_changed = true;
+				break;
+			case SRC_EVTCHN:
+				handle_evtchn(&d);
+				break;
+			case SRC_TAP: {
+				struct vif_queue *q = (struct vif_queue *)src;
+
+				if (!vifs_changed || queue_alive(&d, q))
+					vif_queue_tap_readable(q);
+				break;
+			}
+			case SRC_IPC:
+				outcome = handle_ipc(&d, true);
+				break;
+			case SRC_TIMER:
+				tick(&d, timer_fd);
+				break;
+			case SRC_SIGNAL: {
+				struct signalfd_siginfo si;
+
+				if (read(sig_fd, &si, sizeof(si)) == sizeof(si))
+					log_info("signal %u: detaching, guests stay Connected",
+						 si.ssi_signo);
+				outcome = IPC_EXIT_DETACH;
+				break;
+			}
+			default:
+				break;
+			}
+		}
+		if (d.work_pending && outcome == IPC_GO_ON)
+			run_pending(&d);
+	}
+	if (outcome == IPC_EXIT_DISCONNECT) {
+		log_info("closing every vif of domain %u", d.guest_domid);
+		xenbus_stop(&d);
+	} else {
+		xenbus_detach(&d);
+	}
+	rc = outcome == IPC_EXIT_RESPAWN ? WORKER_EXIT_RESPAWN : WORKER_EXIT_OK;
+out:
+	while (d.taps) {
+		struct tap t;
+
+		worker_take_tap(&d, d.taps->devid, &t);
+		tap_close(&t);
+	}
+	if (sig_fd >= 0)
+		close(sig_fd);
+	if (timer_fd >= 0)
+		close(timer_fd);
+	if (d.epfd >= 0)
+		close(d.epfd);
+	free(d.port_map);
+	if (d.xs)
+		d.ops->xs_close(d.xs);
+	if (d.evt)
+		d.ops->evtchn_close(d.evt);
+	if (d.gnt)
+		d.ops->gnttab_close(d.gnt);
+	d.ops->close(d.plat);
+	close(d.ipc_fd);
+	return rc;
+}
