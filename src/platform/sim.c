@@ -10,6 +10,19 @@
  * and gets back a domid and simd's domain table (generation per domid, odd =
  * alive). The wire protocol is in src/sim/simd_proto.h.
  *
+ * Each session is one process of its domain as simd sees it. A guest is one
+ * session; opening its domid again fails with EEXIST. Domain 0 may be
+ * several sessions, in one process or many (xnbd's supervisor and its
+ * per-guest workers, as dom0 processes on real Xen each open gntdev, evtchn
+ * and xenstore): open(0) while dom0 lives attaches to it. An attached
+ * session shares dom0's generation, so peers see no change; its event
+ * channel handles are its own (another session cannot use them) and are
+ * closed with it, its ports reverting to unbound for dom0 so that another
+ * session can bind the guest's port again, while dom0 itself dies only with
+ * its last session. dom0's memory and grant table are the first session's,
+ * so an attached session cannot grant pages: gntshr_open fails with
+ * EOPNOTSUPP there (backends only map and copy, they never grant).
+ *
  * Granting (gntshr) works on our own memory and grant table exactly as a
  * guest kernel does: pick free pages and free refs (0-7 are reserved, as in
  * Linux), write domid and frame, then publish flags with a release store.
@@ -49,7 +62,8 @@
  * asks simd for a connection (XS_CONNECT) that xs_server treats as its own.
  *
  * All state hangs off struct platform, guarded by its mutex, so one process
- * may even hold several sessions (several domains), which the tests use.
+ * may even hold several sessions (several domains, or several processes of
+ * dom0), which the tests use.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -108,6 +122,7 @@ struct platform {
 	pthread_mutex_t lock;
 	int ctl;
 	uint16_t domid;
+	bool attached;     /* another process of a live dom0: no gntshr */
 	char dir[PATH_MAX - 32];
 	const uint32_t *domtab;
 	int mem_fd;
@@ -400,6 +415,7 @@ static struct platform *sim_open(int want_domid)
 	if (r < 0)
 		goto fail;
 	p->domid = (uint16_t)m.arg[0];
+	p->attached = m.arg[1] != 0;
 	p->domtab = mmap(NULL, SIMD_MAX_DOMS * sizeof(uint32_t), PROT_READ, MAP_SHARED, rfd, 0);
 	close(rfd);
 	if (p->domtab == MAP_FAILED) {
@@ -763,8 +779,14 @@ static int sim_gnttab_unmap(struct platform_gnttab *g, void *addr)
 
 static struct platform_gntshr *sim_gntshr_open(struct platform *p)
 {
-	struct platform_gntshr *s = calloc(1, sizeof(*s));
+	struct platform_gntshr *s;
 
+	if (p->attached) {
+		/* Peers map the first registrant's grant table, not ours. */
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
 	if (s)
 		s->p = p;
 	return s;
@@ -1355,6 +1377,11 @@ unsigned platform_sim_pages(struct platform *p)
 int platform_sim_ctl_fd(struct platform *p)
 {
 	return p->ctl;
+}
+
+uint32_t platform_sim_evtchn_handle(struct platform_evtchn *e)
+{
+	return e->handle;
 }
 
 const struct platform_ops platform_sim_ops = {

@@ -28,4 +28,7 @@ unsigned platform_sim_pages(struct platform *p);
 /** platform_sim_ctl_fd() - test hook: the control socket to xnb-simd. */
 int platform_sim_ctl_fd(struct platform *p);
 
+/** platform_sim_evtchn_handle() - test hook: simd's id of an event-channel handle. */
+uint32_t platform_sim_evtchn_handle(struct platform_evtchn *e);
+
 #endif

@@ -6,14 +6,18 @@
  * One single-threaded epoll loop over: the control socket (simd.sock,
  * SOCK_SEQPACKET, protocol in simd_proto.h), every control connection, the
  * embedded XenStore server (xs_server, privileged socket ./xenstored) and a
- * signalfd for SIGTERM / SIGINT. A connection becomes a domain with
- * REGISTER; from then on its requests act on that domain. Closing the
- * connection, however the process ends, is domain death: the domain is
- * marked dead in the domain table (peers' grant operations on it now fail
- * with GNTST_bad_domain), its event channels are closed (peers' ends revert
- * to unbound), every descriptor and byte it held is freed, and only then is
- * @releaseDomain fired in XenStore (which also closes the domain's XenStore
- * connections), so a watcher of @releaseDomain sees all of that done.
+ * signalfd for SIGTERM / SIGINT. A connection becomes a process of a
+ * domain with REGISTER; from then on its requests act on that domain, and
+ * on the event-channel handles it opened itself. A guest domain is one
+ * connection; dom0 may be several (simd_dom.c). Closing a connection,
+ * however the process ends, closes that process's event-channel handles
+ * (peers' ends of their ports revert to unbound). When it was the domain's
+ * last process, that is domain death: the domain is marked dead in the
+ * domain table (peers' grant operations on it now fail with
+ * GNTST_bad_domain), its event channels are closed, every descriptor and
+ * byte it held is freed, and only then is @releaseDomain fired in XenStore
+ * (which also closes the domain's XenStore connections), so a watcher of
+ * @releaseDomain sees all of that done.
  *
  * Client input is never trusted: a malformed or refused request gets an
  * error reply on that connection only; a connection that will not take its
@@ -97,12 +101,12 @@ static void simd_conn_close(struct simd *s, struct simd_conn *c)
 {
 	if (c->dom) {
 		unsigned domid = c->dom->domid;
+		/* Dead in the domain table first (if this was its last process),
+		 * so that whoever sees @releaseDomain also sees its grants fail. */
+		bool died = simd_dom_detach(&s->doms, c->dom, c);
 
-		/* Dead in the domain table first, so that whoever sees
-		 * @releaseDomain also sees the domain's grants fail. */
-		simd_dom_release(&s->doms, c->dom);
 		c->dom = NULL;
-		if (domid != 0) {
+		if (died && domid != 0) {
 			int r = xs_server_release_domain(s->xs, domid);
 
 			if (r < 0 && r != -ENOENT)
@@ -150,15 +154,16 @@ static int simd_do_register(struct simd *s, struct simd_conn *c, struct simd_msg
 			    int *fds, unsigned *nfds)
 {
 	struct simd_dom *dom;
+	bool attached;
 
 	if (c->dom)
 		return -EALREADY;
 	if (*nfds != 2)
 		return -EINVAL;
-	dom = simd_dom_register(&s->doms, m->arg[0], fds[0], fds[1]);
+	dom = simd_dom_register(&s->doms, m->arg[0], fds[0], fds[1], &attached);
 	if (!dom)
 		return -errno;
-	*nfds = 0;  /* the registry owns them now */
+	*nfds = 0;  /* the registry owns them now (or closed them) */
 	c->dom = dom;
 	if (dom->domid != 0) {
 		int r = xs_server_introduce_domain(s->xs, dom->domid);
@@ -168,6 +173,7 @@ static int simd_do_register(struct simd *s, struct simd_conn *c, struct simd_msg
 	}
 	memset(m->arg, 0, sizeof(m->arg));
 	m->arg[0] = dom->domid;
+	m->arg[1] = attached;
 	return 0;
 }
 
@@ -226,29 +232,29 @@ static bool simd_request(struct simd *s, struct simd_conn *c, struct simd_msg *m
 			out[nout++] = own;
 		break;
 	case SIMD_OP_EVTCHN_OPEN:
-		r = simd_evtchn_open(dom, &m->arg[0], &out[0], &out[1]);
+		r = simd_evtchn_open(dom, c, &m->arg[0], &out[0], &out[1]);
 		if (r == 0)
 			nout = 2;
 		break;
 	case SIMD_OP_EVTCHN_CLOSE:
-		r = simd_evtchn_close(&s->doms, dom, m->arg[0]);
+		r = simd_evtchn_close(&s->doms, dom, c, m->arg[0]);
 		break;
 	case SIMD_OP_EVTCHN_ALLOC_UNBOUND:
-		r = simd_evtchn_alloc_unbound(dom, m->arg[0], m->arg[1]);
+		r = simd_evtchn_alloc_unbound(dom, c, m->arg[0], m->arg[1]);
 		if (r >= 0) {
 			m->arg[0] = (uint32_t)r;
 			r = 0;
 		}
 		break;
 	case SIMD_OP_EVTCHN_BIND:
-		r = simd_evtchn_bind(&s->doms, dom, m->arg[0], m->arg[1], m->arg[2]);
+		r = simd_evtchn_bind(&s->doms, dom, c, m->arg[0], m->arg[1], m->arg[2]);
 		if (r >= 0) {
 			m->arg[0] = (uint32_t)r;
 			r = 0;
 		}
 		break;
 	case SIMD_OP_EVTCHN_UNBIND:
-		r = simd_evtchn_unbind(&s->doms, dom, m->arg[0], m->arg[1]);
+		r = simd_evtchn_unbind(&s->doms, dom, c, m->arg[0], m->arg[1]);
 		break;
 	case SIMD_OP_EVTCHN_STATUS:
 		r = simd_evtchn_status(dom, m->arg[0], st);
@@ -258,12 +264,12 @@ static bool simd_request(struct simd *s, struct simd_conn *c, struct simd_msg *m
 	case SIMD_OP_EVTCHN_NOTIFY:
 		for (unsigned i = 0; i < nfds; i++)
 			close(fds[i]);
-		simd_evtchn_notify(&s->doms, dom, m->arg[0], m->arg[1]);
+		simd_evtchn_notify(&s->doms, dom, c, m->arg[0], m->arg[1]);
 		return true;  /* one-way */
 	case SIMD_OP_EVTCHN_UNMASK:
 		for (unsigned i = 0; i < nfds; i++)
 			close(fds[i]);
-		simd_evtchn_unmask(dom, m->arg[0], m->arg[1]);
+		simd_evtchn_unmask(dom, c, m->arg[0], m->arg[1]);
 		return true;  /* one-way */
 	default:
 		r = -EINVAL;

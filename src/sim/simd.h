@@ -1,12 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /* simd.h - xnb-simd's internal modules: the domain registry and event channels. */
 /*
- * Theory of operation: simd.c owns the event loop and the connections; every
- * registered connection is one struct simd_dom in the registry (simd_dom.c),
- * which also owns the shared domain table of generations. Event channels
- * (simd_evtchn.c) are per-domain port arrays with Xen's states, each port
- * owned by the event-channel handle that bound it; delivering a port sets
- * its bit in the handle's pending bitmap and writes the handle's eventfd.
+ * Theory of operation: simd.c owns the event loop and the connections; a
+ * registered connection is one process of a struct simd_dom in the registry
+ * (simd_dom.c), which also owns the shared domain table of generations. A
+ * guest is exactly one connection. Domain 0 may be several processes at once
+ * (a backend supervisor and its workers, as many dom0 processes each open
+ * the Xen devices on real Xen): the first REGISTER for domid 0 creates it,
+ * later ones attach to it, and it dies when its last process goes. Event
+ * channels (simd_evtchn.c) are per-domain port arrays with Xen's states, each
+ * port owned by the event-channel handle that bound it, and each handle owned
+ * by the connection that opened it: only that process may use it, and its
+ * handles (so its ports) are closed when that process goes, as the Linux
+ * evtchn device does when a process closes it. Delivering a port sets its bit
+ * in the handle's pending bitmap and writes the handle's eventfd.
  */
 #ifndef XNB_SIM_SIMD_H
 #define XNB_SIM_SIMD_H
@@ -17,6 +24,7 @@
 #include "simd_proto.h"
 
 struct simd_evt_handle;
+struct simd_conn;  /* simd.c's connection: only compared, never dereferenced here */
 
 /* One event-channel port, in its domain's port array. */
 struct simd_evt_port {
@@ -31,6 +39,7 @@ struct simd_evt_port {
 struct simd_evt_handle {
 	struct simd_evt_handle *next;
 	uint32_t id;
+	const struct simd_conn *owner;  /* the process that opened it */
 	int efd;           /* eventfd, also held by the domain */
 	int bits_fd;       /* pending bitmap memfd */
 	uint32_t *bits;
@@ -39,7 +48,8 @@ struct simd_evt_handle {
 struct simd_dom {
 	uint16_t domid;
 	int mem_fd, gt_fd;
-	unsigned pages, grants;
+	unsigned pages, grants;       /* of the first registrant's memfds */
+	unsigned procs;               /* connections (processes) attached */
 	struct simd_evt_port *ports;  /* SIMD_MAX_PORTS entries */
 	struct simd_evt_handle *handles;
 	uint32_t next_handle;
@@ -59,15 +69,29 @@ int simd_doms_init(struct simd_doms *d);
 void simd_doms_fini(struct simd_doms *d);
 
 /**
- * simd_dom_register() - add a domain.
- * @want:   domid wanted (0 = dom0) or SIMD_ANY for a fresh guest id
- * @mem_fd: its memory memfd (sealed); owned by the registry on success
- * @gt_fd:  its grant table memfd (sealed); likewise
+ * simd_dom_register() - add a domain, or one more process of a live dom0.
+ * @want:     domid wanted (0 = dom0) or SIMD_ANY for a fresh guest id
+ * @mem_fd:   its memory memfd (sealed); owned by the registry on success
+ * @gt_fd:    its grant table memfd (sealed); likewise
+ * @attached: set to true when @want is 0 and dom0 was already alive: the
+ *            caller is now another process of it (same generation) and both
+ *            memfds have been closed, since dom0's memory and grant table
+ *            stay the first registrant's
  *
- * Return: the domain, or NULL + errno (EEXIST domid taken, ENOSPC none
- * free, EINVAL bad domid or memfds).
+ * Every successful call must be matched by one simd_dom_detach().
+ * Return: the domain, or NULL + errno (EEXIST guest domid taken, ENOSPC
+ * none free, EINVAL bad domid or memfds).
  */
-struct simd_dom *simd_dom_register(struct simd_doms *d, uint32_t want, int mem_fd, int gt_fd);
+struct simd_dom *simd_dom_register(struct simd_doms *d, uint32_t want, int mem_fd, int gt_fd,
+				   bool *attached);
+
+/**
+ * simd_dom_detach() - a process of dom goes: close the event-channel handles
+ * it opened (peers' ends of their ports revert to unbound), and release the
+ * domain if it was the last one.
+ * Return: true if the domain died (and dom is freed).
+ */
+bool simd_dom_detach(struct simd_doms *d, struct simd_dom *dom, const struct simd_conn *owner);
 
 /** simd_dom_find() - the live domain with that domid, or NULL. */
 struct simd_dom *simd_dom_find(struct simd_doms *d, uint32_t domid);
@@ -78,35 +102,51 @@ struct simd_dom *simd_dom_find(struct simd_doms *d, uint32_t domid);
  */
 void simd_dom_release(struct simd_doms *d, struct simd_dom *dom);
 
+/*
+ * Handle-based operations take the asking process (@owner) and the handle
+ * id; a handle id that exists but was opened by another process of the same
+ * domain gives -EBADF (one-way ops drop the request), an unknown one -EINVAL.
+ */
+
 /**
- * simd_evtchn_open() - a new event-channel handle for dom.
+ * simd_evtchn_open() - a new event-channel handle of dom, owned by @owner.
  * @id, @efd, @bits_fd: receive its id and the descriptors to pass on (still
  * owned by simd).
- * Return: 0 or -errno.
+ * Return: 0, -EMFILE (owner has SIMD_MAX_EVTCHN_HANDLES), or -errno.
  */
-int simd_evtchn_open(struct simd_dom *dom, uint32_t *id, int *efd, int *bits_fd);
+int simd_evtchn_open(struct simd_dom *dom, const struct simd_conn *owner, uint32_t *id,
+		     int *efd, int *bits_fd);
 
-/** simd_evtchn_close() - unbind all of a handle's ports and free it. 0, -EINVAL. */
-int simd_evtchn_close(struct simd_doms *d, struct simd_dom *dom, uint32_t id);
+/** simd_evtchn_close() - unbind all of a handle's ports and free it. 0 or -errno. */
+int simd_evtchn_close(struct simd_doms *d, struct simd_dom *dom, const struct simd_conn *owner,
+		      uint32_t id);
 
 /** simd_evtchn_alloc_unbound() - EVTCHNOP_alloc_unbound: a port, or -errno. */
-int simd_evtchn_alloc_unbound(struct simd_dom *dom, uint32_t id, uint32_t rdom);
+int simd_evtchn_alloc_unbound(struct simd_dom *dom, const struct simd_conn *owner, uint32_t id,
+			      uint32_t rdom);
 
 /** simd_evtchn_bind() - EVTCHNOP_bind_interdomain: the local port, or -errno. */
-int simd_evtchn_bind(struct simd_doms *d, struct simd_dom *dom, uint32_t id, uint32_t rdom,
-		     uint32_t rport);
+int simd_evtchn_bind(struct simd_doms *d, struct simd_dom *dom, const struct simd_conn *owner,
+		     uint32_t id, uint32_t rdom, uint32_t rport);
 
 /** simd_evtchn_unbind() - EVTCHNOP_close of a port this handle bound. 0 or -errno. */
-int simd_evtchn_unbind(struct simd_doms *d, struct simd_dom *dom, uint32_t id, uint32_t port);
+int simd_evtchn_unbind(struct simd_doms *d, struct simd_dom *dom, const struct simd_conn *owner,
+		       uint32_t id, uint32_t port);
 
 /** simd_evtchn_status() - EVTCHNOP_status: out[0] state, out[1] rdom, out[2] rport. */
 int simd_evtchn_status(struct simd_dom *dom, uint32_t port, uint32_t out[3]);
 
 /** simd_evtchn_notify() - EVTCHNOP_send; invalid requests are dropped. */
-void simd_evtchn_notify(struct simd_doms *d, struct simd_dom *dom, uint32_t id, uint32_t port);
+void simd_evtchn_notify(struct simd_doms *d, struct simd_dom *dom, const struct simd_conn *owner,
+			uint32_t id, uint32_t port);
 
 /** simd_evtchn_unmask() - unmask a port, redelivering it if it is pending. */
-void simd_evtchn_unmask(struct simd_dom *dom, uint32_t id, uint32_t port);
+void simd_evtchn_unmask(struct simd_dom *dom, const struct simd_conn *owner, uint32_t id,
+			uint32_t port);
+
+/** simd_evtchn_owner_fini() - close every handle (and so port) that owner opened in dom. */
+void simd_evtchn_owner_fini(struct simd_doms *d, struct simd_dom *dom,
+			    const struct simd_conn *owner);
 
 /** simd_evtchn_dom_fini() - close all of dom's ports and handles. */
 void simd_evtchn_dom_fini(struct simd_doms *d, struct simd_dom *dom);

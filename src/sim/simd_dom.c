@@ -10,6 +10,18 @@
  * of a peer is valid exactly while its generation is unchanged. A domain's
  * memory and grant table memfds must be sealed against shrinking so that
  * peers can map them without risking SIGBUS.
+ *
+ * A guest is one process (one connection): a second REGISTER for its domid
+ * is refused with EEXIST. Domain 0 may be several processes, as on real Xen
+ * where the toolstack, backends and their workers each open the Xen
+ * devices: a REGISTER for domid 0 while dom0 lives attaches the connection
+ * as another process of it, without a new generation, so peers' cached
+ * views and grants stay valid. Its memfds are closed unused: the domain's
+ * memory and grant table are the first registrant's, kept by the registry
+ * until the domain dies, so an additional process cannot grant pages of its
+ * own (its gntshr would write a table nobody reads); backends never grant.
+ * When a process goes, only its event-channel handles are closed; the
+ * domain dies (generation bumped, everything freed) with its last process.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -89,17 +101,30 @@ static void simd_gen_bump(struct simd_doms *d, uint16_t domid)
 	__atomic_fetch_add(&d->gen[domid], 1, __ATOMIC_RELEASE);
 }
 
-struct simd_dom *simd_dom_register(struct simd_doms *d, uint32_t want, int mem_fd, int gt_fd)
+struct simd_dom *simd_dom_register(struct simd_doms *d, uint32_t want, int mem_fd, int gt_fd,
+				   bool *attached)
 {
 	long long msz = simd_memfd_size(mem_fd), gsz = simd_memfd_size(gt_fd);
 	struct simd_dom *dom;
 	uint32_t id;
 
+	*attached = false;
+	/* Checked even when attaching, so a request is valid or not whatever
+	 * else is registered. */
 	if (msz < 0 || gsz < 0 || msz % SIMD_PAGE_SIZE ||
 	    (unsigned long long)msz / SIMD_PAGE_SIZE > SIMD_MAX_PAGES ||
 	    (unsigned long long)gsz / sizeof(struct grant_entry_v1) > SIMD_MAX_GRANTS) {
 		errno = EINVAL;
 		return NULL;
+	}
+	if (want == 0 && d->dom[0]) {
+		/* Another process of dom0; the memory stays the first one's. */
+		dom = d->dom[0];
+		dom->procs++;
+		close(mem_fd);
+		close(gt_fd);
+		*attached = true;
+		return dom;
 	}
 	if (want == SIMD_ANY) {
 		unsigned i;
@@ -138,6 +163,7 @@ struct simd_dom *simd_dom_register(struct simd_doms *d, uint32_t want, int mem_f
 	dom->pages = (unsigned)(msz / SIMD_PAGE_SIZE);
 	dom->grants = (unsigned)(gsz / sizeof(struct grant_entry_v1));
 	dom->next_handle = 1;
+	dom->procs = 1;
 	d->dom[id] = dom;
 	simd_gen_bump(d, dom->domid);
 	return dom;
@@ -146,6 +172,19 @@ struct simd_dom *simd_dom_register(struct simd_doms *d, uint32_t want, int mem_f
 struct simd_dom *simd_dom_find(struct simd_doms *d, uint32_t domid)
 {
 	return domid < SIMD_MAX_DOMS ? d->dom[domid] : NULL;
+}
+
+bool simd_dom_detach(struct simd_doms *d, struct simd_dom *dom, const struct simd_conn *owner)
+{
+	if (dom->procs > 1) {
+		/* The domain lives on: only this process's handles go, and the
+		 * generation stays, so the other processes' grants keep working. */
+		simd_evtchn_owner_fini(d, dom, owner);
+		dom->procs--;
+		return false;
+	}
+	simd_dom_release(d, dom);
+	return true;
 }
 
 void simd_dom_release(struct simd_doms *d, struct simd_dom *dom)

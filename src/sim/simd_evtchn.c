@@ -22,6 +22,14 @@
  * that fires is masked and queued (its bit set in the owning handle's
  * pending bitmap, the handle's eventfd written); a notification while masked
  * only sets pending; unmask redelivers a pending port.
+ *
+ * Handles belong to processes: a domain may be several processes (dom0's
+ * supervisor and workers), and like the Linux evtchn device, a handle (with
+ * its ports and pending bitmap) is usable only by the process that opened
+ * it and is closed when that process goes, while the domain lives on. The
+ * ports stay in the domain's one port space, as in Xen, so any process of
+ * the domain may query a port's status, but only the owner of the handle
+ * that bound it may send, unmask or close it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -38,12 +46,26 @@
 
 #define BITS_BYTES (SIMD_MAX_PORTS / 8)
 
-static struct simd_evt_handle *simd_evt_handle_find(struct simd_dom *dom, uint32_t id)
+/* The handle id of owner in dom: 0, -EINVAL unknown, -EBADF another process's. */
+static int simd_evt_handle_find(struct simd_dom *dom, const struct simd_conn *owner, uint32_t id,
+				struct simd_evt_handle **out)
 {
-	for (struct simd_evt_handle *h = dom->handles; h; h = h->next)
-		if (h->id == id)
-			return h;
-	return NULL;
+	for (struct simd_evt_handle *h = dom->handles; h; h = h->next) {
+		if (h->id != id)
+			continue;
+		if (h->owner != owner)
+			return -EBADF;
+		*out = h;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Whether the port is bound by a handle that owner opened with this id. */
+static bool simd_evt_port_mine(const struct simd_evt_port *pt, const struct simd_conn *owner,
+			       uint32_t id)
+{
+	return pt->state != EVTCHNSTAT_closed && pt->h && pt->h->id == id && pt->h->owner == owner;
 }
 
 static void simd_evt_deliver(struct simd_dom *dom, uint32_t port)
@@ -94,16 +116,17 @@ static void simd_evt_port_close(struct simd_doms *d, struct simd_dom *dom, uint3
 	memset(pt, 0, sizeof(*pt));
 }
 
-int simd_evtchn_open(struct simd_dom *dom, uint32_t *id, int *efd, int *bits_fd)
+int simd_evtchn_open(struct simd_dom *dom, const struct simd_conn *owner, uint32_t *id,
+		     int *efd, int *bits_fd)
 {
 	struct simd_evt_handle *h;
 	unsigned n = 0;
 	int e;
 
 	for (h = dom->handles; h; h = h->next)
-		n++;
+		n += h->owner == owner;
 	if (n >= SIMD_MAX_EVTCHN_HANDLES)
-		return -EMFILE;  /* bounded, so one domain cannot exhaust simd's fds */
+		return -EMFILE;  /* bounded, so one process cannot exhaust simd's fds */
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
@@ -114,6 +137,9 @@ int simd_evtchn_open(struct simd_dom *dom, uint32_t *id, int *efd, int *bits_fd)
 	h->bits = mmap(NULL, BITS_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, h->bits_fd, 0);
 	if (h->bits == MAP_FAILED)
 		goto fail;
+	h->owner = owner;
+	/* Ids are per domain, not per process, so one process's id never names
+	 * a handle of its own that another process opened. */
 	h->id = dom->next_handle++;
 	if (dom->next_handle == 0)
 		dom->next_handle = 1;
@@ -145,27 +171,29 @@ static void simd_evt_handle_free(struct simd_doms *d, struct simd_dom *dom,
 	free(h);
 }
 
-int simd_evtchn_close(struct simd_doms *d, struct simd_dom *dom, uint32_t id)
+int simd_evtchn_close(struct simd_doms *d, struct simd_dom *dom, const struct simd_conn *owner,
+		      uint32_t id)
 {
 	struct simd_evt_handle **pp, *h;
+	int r = simd_evt_handle_find(dom, owner, id, &h);
 
-	for (pp = &dom->handles; (h = *pp); pp = &h->next) {
-		if (h->id == id) {
-			*pp = h->next;
-			simd_evt_handle_free(d, dom, h);
-			return 0;
-		}
-	}
-	return -EINVAL;
+	if (r < 0)
+		return r;
+	for (pp = &dom->handles; *pp != h; pp = &(*pp)->next)
+		;
+	*pp = h->next;
+	simd_evt_handle_free(d, dom, h);
+	return 0;
 }
 
-int simd_evtchn_alloc_unbound(struct simd_dom *dom, uint32_t id, uint32_t rdom)
+int simd_evtchn_alloc_unbound(struct simd_dom *dom, const struct simd_conn *owner, uint32_t id,
+			      uint32_t rdom)
 {
-	struct simd_evt_handle *h = simd_evt_handle_find(dom, id);
-	int port;
+	struct simd_evt_handle *h;
+	int port = simd_evt_handle_find(dom, owner, id, &h);
 
-	if (!h)
-		return -EINVAL;
+	if (port < 0)
+		return port;
 	if (rdom == DOMID_SELF)
 		rdom = dom->domid;
 	if (rdom > UINT16_MAX)
@@ -179,16 +207,16 @@ int simd_evtchn_alloc_unbound(struct simd_dom *dom, uint32_t id, uint32_t rdom)
 	return port;
 }
 
-int simd_evtchn_bind(struct simd_doms *d, struct simd_dom *dom, uint32_t id, uint32_t rdom,
-		     uint32_t rport)
+int simd_evtchn_bind(struct simd_doms *d, struct simd_dom *dom, const struct simd_conn *owner,
+		     uint32_t id, uint32_t rdom, uint32_t rport)
 {
-	struct simd_evt_handle *h = simd_evt_handle_find(dom, id);
+	struct simd_evt_handle *h;
 	struct simd_dom *rd;
 	struct simd_evt_port *rp;
-	int port;
+	int port = simd_evt_handle_find(dom, owner, id, &h);
 
-	if (!h)
-		return -EINVAL;
+	if (port < 0)
+		return port;
 	if (rdom == DOMID_SELF)
 		rdom = dom->domid;
 	rd = simd_dom_find(d, rdom);
@@ -212,11 +240,15 @@ int simd_evtchn_bind(struct simd_doms *d, struct simd_dom *dom, uint32_t id, uin
 	return port;
 }
 
-int simd_evtchn_unbind(struct simd_doms *d, struct simd_dom *dom, uint32_t id, uint32_t port)
+int simd_evtchn_unbind(struct simd_doms *d, struct simd_dom *dom, const struct simd_conn *owner,
+		       uint32_t id, uint32_t port)
 {
-	struct simd_evt_handle *h = simd_evt_handle_find(dom, id);
+	struct simd_evt_handle *h;
+	int r = simd_evt_handle_find(dom, owner, id, &h);
 
-	if (!h || port == 0 || port >= SIMD_MAX_PORTS)
+	if (r < 0)
+		return r;
+	if (port == 0 || port >= SIMD_MAX_PORTS)
 		return -EINVAL;
 	if (dom->ports[port].state == EVTCHNSTAT_closed || dom->ports[port].h != h)
 		return -ENOTCONN;
@@ -237,7 +269,8 @@ int simd_evtchn_status(struct simd_dom *dom, uint32_t port, uint32_t out[3])
 	return 0;
 }
 
-void simd_evtchn_notify(struct simd_doms *d, struct simd_dom *dom, uint32_t id, uint32_t port)
+void simd_evtchn_notify(struct simd_doms *d, struct simd_dom *dom, const struct simd_conn *owner,
+			uint32_t id, uint32_t port)
 {
 	struct simd_evt_port *pt;
 	struct simd_dom *rd;
@@ -245,25 +278,41 @@ void simd_evtchn_notify(struct simd_doms *d, struct simd_dom *dom, uint32_t id, 
 	if (port == 0 || port >= SIMD_MAX_PORTS)
 		return;
 	pt = &dom->ports[port];
-	if (pt->state != EVTCHNSTAT_interdomain || !pt->h || pt->h->id != id)
+	if (pt->state != EVTCHNSTAT_interdomain || !simd_evt_port_mine(pt, owner, id))
 		return;
 	rd = simd_dom_find(d, pt->rdom);
 	if (rd)
 		simd_evt_deliver(rd, pt->rport);
 }
 
-void simd_evtchn_unmask(struct simd_dom *dom, uint32_t id, uint32_t port)
+void simd_evtchn_unmask(struct simd_dom *dom, const struct simd_conn *owner, uint32_t id,
+			uint32_t port)
 {
 	struct simd_evt_port *pt;
 
 	if (port == 0 || port >= SIMD_MAX_PORTS)
 		return;
 	pt = &dom->ports[port];
-	if (pt->state == EVTCHNSTAT_closed || !pt->h || pt->h->id != id)
+	if (!simd_evt_port_mine(pt, owner, id))
 		return;
 	pt->masked = false;
 	if (pt->pending)
 		simd_evt_deliver(dom, port);
+}
+
+void simd_evtchn_owner_fini(struct simd_doms *d, struct simd_dom *dom,
+			    const struct simd_conn *owner)
+{
+	struct simd_evt_handle **pp = &dom->handles, *h;
+
+	while ((h = *pp)) {
+		if (h->owner != owner) {
+			pp = &h->next;
+			continue;
+		}
+		*pp = h->next;
+		simd_evt_handle_free(d, dom, h);  /* closes its ports as EVTCHNOP_close */
+	}
 }
 
 void simd_evtchn_dom_fini(struct simd_doms *d, struct simd_dom *dom)

@@ -20,13 +20,22 @@
  * one-way (never answered; invalid ones are dropped, as Xen drops a
  * notification on an unbound port). A malformed request (wrong size, unknown
  * op, op before REGISTER, bad fds) is answered with rc -EBADMSG / -EINVAL /
- * -EPROTO and does not affect anyone else. Closing the connection is domain
- * death.
+ * -EPROTO and does not affect anyone else.
+ *
+ * A connection is one process of a domain. A guest domain is exactly one
+ * connection, and closing it is domain death. Domain 0 may be several
+ * connections at once (REGISTER of domid 0 while it lives attaches to it:
+ * reply arg[1] = 1, same generation, the memfds passed are closed unused, so
+ * such a process cannot grant pages of its own); dom0 dies with its last
+ * connection. Event-channel handles belong to the connection that opened
+ * them: another connection naming one gets -EBADF, and closing a connection
+ * closes its handles and so their ports, as EVTCHNOP_close does.
  *
  *   op                   request arg[]              reply arg[] / fds
- *   REGISTER             0 want domid or SIMD_ANY   0 domid
- *                        fds: memory memfd,         fds: domain table memfd
- *                             grant table memfd
+ *   REGISTER             0 want domid or SIMD_ANY   0 domid, 1 attached (1 =
+ *                        fds: memory memfd,         another process of a live
+ *                             grant table memfd     dom0)
+ *                                                   fds: domain table memfd
  *   PEER                 0 domid                    0 generation, 1 pages,
  *                                                   2 grant entries
  *                                                   fds: grant table, memory
@@ -74,7 +83,7 @@
 #define SIMD_MAX_DOMS   1024u  /* domids 0 .. SIMD_MAX_DOMS - 1 */
 #define SIMD_MAX_PORTS  1024u  /* event-channel ports 1 .. SIMD_MAX_PORTS - 1 */
 #define SIMD_MAX_FDS    4u
-#define SIMD_MAX_EVTCHN_HANDLES 64u  /* per domain */
+#define SIMD_MAX_EVTCHN_HANDLES 64u  /* per connection (process) */
 #define SIMD_ANY        0xffffffffu  /* REGISTER: any free guest domid */
 #define SIMD_PAGE_SIZE  4096u
 #define SIMD_MAX_PAGES  (1u << 20)   /* per domain memory: 4 GiB */

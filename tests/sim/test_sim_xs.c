@@ -164,12 +164,40 @@ static void test_xenstore_utils(void **state)
 	free(v);
 }
 
-static void test_dom0_exclusive(void **state)
+/* A second dom0 session is another dom0 process: same XenStore, same rights. */
+static void test_dom0_second_process(void **state)
 {
 	struct xfix *f = *state;
+	struct platform *d0b = f->ops->open(0);
+	struct platform_xs *xb;
+	char *v = NULL;
 
-	assert_null(f->ops->open(0));
+	assert_non_null(d0b);
+	assert_int_equal(f->ops->domid(d0b), 0);
+	xb = f->ops->xs_open(d0b);
+	assert_non_null(xb);
+	assert_int_equal(f->ops->xs_write(f->x0, 0, "/shared/k", "v1", 2), 0);
+	assert_int_equal(f->ops->xs_read(xb, 0, "/shared/k", &v, NULL), 0);
+	assert_string_equal(v, "v1");
+	free(v);
+	f->ops->xs_close(xb);
+	f->ops->close(d0b);
+	/* The first session is unaffected by the second one going. */
+	assert_int_equal(f->ops->xs_read(f->x0, 0, "/shared/k", &v, NULL), 0);
+	assert_string_equal(v, "v1");
+	free(v);
+}
+
+/* A guest's domid stays one process's. */
+static void test_guest_exclusive(void **state)
+{
+	struct xfix *f = *state;
+	struct platform *g = f->ops->open(5);
+
+	assert_non_null(g);
+	assert_null(f->ops->open(5));
 	assert_int_equal(errno, EEXIST);
+	f->ops->close(g);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, xfix_setup, xfix_teardown)
@@ -180,7 +208,8 @@ int main(void)
 		T(test_dom0_basic),
 		T(test_guest_perms_and_watch),
 		T(test_xenstore_utils),
-		T(test_dom0_exclusive),
+		T(test_dom0_second_process),
+		T(test_guest_exclusive),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
