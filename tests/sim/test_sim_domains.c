@@ -637,6 +637,326 @@ static void test_daemon_mode(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* ---- several processes of dom0 --------------------------------------------- */
+
+/*
+ * The next port event within ms (polling, so a late delivery still counts),
+ * or -ETIMEDOUT. Waits the whole time when nothing comes, for negative checks.
+ */
+static int wait_port(const struct platform_ops *ops, struct platform_evtchn *e, int ms)
+{
+	for (int t = 0; t < ms; t += 10) {
+		int r = ops->evtchn_pending(e);
+
+		if (r != -EAGAIN)
+			return r;
+		fixture_wait_fd(ops->evtchn_fd(e), 10);
+	}
+	return -ETIMEDOUT;
+}
+
+/* A raw request on a session's control socket: the rc (0 for one-way ops). */
+static int ctl_req(struct platform *p, uint32_t op, uint32_t a0, uint32_t a1, uint32_t a2,
+		   struct simd_msg *rep)
+{
+	struct simd_msg m = { .op = op, .arg = { a0, a1, a2 } }, tmp;
+	int fd = platform_sim_ctl_fd(p), rfds[SIMD_MAX_FDS];
+	unsigned rn;
+
+	if (!rep)
+		rep = &tmp;
+	assert_int_equal(simd_msg_send(fd, &m, NULL, 0), 0);
+	if (op == SIMD_OP_EVTCHN_NOTIFY || op == SIMD_OP_EVTCHN_UNMASK)
+		return 0;
+	assert_int_equal(simd_msg_recv(fd, rep, rfds, &rn), 0);
+	assert_int_equal(rep->op, op | SIMD_REPLY);
+	for (unsigned i = 0; i < rn; i++)
+		close(rfds[i]);
+	return rep->rc;
+}
+
+/* Make sure simd has handled everything p sent so far (a round trip). */
+static void ctl_sync(struct platform *p)
+{
+	assert_int_equal(ctl_req(p, SIMD_OP_EVTCHN_STATUS, 1, 0, 0, NULL), 0);
+}
+
+/* domid's generation as simd reports it to p (PEER), or -errno. */
+static long long dom_gen(struct platform *p, uint32_t domid)
+{
+	struct simd_msg rep;
+	int r = ctl_req(p, SIMD_OP_PEER, domid, 0, 0, &rep);
+
+	return r < 0 ? r : (long long)rep.arg[0];
+}
+
+/* p's port: its EVTCHNSTAT_* state, *rdom its remote domid, as EVTCHNOP_status. */
+static int port_state(struct platform *p, uint32_t port, uint32_t *rdom)
+{
+	struct simd_msg rep;
+
+	assert_int_equal(ctl_req(p, SIMD_OP_EVTCHN_STATUS, port, 0, 0, &rep), 0);
+	if (rdom)
+		*rdom = rep.arg[1];
+	return (int)rep.arg[0];
+}
+
+/* Copy 4096 bytes from the guest's grant ref through g: the GNTST_ status. */
+static int copy_from(const struct platform_ops *ops, struct platform_gnttab *g, uint16_t domid,
+		     uint32_t ref, uint8_t *buf)
+{
+	struct engine_copy_seg sg;
+
+	memset(&sg, 0, sizeof(sg));
+	sg.flags = GNTCOPY_source_gref;
+	sg.source.foreign.domid = domid;
+	sg.source.foreign.ref = ref;
+	sg.dest.virt = buf;
+	sg.len = 4096;
+	assert_int_equal(ops->gnttab_copy(g, &sg, 1), 0);
+	return sg.status;
+}
+
+/*
+ * Two dom0 sessions (processes of dom0 as simd sees them) and a guest: A,
+ * the first registrant, binds the guest's port; B cannot use A's handle;
+ * A goes and dom0 lives on (same generation, B's grant copy and map work),
+ * the guest's port is unbound for dom0 again and B binds it; dom0 dies only
+ * with B.
+ */
+static void test_dom0_processes(void **state)
+{
+	struct dfix *f = *state;
+	const struct platform_ops *ops = f->ops;
+	int empty = fixture_fd_settled(f->simd.pid), with_a, with_b, before_close;
+	struct platform *a, *b, *g, *again;
+	struct platform_gntshr *gs;
+	struct platform_gnttab *gtb;
+	struct platform_evtchn *ea, *eb, *ge;
+	uint8_t *pg, buf[4096];
+	volatile uint8_t *m;
+	uint32_t ref, rdom, ha;
+	uint16_t gdom;
+	long long gen0;
+	int gport, gport2, la, lb;
+
+	a = ops->open(0);
+	assert_non_null(a);
+	with_a = fixture_fd_count(f->simd.pid);
+	assert_int_equal(with_a, empty + 3);  /* connection, memory, grant table */
+	b = ops->open(0);
+	assert_non_null(b);
+	assert_int_equal(ops->domid(b), 0);
+	with_b = fixture_fd_count(f->simd.pid);
+	assert_int_equal(with_b, with_a + 1);  /* B's memfds were not kept */
+	/* dom0's grant table is A's: B cannot grant. */
+	assert_null(ops->gntshr_open(b));
+	assert_int_equal(errno, EOPNOTSUPP);
+
+	g = ops->open(PLATFORM_DOMID_ANY);
+	assert_non_null(g);
+	gdom = (uint16_t)ops->domid(g);
+	gen0 = dom_gen(g, 0);
+	assert_true(gen0 > 0 && (gen0 & 1));
+	gs = ops->gntshr_open(g);
+	ge = ops->evtchn_open(g);
+	ea = ops->evtchn_open(a);
+	eb = ops->evtchn_open(b);
+	gtb = ops->gnttab_open(b);
+	assert_non_null(gs);
+	assert_non_null(ge);
+	assert_non_null(ea);
+	assert_non_null(eb);
+	assert_non_null(gtb);
+	pg = ops->gntshr_share(gs, 0, 1, &ref, true);
+	assert_non_null(pg);
+	for (int i = 0; i < 4096; i++)
+		pg[i] = (uint8_t)(i * 7);
+	gport = ops->evtchn_alloc_unbound(ge, 0);
+	gport2 = ops->evtchn_alloc_unbound(ge, 0);
+	assert_true(gport > 0);
+	assert_true(gport2 > 0);
+
+	/* A binds the guest's port; the guest's notify reaches A. */
+	la = ops->evtchn_bind_interdomain(ea, gdom, (uint32_t)gport);
+	assert_true(la > 0);
+	assert_int_equal(wait_port(ops, ea, 2000), la);  /* the bind's own event */
+	assert_int_equal(ops->evtchn_unmask(ea, (uint32_t)la), 0);
+	assert_int_equal(ops->evtchn_notify(ge, (uint32_t)gport), 0);
+	assert_int_equal(wait_port(ops, ea, 2000), la);  /* A's port is masked now */
+
+	/* A's handle cannot be used by B. */
+	ha = platform_sim_evtchn_handle(ea);
+	assert_int_equal(ctl_req(b, SIMD_OP_EVTCHN_ALLOC_UNBOUND, ha, gdom, 0, NULL), -EBADF);
+	assert_int_equal(ctl_req(b, SIMD_OP_EVTCHN_BIND, ha, gdom, (uint32_t)gport2, NULL),
+			 -EBADF);
+	assert_int_equal(port_state(g, (uint32_t)gport2, NULL), EVTCHNSTAT_unbound);
+	assert_int_equal(ctl_req(b, SIMD_OP_EVTCHN_UNBIND, ha, (uint32_t)la, 0, NULL), -EBADF);
+	assert_int_equal(ctl_req(b, SIMD_OP_EVTCHN_CLOSE, ha, 0, 0, NULL), -EBADF);
+	assert_int_equal(port_state(b, (uint32_t)la, NULL), EVTCHNSTAT_interdomain);
+	assert_int_equal(ctl_req(b, SIMD_OP_EVTCHN_ALLOC_UNBOUND, 9999, gdom, 0, NULL), -EINVAL);
+	/* B's unmask of A's port is dropped: the next notify stays pending. */
+	ctl_req(b, SIMD_OP_EVTCHN_UNMASK, ha, (uint32_t)la, 0, NULL);
+	ctl_sync(b);
+	assert_int_equal(ops->evtchn_notify(ge, (uint32_t)gport), 0);
+	ctl_sync(g);
+	assert_int_equal(wait_port(ops, ea, 200), -ETIMEDOUT);
+	assert_int_equal(ops->evtchn_unmask(ea, (uint32_t)la), 0);
+	assert_int_equal(wait_port(ops, ea, 2000), la);
+	assert_int_equal(ops->evtchn_unmask(ea, (uint32_t)la), 0);
+	/* B's notify through A's handle is dropped; A's own goes through. */
+	ctl_req(b, SIMD_OP_EVTCHN_NOTIFY, ha, (uint32_t)la, 0, NULL);
+	ctl_sync(b);
+	assert_int_equal(wait_port(ops, ge, 200), -ETIMEDOUT);
+	assert_int_equal(ops->evtchn_notify(ea, (uint32_t)la), 0);
+	assert_int_equal(wait_port(ops, ge, 2000), gport);
+	assert_int_equal(ops->evtchn_unmask(ge, (uint32_t)gport), 0);
+
+	/* B maps the guest's page before A goes. */
+	m = ops->gnttab_map(gtb, gdom, ref, true, NULL);
+	assert_non_null(m);
+
+	/* A goes: only its handle (eventfd, pending map) and connection. */
+	before_close = fixture_fd_count(f->simd.pid);
+	ops->evtchn_close(ea);
+	ops->close(a);
+	assert_int_equal(fixture_wait_fds(f->simd.pid, before_close - 3, 5000), before_close - 3);
+	assert_int_equal(port_state(g, (uint32_t)gport, &rdom), EVTCHNSTAT_unbound);
+	assert_int_equal(rdom, 0);
+	assert_int_equal(dom_gen(g, 0), gen0);
+	assert_int_equal(dom_gen(b, 0), gen0);
+	assert_int_equal(copy_from(ops, gtb, gdom, ref, buf), GNTST_okay);
+	for (int i = 0; i < 4096; i++)
+		assert_int_equal(buf[i], (uint8_t)(i * 7));
+	assert_int_equal(m[5], (uint8_t)35);
+	m[5] = 0xee;
+	assert_int_equal(pg[5], 0xee);
+	assert_int_equal(ops->gnttab_unmap(gtb, (void *)m), 0);
+
+	/* B binds the same guest port and gets its notifications. */
+	lb = ops->evtchn_bind_interdomain(eb, gdom, (uint32_t)gport);
+	assert_true(lb > 0);
+	assert_int_equal(wait_port(ops, eb, 2000), lb);
+	assert_int_equal(ops->evtchn_unmask(eb, (uint32_t)lb), 0);
+	assert_int_equal(ops->evtchn_notify(ge, (uint32_t)gport), 0);
+	assert_int_equal(wait_port(ops, eb, 2000), lb);
+	assert_int_equal(ops->evtchn_unmask(eb, (uint32_t)lb), 0);
+	assert_int_equal(ops->evtchn_notify(eb, (uint32_t)lb), 0);
+	assert_int_equal(wait_port(ops, ge, 2000), gport);
+	assert_int_equal(ops->evtchn_unmask(ge, (uint32_t)gport), 0);
+
+	/* The last process of dom0 going is dom0's death. */
+	ops->gnttab_close(gtb);
+	ops->evtchn_close(eb);
+	ops->close(b);
+	for (int i = 0; i < 500 && dom_gen(g, 0) != -ESRCH; i++)
+		usleep(10000);
+	assert_int_equal(dom_gen(g, 0), -ESRCH);
+	assert_int_equal(port_state(g, (uint32_t)gport, &rdom), EVTCHNSTAT_unbound);
+	/* A new dom0 is a fresh domain whose first process may grant. */
+	again = ops->open(0);
+	assert_non_null(again);
+	assert_int_equal(dom_gen(g, 0), gen0 + 2);
+	{
+		struct platform_gntshr *s0 = ops->gntshr_open(again);
+
+		assert_non_null(s0);
+		ops->gntshr_close(s0);
+	}
+	ops->close(again);
+
+	assert_int_equal(ops->gntshr_unshare(gs, pg, 1), 0);
+	ops->gntshr_close(gs);
+	ops->evtchn_close(ge);
+	ops->close(g);
+	assert_int_equal(fixture_wait_fds(f->simd.pid, empty, 5000), empty);
+}
+
+/* A dom0 worker: bind the guest's port, report it, echo one event, then wait to be killed. */
+static int child_dom0_worker(int wfd, uint16_t gdom, uint32_t gport)
+{
+	const struct platform_ops *ops = fixture_sim();
+	struct platform *w = ops->open(0);
+	struct platform_evtchn *e = w ? ops->evtchn_open(w) : NULL;
+	int lp;
+
+	if (!e)
+		return 10;
+	lp = ops->evtchn_bind_interdomain(e, gdom, gport);
+	if (lp <= 0 || wait_port(ops, e, 2000) != lp || ops->evtchn_unmask(e, (uint32_t)lp))
+		return 11;
+	if (write(wfd, &lp, sizeof(lp)) != sizeof(lp))
+		return 12;
+	if (wait_port(ops, e, 5000) != lp || ops->evtchn_notify(e, (uint32_t)lp))
+		return 13;
+	for (;;)
+		pause();
+}
+
+/* A worker process of dom0 killed: its port is unbound for dom0 again, dom0 lives. */
+static void test_dom0_worker_killed(void **state)
+{
+	struct dfix *f = *state;
+	const struct platform_ops *ops = f->ops;
+	struct platform *sv = ops->open(0), *g = ops->open(PLATFORM_DOMID_ANY);
+	struct platform_evtchn *esv, *ge;
+	int up[2], st, gport, lp, ls, baseline;
+	uint32_t rdom;
+	uint16_t gdom;
+	long long gen0;
+	pid_t pid;
+
+	assert_non_null(sv);
+	assert_non_null(g);
+	esv = ops->evtchn_open(sv);
+	ge = ops->evtchn_open(g);
+	assert_non_null(esv);
+	assert_non_null(ge);
+	gdom = (uint16_t)ops->domid(g);
+	gport = ops->evtchn_alloc_unbound(ge, 0);
+	assert_true(gport > 0);
+	gen0 = dom_gen(g, 0);
+	baseline = fixture_fd_settled(f->simd.pid);
+	assert_int_equal(pipe(up), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(up[0]);
+		_exit(child_dom0_worker(up[1], gdom, (uint32_t)gport));
+	}
+	close(up[1]);
+	assert_true(read_full(up[0], &lp, sizeof(lp)));
+	close(up[0]);
+	assert_int_equal(port_state(g, (uint32_t)gport, &rdom), EVTCHNSTAT_interdomain);
+	assert_int_equal(rdom, 0);
+	/* The worker answers the guest's event. */
+	assert_int_equal(ops->evtchn_notify(ge, (uint32_t)gport), 0);
+	assert_int_equal(wait_port(ops, ge, 5000), gport);
+	assert_int_equal(ops->evtchn_unmask(ge, (uint32_t)gport), 0);
+	/* The supervisor's process cannot take the worker's port. */
+	assert_true(ops->evtchn_bind_interdomain(esv, gdom, (uint32_t)gport) < 0);
+
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st));
+	/* simd freed the worker's connection and handle, nothing of dom0's. */
+	assert_int_equal(fixture_wait_fds(f->simd.pid, baseline, 5000), baseline);
+	assert_int_equal(port_state(g, (uint32_t)gport, &rdom), EVTCHNSTAT_unbound);
+	assert_int_equal(rdom, 0);
+	assert_int_equal(dom_gen(g, 0), gen0);
+	/* The supervisor (or a new worker) binds it again. */
+	ls = ops->evtchn_bind_interdomain(esv, gdom, (uint32_t)gport);
+	assert_true(ls > 0);
+	assert_int_equal(wait_port(ops, esv, 2000), ls);
+	assert_int_equal(ops->evtchn_unmask(esv, (uint32_t)ls), 0);
+	assert_int_equal(ops->evtchn_notify(ge, (uint32_t)gport), 0);
+	assert_int_equal(wait_port(ops, esv, 2000), ls);
+	ops->evtchn_close(ge);
+	ops->evtchn_close(esv);
+	ops->close(g);
+	ops->close(sv);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, dfix_setup, dfix_teardown)
 
 int main(void)
@@ -652,6 +972,8 @@ int main(void)
 		T(test_hostile_random),
 		T(test_sigterm_cleanup),
 		T(test_daemon_mode),
+		T(test_dom0_processes),
+		T(test_dom0_worker_killed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
