@@ -103,12 +103,23 @@ void nf_datapath_teardown(struct netfront *nf)
 	nf->tx_frame = NULL;
 }
 
-/* TX work goes on the main channel; RX refills on the RX one when split. */
+/*
+ * TX work goes on the main channel; RX refills on the RX one when split.
+ * A failed notification is not a reason to disconnect: while the backend's
+ * process restarts its end of the port is closed (Xen then drops the event
+ * and returns 0, the evtchn device or the simulator may say -ENOTCONN), and
+ * once it binds again it reads the shared producers anyway. Counted only.
+ */
 static void notify(struct netfront *nf, bool rx)
 {
 	int port = rx && nf->port_rx >= 0 ? nf->port_rx : nf->port;
+	int rc = nf->ops->evtchn_notify(nf->evt, (uint32_t)port);
 
-	nf->ops->evtchn_notify(nf->evt, (uint32_t)port);
+	if (rc < 0) {
+		nf->notify_errors++;
+		log_limited(&nf->rl, LOG_LVL_DEBUG, "%s: notify on port %d: %s (ignored)",
+			    nf->tap.name, port, strerror(-rc));
+	}
 }
 
 /* Take TX responses back; a bad one breaks the vif. Returns false if broken. */

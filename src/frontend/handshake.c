@@ -11,6 +11,27 @@
  *   -> Initialising again when a closed backend returns to InitWait (an
  *                 xnbd restart): new rings, new keys, reconnect.
  *
+ * With --no-reconnect (nf->no_reconnect) the last step is gone and the
+ * backend's states are handled exactly as Linux's xen-netfront does in
+ * netback_changed(), so that tests see what a real guest would:
+ *
+ *   backend InitWait      connect only if we are Initialising; otherwise
+ *                         ignored (a restarted backend finds us as we are)
+ *   backend Connected     bring the NIC up if our rings are published
+ *   backend Closing       -> Closed (xenbus_frontend_closed), from any state
+ *   backend Closed        -> Closed unless already Closed ("missed the
+ *                         backend's Closing")
+ *   Initialising, Initialised, Reconfiguring, Reconfigured, Unknown (the
+ *                         node gone or unreadable): ignored
+ *
+ * Closed is then final: nothing starts a new connection, the process keeps
+ * running with its state node at 6 until it is stopped (Linux connects
+ * again only after the driver is reloaded or the guest reboots). In both
+ * modes a backend that stays Connected while its process restarts (port
+ * closed and bound again, same ring pages) is simply carried on with:
+ * nothing here times out, and a notification to an unbound port is counted
+ * (nf->notify_errors), never fatal.
+ *
  * The backend's values are untrusted like everything else it writes:
  * parsed strictly, and a backend that breaks the ring protocol gets the
  * vif closed with the reason logged.
@@ -156,6 +177,19 @@ static void disconnect(struct netfront *nf)
 	nf_datapath_teardown(nf);
 }
 
+/* The backend is Connected: start moving frames if our side is ready. */
+static void bring_up(struct netfront *nf)
+{
+	if (nf->state != XenbusStateConnected || nf->connected || nf->broken[0])
+		return;
+	nf->connected = true;
+	tap_set_up(&nf->tap, 1);
+	nf_tap_poll(nf, true);
+	log_info("%s: connected to %s (sg %d, gso4 %d, gso6 %d, mtu %u)", nf->tap.name,
+		 nf->be_path, nf->be_sg, nf->be_gso4, nf->be_gso6, nf->mtu);
+	nf_datapath_event(nf); /* anything that arrived before */
+}
+
 void nf_mark_broken(struct netfront *nf, const char *reason)
 {
 	if (nf->broken[0])
@@ -190,6 +224,50 @@ int nf_handshake_start(struct netfront *nf)
 	return 0;
 }
 
+/* The backend closed on us (Linux: xenbus_frontend_closed): Closed for good. */
+static void closed_for_good(struct netfront *nf)
+{
+	bool was_connected = nf->state == XenbusStateConnected;
+
+	disconnect(nf);
+	if (nf->state == XenbusStateClosed)
+		return;
+	set_state(nf, XenbusStateClosed);
+	if (was_connected)
+		log_info("%s: backend closed the connection; --no-reconnect: staying Closed "
+			 "(as Linux's netfront does)", nf->tap.name);
+	else
+		log_info("%s: backend closed before we connected; --no-reconnect: staying Closed "
+			 "(as Linux's netfront does)", nf->tap.name);
+}
+
+/* netback_changed() of Linux's xen-netfront, state by state. */
+static void event_no_reconnect(struct netfront *nf, uint32_t be)
+{
+	switch (be) {
+	case XenbusStateInitWait:
+		if (nf->state == XenbusStateInitialising)
+			connect(nf);
+		else
+			log_debug("%s: backend in InitWait while we are %d: ignored",
+				  nf->tap.name, nf->state);
+		break;
+	case XenbusStateConnected:
+		bring_up(nf);
+		break;
+	case XenbusStateClosed:
+		if (nf->state == XenbusStateClosed)
+			break;
+		/* We missed the backend's Closing. */
+		__attribute__((fallthrough));
+	case XenbusStateClosing:
+		closed_for_good(nf);
+		break;
+	default: /* Initialising, Initialised, Reconfiguring, Reconfigured, Unknown */
+		break;
+	}
+}
+
 void nf_handshake_event(struct netfront *nf)
 {
 	uint32_t be = XenbusStateUnknown;
@@ -201,6 +279,10 @@ void nf_handshake_event(struct netfront *nf)
 		return;
 	nf->backend_state = (int)be;
 
+	if (nf->no_reconnect) {
+		event_no_reconnect(nf, be);
+		return;
+	}
 	switch (be) {
 	case XenbusStateInitWait:
 		if (nf->state == XenbusStateConnected || nf->state == XenbusStateClosed ||
@@ -213,14 +295,7 @@ void nf_handshake_event(struct netfront *nf)
 			connect(nf);
 		break;
 	case XenbusStateConnected:
-		if (nf->state == XenbusStateConnected && !nf->connected && !nf->broken[0]) {
-			nf->connected = true;
-			tap_set_up(&nf->tap, 1);
-			nf_tap_poll(nf, true);
-			log_info("%s: connected to %s (sg %d, gso4 %d, gso6 %d, mtu %u)", nf->tap.name,
-				 nf->be_path, nf->be_sg, nf->be_gso4, nf->be_gso6, nf->mtu);
-			nf_datapath_event(nf); /* anything that arrived before */
-		}
+		bring_up(nf);
 		break;
 	case XenbusStateClosing:
 		/* As Linux netfront does: the backend waits for us to be Closed. */

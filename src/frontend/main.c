@@ -54,10 +54,15 @@ static void handle_evtchn(struct netfront *nf)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xnb-netfront --domid N [--devid N] [--ifname NAME] [--mtu N]\n"
-		   "                    [--platform sim|xen] [--single-evtchn]\n"
+		   "                    [--platform sim|xen] [--single-evtchn] [--no-reconnect]\n"
 		   "  The guest side of vif N: waits for device/vif/N from the toolstack,\n"
 		   "  connects to its backend and runs the NIC NAME (a TAP, default eth0)\n"
-		   "  in the current network namespace.\n");
+		   "  in the current network namespace.\n"
+		   "  --no-reconnect  behave as Linux's xen-netfront: once the backend closes\n"
+		   "                  the connection we go Closed and stay Closed (still\n"
+		   "                  running) instead of connecting again when the backend\n"
+		   "                  returns to InitWait; a backend InitWait is only acted\n"
+		   "                  on while we are Initialising.\n");
 }
 
 int main(int argc, char **argv)
@@ -69,6 +74,7 @@ int main(int argc, char **argv)
 		{ "mtu", required_argument, NULL, 'm' },
 		{ "platform", required_argument, NULL, 'p' },
 		{ "single-evtchn", no_argument, NULL, 's' },
+		{ "no-reconnect", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -85,7 +91,7 @@ int main(int argc, char **argv)
 	nf.epfd = -1;
 	nf.backend_state = -1;
 	nf.rl = (struct log_ratelimit)LOG_RATELIMIT_INIT;
-	while ((opt = getopt_long(argc, argv, "d:n:i:m:p:sh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "d:n:i:m:p:sRh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
 			want_domid = atoi(optarg);
@@ -104,6 +110,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			nf.want_split = false;
+			break;
+		case 'R':
+			nf.no_reconnect = true;
 			break;
 		case 'h':
 			usage(stdout);

@@ -49,6 +49,7 @@ struct netfront {
 	int port;                  /* our event channel (unbound, then bound by the backend) */
 	int port_rx;               /* the RX one when split (feature-split-event-channels), else -1 */
 	bool want_split;           /* use split channels when the backend offers them */
+	bool no_reconnect;         /* --no-reconnect: Closed is final, as in Linux netfront */
 
 	struct engine_front_tx_queue tx;
 	struct engine_front_rx_queue rx;
@@ -65,6 +66,7 @@ struct netfront {
 	struct log_ratelimit rl;
 
 	uint64_t tx_host_unsupported, tx_host_too_big, rx_host_errors, events;
+	uint64_t notify_errors;    /* evtchn_notify failed (backend's port unbound): ignored */
 };
 
 /* handshake.c */
