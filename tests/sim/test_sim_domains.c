@@ -957,6 +957,31 @@ static void test_dom0_worker_killed(void **state)
 	ops->close(sv);
 }
 
+/* The event-channel handle limit is per process, so many dom0 workers fit. */
+static void test_dom0_handle_limit_per_process(void **state)
+{
+	struct dfix *f = *state;
+	const struct platform_ops *ops = f->ops;
+	struct platform *a = ops->open(0), *b = ops->open(0);
+	struct platform_evtchn *ea[SIMD_MAX_EVTCHN_HANDLES], *eb;
+
+	assert_non_null(a);
+	assert_non_null(b);
+	for (unsigned i = 0; i < SIMD_MAX_EVTCHN_HANDLES; i++) {
+		ea[i] = ops->evtchn_open(a);
+		assert_non_null(ea[i]);
+	}
+	assert_null(ops->evtchn_open(a));
+	assert_int_equal(errno, EMFILE);
+	eb = ops->evtchn_open(b);
+	assert_non_null(eb);
+	ops->evtchn_close(eb);
+	for (unsigned i = 0; i < SIMD_MAX_EVTCHN_HANDLES; i++)
+		ops->evtchn_close(ea[i]);
+	ops->close(b);
+	ops->close(a);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, dfix_setup, dfix_teardown)
 
 int main(void)
@@ -974,6 +999,7 @@ int main(void)
 		T(test_daemon_mode),
 		T(test_dom0_processes),
 		T(test_dom0_worker_killed),
+		T(test_dom0_handle_limit_per_process),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
