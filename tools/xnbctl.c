@@ -3,6 +3,7 @@
  * xnbctl - ask a running xnbd what it is doing.
  *
  *   xnbctl [--ctl PATH] list | stats [VIF] | dump-rings [VIF] [--json]
+ *   xnbctl [--ctl PATH] status | shutdown [--disconnect]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +16,9 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xnbctl [--ctl PATH] list|stats|dump-rings [VIF] [--json]\n"
+		   "       xnbctl [--ctl PATH] status | shutdown [--disconnect]\n"
+		   "  shutdown: xnbd exits, guests stay Connected and the next xnbd resumes\n"
+		   "  them; with --disconnect every vif is closed and its TAP removed.\n"
 		   "  PATH defaults to $XNB_SIM_DIR/xnbd.sock when XNB_SIM_DIR is set,\n"
 		   "  else /run/xnb/xnbd.sock.\n");
 }
@@ -40,7 +44,8 @@ int main(int argc, char **argv)
 		return i >= argc ? 2 : 0;
 	}
 	for (; i < argc; i++) {
-		const char *w = strcmp(argv[i], "--json") == 0 ? "json" : argv[i];
+		/* Flags travel as words: --json is "json", --disconnect "disconnect". */
+		const char *w = strncmp(argv[i], "--", 2) == 0 ? argv[i] + 2 : argv[i];
 
 		if (strlen(req) + strlen(w) + 2 > sizeof(req)) {
 			usage(stderr);
