@@ -34,26 +34,75 @@ struct tap_batch {
 	struct iovec rx_iov[TAP_BATCH_MAX][2];
 };
 
-static struct tap_batch *batch_new(void)
+#ifdef XNB_HAVE_URING
+/*
+ * A ring that can do nothing but read and write @fd: seccomp never sees
+ * io_uring's operations, so the ring carries its own allow-list. It starts
+ * disabled, gets @fd as its only fixed file, then restrictions (readv and
+ * writev only, every entry must name a fixed file, no register operation
+ * once enabled but the unregistering of files), and only then is enabled. Kernels without
+ * restrictions (before 5.10) refuse a step: no ring, readv/writev instead.
+ */
+static bool ring_init(struct io_uring *ring, int fd)
+{
+	struct io_uring_params p = { .flags = IORING_SETUP_R_DISABLED };
+	struct io_uring_restriction r[] = {
+		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_READV },
+		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_WRITEV },
+		{ .opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED, .sqe_flags = IOSQE_FIXED_FILE },
+		{ .opcode = IORING_RESTRICTION_REGISTER_OP, .register_op = IORING_UNREGISTER_FILES },
+	};
+
+	if (io_uring_queue_init_params(TAP_BATCH_MAX, ring, &p) != 0)
+		return false;
+	if (io_uring_register_files(ring, &fd, 1) != 0 ||
+	    io_uring_register_restrictions(ring, r, sizeof(r) / sizeof(r[0])) != 0 ||
+	    io_uring_enable_rings(ring) != 0) {
+		(void)io_uring_unregister_files(ring); /* see ring_exit() */
+		io_uring_queue_exit(ring);
+		return false;
+	}
+	return true;
+}
+
+/* Entries name the TAP as fixed file 0, the ring's only one. */
+#define TAP_RING_FILE 0
+
+/*
+ * The ring's registered file holds a reference to the TAP, and a ring is
+ * torn down asynchronously after its fd is closed: unregister first, so
+ * that closing the TAP fd still removes the device at once.
+ */
+static void ring_exit(struct io_uring *ring)
+{
+	(void)io_uring_unregister_files(ring);
+	io_uring_queue_exit(ring);
+}
+#endif
+
+static struct tap_batch *batch_new(int fd)
 {
 	struct tap_batch *b = calloc(1, sizeof(*b));
 
 	if (!b)
 		return NULL;
 #ifdef XNB_HAVE_URING
-	b->ring_ok = io_uring_queue_init(TAP_BATCH_MAX, &b->ring, 0) == 0;
+	b->ring_ok = ring_init(&b->ring, fd);
 	b->read_nowait_ok = true;
+#else
+	(void)fd;
 #endif
 	return b;
 }
 
 #ifdef XNB_HAVE_URING
 /* Entries prepared but never submitted must not go out with the next
- * submission: start over with an empty ring. */
-static void ring_reset(struct tap_batch *b)
+ * submission: start over with an empty ring, restricted like the first.
+ * (In the worker's sandbox io_uring_setup is refused: readv/writev then.) */
+static void ring_reset(struct tap_batch *b, int fd)
 {
-	io_uring_queue_exit(&b->ring);
-	b->ring_ok = io_uring_queue_init(TAP_BATCH_MAX, &b->ring, 0) == 0;
+	ring_exit(&b->ring);
+	b->ring_ok = ring_init(&b->ring, fd);
 }
 #endif
 
@@ -63,7 +112,7 @@ static void batch_free(struct tap_batch *b)
 		return;
 #ifdef XNB_HAVE_URING
 	if (b->ring_ok)
-		io_uring_queue_exit(&b->ring);
+		ring_exit(&b->ring);
 #endif
 	free(b);
 }
@@ -106,7 +155,7 @@ int tap_open(struct tap *t, const char *name, int multi_queue)
 		return rc;
 	}
 	snprintf(t->name, sizeof(t->name), "%s", ifr.ifr_name);
-	t->batch = batch_new(); /* NULL: frames go one writev() at a time */
+	t->batch = batch_new(t->fd); /* NULL: frames go one writev() at a time */
 
 	/* A persistent device we attached to again keeps its address (and its
 	 * bridge port's view of it). */
@@ -154,13 +203,28 @@ int tap_remove_by_name(const char *name)
 
 int tap_attach_fd(struct tap *t, int fd, const char *name)
 {
-	if (fd < 0 || strlen(name) >= IFNAMSIZ)
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+		return errno == EBADFD ? -EINVAL : -errno; /* EBADFD: not attached */
+	if ((ifr.ifr_flags & (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR)) !=
+	    (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR))
 		return -EINVAL;
+	if (name && strlen(name) >= IFNAMSIZ)
+		return -ENAMETOOLONG;
 	t->fd = fd;
-	snprintf(t->name, sizeof(t->name), "%s", name);
-	t->batch = batch_new(); /* NULL: frames go one system call at a time */
+	snprintf(t->name, sizeof(t->name), "%s", name ? name : ifr.ifr_name);
+	t->batch = batch_new(fd); /* NULL: frames go one writev() at a time */
 	return 0;
 }
+
+#ifdef XNB_HAVE_URING
+struct io_uring *tap_test_ring(struct tap *t)
+{
+	return t->batch && t->batch->ring_ok ? &t->batch->ring : NULL;
+}
+#endif
 
 void tap_close(struct tap *t)
 {
@@ -267,7 +331,8 @@ unsigned tap_batch_flush(struct tap *t, int *results)
 		for (unsigned i = 0; i < n; i++) {
 			struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
 
-			io_uring_prep_writev(sqe, t->fd, b->iov[i], 2, 0);
+			io_uring_prep_writev(sqe, TAP_RING_FILE, b->iov[i], 2, 0);
+			io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE);
 			io_uring_sqe_set_data64(sqe, i);
 			results[i] = TAP_NOT_WRITTEN;
 		}
@@ -285,7 +350,7 @@ unsigned tap_batch_flush(struct tap *t, int *results)
 			done++;
 		}
 		if (submitted < n)
-			ring_reset(b); /* the rest goes by writev() below */
+			ring_reset(b, t->fd); /* the rest goes by writev() below */
 	} else {
 		for (unsigned i = 0; i < n; i++)
 			results[i] = TAP_NOT_WRITTEN;
@@ -342,12 +407,13 @@ static bool recv_batch_uring(struct tap *t, struct tap_rx_frame *f, unsigned n)
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
 
 		if (!sqe) { /* cannot happen: flushes and reads leave the ring empty */
-			ring_reset(b);
+			ring_reset(b, t->fd);
 			return false;
 		}
 		b->rx_iov[i][0] = (struct iovec){ &b->rx_hdr[i], sizeof(b->rx_hdr[i]) };
 		b->rx_iov[i][1] = (struct iovec){ f[i].buf, f[i].size };
-		io_uring_prep_readv(sqe, t->fd, b->rx_iov[i], 2, 0);
+		io_uring_prep_readv(sqe, TAP_RING_FILE, b->rx_iov[i], 2, 0);
+		io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE);
 		sqe->rw_flags = RWF_NOWAIT;
 		io_uring_sqe_set_data64(sqe, i);
 		f[i].len = -EAGAIN;
@@ -378,7 +444,7 @@ static bool recv_batch_uring(struct tap *t, struct tap_rx_frame *f, unsigned n)
 		done++;
 	}
 	if (submitted < n)
-		ring_reset(b); /* unsubmitted reads did not happen: their entries say -EAGAIN */
+		ring_reset(b, t->fd); /* unsubmitted reads did not happen: their entries say -EAGAIN */
 	/* Frames taken from the TAP must reach the caller, whatever else happened. */
 	return frames > 0 || (submitted > 0 && b->read_nowait_ok);
 }

@@ -43,6 +43,19 @@ struct tap {
  */
 int tap_open(struct tap *t, const char *name, int multi_queue);
 
+/*
+ * tap_attach_fd() - build @t around @fd, a TAP fd opened by tap_open() in
+ * another process (the supervisor) and received over a socket: no
+ * TUNSETIFF, the fd's flags (O_NONBLOCK) kept, the batch and its io_uring
+ * ring created here, so the worker calls it before entering its sandbox.
+ * @name (NULL: the kernel's name for it) is what logs call it; tap_set_mtu/
+ * mac/up need a socket and are for the supervisor. @fd must be a TAP with
+ * IFF_NO_PI and IFF_VNET_HDR (-EINVAL otherwise). On success @t owns @fd
+ * (tap_close() closes it); on failure the caller still does.
+ * Returns 0 or -errno.
+ */
+int tap_attach_fd(struct tap *t, int fd, const char *name);
+
 /* tap_close() - close the fd; the kernel removes a non-persistent device with it. */
 void tap_close(struct tap *t);
 
@@ -59,13 +72,6 @@ void tap_remove(struct tap *t);
 
 /* tap_remove_by_name() - remove a persistent TAP left behind. 0 or -errno. */
 int tap_remove_by_name(const char *name);
-
-/*
- * tap_attach_fd() - a struct tap around @fd, a TAP's fd received from its
- * holder (configured already), named @name, with its own batch state.
- * Takes @fd. Returns 0 or -EINVAL.
- */
-int tap_attach_fd(struct tap *t, int fd, const char *name);
 
 /* tap_set_offloads() - what the kernel may hand us (TUNSETOFFLOAD). */
 int tap_set_offloads(struct tap *t, const struct vnet_offloads *o);
@@ -122,5 +128,15 @@ struct tap_rx_frame {
 	long len;
 };
 unsigned tap_recv_batch(struct tap *t, struct tap_rx_frame *frames, unsigned n);
+
+#ifdef XNB_HAVE_URING
+/*
+ * For tests only: the TAP's io_uring ring, or NULL without one. It is
+ * restricted (readv/writev on fixed file 0, the TAP; no register operations):
+ * tests check that it refuses anything else.
+ */
+struct io_uring;
+struct io_uring *tap_test_ring(struct tap *t);
+#endif
 
 #endif

@@ -27,6 +27,10 @@
 
 #include <cmocka.h>
 
+#ifdef XNB_HAVE_URING
+#include <liburing.h>
+#endif
+
 #include "offload.h"
 #include "tap.h"
 
@@ -326,6 +330,124 @@ static void test_batched_reads(void **state)
 	close(s);
 }
 
+/* One frame through @t's batch (its io_uring ring where there is one). */
+static void batch_one(struct tap *t, uint16_t port, const char *payload)
+{
+	static uint8_t frame[256];
+	struct engine_pkt_meta m = { 0 };
+	size_t plen = strlen(payload);
+	uint32_t len = build_udp(frame, port, payload);
+	int result = -1, s = udp_socket(port);
+	char buf[64];
+
+	tap_batch_add(t, &m, frame, len);
+	assert_int_equal(tap_batch_count(t), 1);
+	assert_int_equal(tap_batch_flush(t, &result), 0);
+	assert_int_equal(result, 0);
+	assert_int_equal(recv_wait(s, buf, sizeof(buf)), (long)plen);
+	assert_memory_equal(buf, payload, plen);
+	close(s);
+}
+
+#ifdef XNB_HAVE_URING
+/* Submit what is prepared, return the one completion's result. */
+static int ring_result(struct io_uring *ring)
+{
+	struct io_uring_cqe *cqe;
+	int res;
+
+	assert_int_equal(io_uring_submit_and_wait(ring, 1), 1);
+	assert_int_equal(io_uring_peek_cqe(ring, &cqe), 0);
+	res = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	return res;
+}
+#endif
+
+/* The ring does readv/writev on its fixed TAP file and nothing else. */
+static void test_ring_restricted(void **state)
+{
+#ifdef XNB_HAVE_URING
+	struct io_uring *ring = tap_test_ring(&tap);
+	struct io_uring_sqe *sqe;
+	struct iovec iov;
+	char buf[64];
+	int fd;
+
+	(void)state;
+	if (!ring) {
+		skip(); /* a kernel without io_uring restrictions: readv/writev */
+		return;
+	}
+	/* Another operation, even on the fixed file: refused. */
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_openat(sqe, AT_FDCWD, "/etc/hostname", O_RDONLY, 0);
+	io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE);
+	assert_int_equal(ring_result(ring), -EACCES);
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_nop(sqe);
+	io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE);
+	assert_int_equal(ring_result(ring), -EACCES);
+
+	/* An allowed operation on an fd that is not the ring's fixed file. */
+	fd = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	iov = (struct iovec){ buf, sizeof(buf) };
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_readv(sqe, fd, &iov, 1, 0);
+	assert_int_equal(ring_result(ring), -EACCES);
+
+	/* No register operation once enabled: no new files, no buffers. */
+	assert_int_equal(io_uring_register_files_update(ring, 0, &fd, 1), -EACCES);
+	assert_int_equal(io_uring_register_buffers(ring, &iov, 1), -EACCES);
+	close(fd);
+
+	/* What it is for still works, through the same ring. */
+	set_addr(tap.name);
+	assert_int_equal(tap_set_up(&tap, 1), 0);
+	batch_one(&tap, 7100, "allowed");
+#else
+	(void)state;
+	skip();
+#endif
+}
+
+/* The worker's side: a TAP fd received from the supervisor. */
+static void test_attach_fd(void **state)
+{
+	struct tap t2 = { .fd = -1 };
+	int fd = dup(tap.fd), p[2];
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(tap_attach_fd(&t2, fd, NULL), 0);
+	assert_string_equal(t2.name, tap.name);
+	assert_int_equal(t2.fd, fd);
+	assert_true(fcntl(t2.fd, F_GETFL) & O_NONBLOCK); /* the fd's flags kept */
+	assert_non_null(t2.batch);
+#ifdef XNB_HAVE_URING
+	assert_non_null(tap_test_ring(&t2));
+#endif
+	set_addr(tap.name);
+	assert_int_equal(tap_set_up(&tap, 1), 0);
+	batch_one(&t2, 7200, "attached");
+	tap_close(&t2);
+	/* The device stays while the supervisor's fd is open. */
+	assert_true(if_nametoindex(tap.name) != 0);
+
+	/* A name of our own choosing, and fds that are no TAP. */
+	fd = dup(tap.fd);
+	assert_int_equal(tap_attach_fd(&t2, fd, "worker-vif"), 0);
+	assert_string_equal(t2.name, "worker-vif");
+	tap_close(&t2);
+	assert_int_equal(pipe(p), 0);
+	assert_true(tap_attach_fd(&t2, p[0], NULL) < 0);
+	close(p[0]);
+	close(p[1]);
+}
+
 static void test_mtu_and_removal(void **state)
 {
 	char name[16];
@@ -347,6 +469,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_host_to_guest_with_offloads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batched_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batched_reads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ring_restricted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_attach_fd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mtu_and_removal, setup, teardown),
 	};
 
