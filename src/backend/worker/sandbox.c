@@ -316,7 +316,9 @@ static const unsigned long allow_ioctl[] = {
 };
 
 /* fcntl commands: O_NONBLOCK and FD_CLOEXEC on received fds. */
-static const int allow_fcntl[] = { F_GETFL, F_SETFL, F_GETFD, F_SETFD };
+/* F_GET_SEALS: the 'sim' platform checks a peer's memory memfd is sealed
+ * against shrinking before it maps it (sim.c). */
+static const int allow_fcntl[] = { F_GETFL, F_SETFL, F_GETFD, F_SETFD, F_GET_SEALS };
 
 /* prctl options: read-only queries (the sandbox tests check them). */
 static const int allow_prctl[] = { PR_GET_NO_NEW_PRIVS, PR_CAPBSET_READ, PR_GET_DUMPABLE };
