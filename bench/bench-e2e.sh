@@ -7,6 +7,12 @@
 # Baseline: a veth pair between the host and a second namespace. Same
 # iperf3 runs over both, one JSON line per measurement with the ratio.
 #
+# Isolation, last: guest A (the netfront guest, domid 5) measured alone and
+# then while guest B (tests/integration/hostile_front, domid 6, vif6.0)
+# floods its state node, floods its event channel, or posts no RX buffers
+# while the host sends it UDP; one JSON line per hostile mode and direction,
+# with the ratio and the memory (VmRSS) of xnbd and of both workers.
+#
 # usage: bench-e2e.sh BUILD_DIR [SECONDS]
 set -eu
 
@@ -20,7 +26,7 @@ G=xnbbg$$ V=xnbbv$$
 
 cleanup() {
 	set +e
-	for p in ${NF:-} ${XNBD:-} ${SIMD:-}; do kill -TERM "$p" 2>/dev/null; done
+	for p in ${HF:-} ${UDPF:-} ${NF:-} ${XNBD:-} ${SIMD:-}; do kill -TERM "$p" 2>/dev/null; done
 	sleep 0.3
 	pkill -f "iperf3 -s -1 -B 10.215" 2>/dev/null
 	ip netns del "$G" 2>/dev/null; ip netns del "$V" 2>/dev/null
@@ -103,3 +109,81 @@ veth_rtt=$(ping -c 20 -i 0.05 -q 10.215.2.2 | sed -n 's|.*= [0-9.]*/\([0-9.]*\)/
 printf '{"bench":"e2e","test":"ping_rtt","xnb_ms":%s,"veth_ms":%s}\n' "$xnb_rtt" "$veth_rtt"
 "$BUILD/tools/xnbctl" stats vif5.0 --json >"$DIR/stats.json"
 python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['vifs'][0]; print(json.dumps({'bench':'e2e','test':'counters','tx_dropped':s['tx_dropped'],'rx_dropped':s['rx_dropped'],'rx_stalls':s['rx_stalls'],'spurious_events':s['spurious_events']}))" "$DIR/stats.json"
+
+# --- isolation: guest A while guest B is hostile ----------------------------
+HOSTILE="$BUILD/tests/integration/hostile_front"
+[ -x "$HOSTILE" ] || { echo "bench-e2e: no $HOSTILE: isolation skipped" >&2; exit 0; }
+# B has no network stack: the host reaches "10.215.3.2" through a permanent
+# neighbour entry with B's MAC, so frames sent to it land on vif6.0's TAP.
+cat >"$DIR/udpflood.py" <<'PY'
+import socket, sys, time
+addr, mbps, secs = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+payload, burst = b"x" * 1400, 32
+gap = burst * len(payload) * 8 / (mbps * 1e6)
+end = time.monotonic() + secs
+nxt = time.monotonic()
+while nxt < end:
+    for _ in range(burst):
+        try:
+            s.sendto(payload, (addr, 9))
+        except OSError:
+            pass
+    nxt += gap
+    d = nxt - time.monotonic()
+    if d > 0:
+        time.sleep(d)
+PY
+rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status" 2>/dev/null || echo null; }
+worker_pid() { pgrep -P "$XNBD" -f "xnbd-worker --domid $1( |\$)" | head -1; }
+gbps() { python3 -c 'import json,sys
+try: print(round(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9, 3))
+except Exception: print(0.0)' "$1"; }
+b_state() { xenstore-read /local/domain/0/backend/vif/6/0/state 2>/dev/null; }
+WA=$(worker_pid 5)
+HS=$((SECS + 2))
+for mode in flood-state flood-evtchn no-rx; do
+	for dir in host_to_guest guest_to_host; do
+		"$SRC/tools/xnb-sim-vif" add 6 0
+		wait_for ip link show vif6.0
+		ip addr add 10.215.3.1/24 dev vif6.0; ip link set vif6.0 up
+		ip neigh replace 10.215.3.2 lladdr 00:16:3e:00:00:06 dev vif6.0 nud permanent
+		run_iperf "$G" 10.215.1.1 10.215.1.2 $dir >"$DIR/iso-alone.json" || true
+		sup0=$(rss "$XNBD") wa0=$(rss "$WA")
+		"$HOSTILE" --mode "$mode" --seconds "$HS" 6 >"$DIR/hostile.log" 2>&1 & HF=$!
+		wait_for sh -c '[ "$(xenstore-read /local/domain/0/backend/vif/6/0/state)" = 4 ]'
+		WB=$(worker_pid 6)
+		wb0=$(rss "$WB")
+		UDPF=
+		if [ "$mode" = no-rx ]; then
+			python3 "$DIR/udpflood.py" 10.215.3.2 500 "$HS" & UDPF=$!
+		fi
+		run_iperf "$G" 10.215.1.1 10.215.1.2 $dir >"$DIR/iso-during.json" || true
+		sup1=$(rss "$XNBD") wa1=$(rss "$WA") wb1=$(rss "$WB") bst=$(b_state)
+		"$BUILD/tools/xnbctl" stats vif6.0 --json >"$DIR/b-stats.json" 2>/dev/null || true
+		hrc=0; wait "$HF" || hrc=$?; HF=
+		[ -n "$UDPF" ] && { wait "$UDPF" || true; }; UDPF=
+		"$SRC/tools/xnb-sim-vif" remove 6 0
+		wait_for sh -c '! ip link show vif6.0'
+		python3 - "$mode" "$dir" "$(gbps "$DIR/iso-alone.json")" "$(gbps "$DIR/iso-during.json")" \
+			"$sup0" "$sup1" "$wa0" "$wa1" "$wb0" "$wb1" "$bst" "$hrc" "$DIR/b-stats.json" <<'PY'
+import json, sys
+mode, d, alone, during = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+num = lambda v: int(v) if v.isdigit() else None
+sup0, sup1, wa0, wa1, wb0, wb1 = (num(v) for v in sys.argv[5:11])
+try:
+    s = json.load(open(sys.argv[13]))["vifs"][0]
+except Exception:
+    s = {}
+print(json.dumps({"bench": "e2e", "test": "isolation", "hostile": mode, "direction": d,
+                  "alone_gbps": alone, "during_gbps": during,
+                  "ratio": round(during / alone, 3) if alone else None,
+                  "supervisor_rss_kb_before": sup0, "supervisor_rss_kb_after": sup1,
+                  "worker_a_rss_kb_before": wa0, "worker_a_rss_kb_after": wa1,
+                  "worker_b_rss_kb_start": wb0, "worker_b_rss_kb_end": wb1,
+                  "b_backend_state": num(sys.argv[11]), "hostile_exit": num(sys.argv[12]),
+                  "b_events": s.get("events"), "b_spurious_events": s.get("spurious_events"),
+                  "b_rx_stalls": s.get("rx_stalls"), "b_rx_queue_drops": s.get("rx_queue_drops")}))
+PY
+	done
+done
