@@ -15,7 +15,7 @@ CHECK_FUZZ_SECONDS ?= 30
 # Debian packages the build and the tests need.
 DEB_PACKAGES = build-essential meson ninja-build pkg-config libxen-dev \
 	libcmocka-dev clang libclang-rt-14-dev valgrind xenstore-utils \
-	iproute2 iperf3 iputils-ping liburing-dev libseccomp-dev python3
+	iproute2 iperf3 iputils-ping liburing-dev libseccomp-dev python3 gdb
 
 FUZZERS = fuzz_tx fuzz_rx fuzz_offload fuzz_front fuzz_xsvalue
 

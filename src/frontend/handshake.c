@@ -20,7 +20,9 @@
  *   backend Connected     bring the NIC up if our rings are published
  *   backend Closing       -> Closed (xenbus_frontend_closed), from any state
  *   backend Closed        -> Closed unless already Closed ("missed the
- *                         backend's Closing")
+ *                         backend's Closing"), or Initialising: a new
+ *                         instance waits for the backend's InitWait
+ *                         (where Linux's races, see event_no_reconnect)
  *   Initialising, Initialised, Reconfiguring, Reconfigured, Unknown (the
  *                         node gone or unreadable): ignored
  *
@@ -256,7 +258,14 @@ static void event_no_reconnect(struct netfront *nf, uint32_t be)
 		bring_up(nf);
 		break;
 	case XenbusStateClosed:
-		if (nf->state == XenbusStateClosed)
+		/*
+		 * A new instance (a driver reload, or our tests' guest "reboot"
+		 * in the same domain) finds the backend still Closed from its
+		 * predecessor, which comes back to InitWait once it sees our
+		 * Initialising. Linux's netfront races there (its first watch
+		 * event may close it); we wait, so that tests are deterministic.
+		 */
+		if (nf->state == XenbusStateClosed || nf->state == XenbusStateInitialising)
 			break;
 		/* We missed the backend's Closing. */
 		__attribute__((fallthrough));

@@ -13,8 +13,8 @@
  * device, its bridge port and its addresses then outlive any worker and the
  * supervisor itself; a new supervisor attaches to it again. The TAP is
  * removed when the worker reports that the toolstack removed the vif, when
- * the vif's directory is gone, and at start-up for a TAP no vif names (the
- * toolstack removed it while no xnbd ran).
+ * the vif's directory is gone, and at start-up for a TAP of ours (its alias
+ * says so) that no vif names: the toolstack removed it while no xnbd ran.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -38,6 +38,53 @@
 static unsigned noted[NOTED_MAX];
 static unsigned nr_noted;
 static bool rescan_all;
+
+/*
+ * Our TAPs carry an alias naming the xnbd instance (the platform, and the
+ * simulator's directory), so that the stale-TAP sweep at start-up removes
+ * only TAPs an earlier run of the same instance left, never another
+ * instance's (tests run several simulated hosts on one machine).
+ */
+static void instance_tag(const struct supervisor *s, char *buf, size_t len)
+{
+	const char *dir = getenv("XNB_SIM_DIR");
+
+	snprintf(buf, len, "xnb %s%s%s", s->platform_name,
+		 strcmp(s->platform_name, "sim") == 0 ? " " : "",
+		 strcmp(s->platform_name, "sim") == 0 ? (dir ? dir : "/run/xnb-sim") : "");
+}
+
+static int alias_path(const char *ifname, char *path, size_t len)
+{
+	return snprintf(path, len, "/sys/class/net/%s/ifalias", ifname) < (int)len ? 0 : -1;
+}
+
+static void tag_tap(const struct supervisor *s, const char *ifname)
+{
+	char path[300], tag[200];
+	FILE *f;
+
+	instance_tag(s, tag, sizeof(tag));
+	if (alias_path(ifname, path, sizeof(path)) || !(f = fopen(path, "w")))
+		return;
+	fprintf(f, "%s\n", tag);
+	fclose(f);
+}
+
+static bool tagged_ours(const struct supervisor *s, const char *ifname)
+{
+	char path[300], tag[200], have[256] = "";
+	FILE *f;
+
+	instance_tag(s, tag, sizeof(tag));
+	if (alias_path(ifname, path, sizeof(path)) || !(f = fopen(path, "r")))
+		return false;
+	if (!fgets(have, sizeof(have), f))
+		have[0] = '\0';
+	fclose(f);
+	have[strcspn(have, "\n")] = '\0';
+	return strcmp(have, tag) == 0;
+}
 
 static struct sup_vif *find(struct supervisor *s, unsigned domid, unsigned devid)
 {
@@ -110,6 +157,7 @@ static void take(struct supervisor *s, unsigned domid, unsigned devid)
 		free(v);
 		return;
 	}
+	tag_tap(s, name);
 	v->domid = domid;
 	v->devid = devid;
 	v->seen = true;
@@ -211,9 +259,9 @@ static void remove_stale_taps(struct supervisor *s)
 		if (sscanf(e->d_name, "vif%u.%u%c", &domid, &devid, &tail) != 2 ||
 		    find(s, domid, devid))
 			continue;
-		/* Only TUN/TAP devices: the kernel netback's vifs are not ours. */
+		/* Only our TAPs: the kernel netback's vifs are not TUN devices at all. */
 		snprintf(path, sizeof(path), "/sys/class/net/%s/tun_flags", e->d_name);
-		if (access(path, F_OK) != 0)
+		if (access(path, F_OK) != 0 || !tagged_ours(s, e->d_name))
 			continue;
 		rc = tap_remove_by_name(e->d_name);
 		if (rc == 0)

@@ -361,8 +361,9 @@ static int enter_sandbox(const char *user, unsigned long max_data_mb)
 	}
 	rc = sandbox_enter(&c);
 	if (rc == 0)
-		log_info("sandboxed: uid %u, no capabilities, seccomp allow-list, %lu MiB data",
-			 (unsigned)c.uid, max_data_mb);
+		log_info("sandboxed: uid %u, no capabilities, %s, %lu MiB data", (unsigned)c.uid,
+			 sandbox_seccomp_supported() ? "seccomp allow-list" : "no seccomp filter",
+			 max_data_mb);
 	return rc;
 }
 
