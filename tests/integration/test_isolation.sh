@@ -1,0 +1,178 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# test_isolation.sh - one guest keeps its service while another is hostile.
+# Guest A (xnb-netfront, domid 61) in a network namespace; guest B
+# (hostile_front, domid 62) in turn floods its state node, floods its event
+# channel, and posts no RX buffers while the host sends it UDP. During each:
+# A answers ping and a 2 s iperf3 TCP run moves bytes; afterwards xnbd and
+# A's worker are alive and A's worker's memory and fds did not grow (beyond
+# 4 MiB of VmRSS, 0 fds). No timing thresholds: speeds are bench-e2e's.
+# Needs root; exits 77 (skipped) without it.
+#
+# usage: test_isolation.sh BUILD_DIR SOURCE_DIR
+set -u
+
+BUILD=$1
+SRC=$2
+if [ "$(id -u)" != 0 ] || ! command -v iperf3 >/dev/null || ! command -v ping >/dev/null; then
+	echo "test_isolation: needs root, iperf3 and ping: skipped"
+	exit 77
+fi
+
+DIR=$(mktemp -d /tmp/xnb-iso.XXXXXX)
+export XNB_SIM_DIR="$DIR" XENSTORED_PATH="$DIR/xenstored"
+GA=xnbisoa.$$
+A=61 B=62
+HOST_A=10.216.61.1 IP_A=10.216.61.2 HOST_B=10.216.62.1 IP_B=10.216.62.2
+MAC_B=00:16:3e:00:00:3e
+RSS_SLACK_KB=4096
+STEP=0
+VIF="$SRC/tools/xnb-sim-vif"
+
+log() { printf '%s\n' "$*"; }
+dump() {
+	for f in "$DIR"/*.log; do echo "--- $f"; tail -25 "$f"; done
+}
+fail() { log "not ok $((STEP + 1)) - $*"; dump; exit 1; }
+ok() { STEP=$((STEP + 1)); log "ok $STEP - $*"; }
+wait_for() { t=$1; shift
+	for _ in $(seq 1 $((t * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+	return 1; }
+
+cleanup() {
+	for p in ${HF:-} ${UDPF:-} ${NF:-} ${XNBD:-} ${SIMD:-}; do kill -TERM "$p" 2>/dev/null; done
+	sleep 0.3
+	for p in ${HF:-} ${UDPF:-} ${NF:-} ${XNBD:-} ${SIMD:-}; do kill -9 "$p" 2>/dev/null; done
+	pkill -f "iperf3 -s -1 -B 10.216.6[12]" 2>/dev/null
+	ip netns del "$GA" 2>/dev/null
+	ip link del "vif$A.0" 2>/dev/null; ip link del "vif$B.0" 2>/dev/null
+	rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+be_state() { xenstore-read "/local/domain/0/backend/vif/$1/0/state" 2>/dev/null; }
+rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
+fds() { ls "/proc/$1/fd" | wc -l; }
+worker_pid() { pgrep -P "$XNBD" -f "xnbd-worker --domid $1( |\$)" | head -1; }
+b_stat() { # counter: B's vif's, from xnbctl
+	"$BUILD/tools/xnbctl" stats "vif$B.0" --json 2>/dev/null |
+		python3 -c "import json,sys; print(json.load(sys.stdin)['vifs'][0]['$1'])" 2>/dev/null
+}
+
+"$BUILD/src/sim/xnb-simd" --foreground --dir "$DIR" >"$DIR/simd.log" 2>&1 &
+SIMD=$!
+wait_for 5 test -S "$DIR/xenstored" || fail "xnb-simd did not start"
+"$BUILD/src/backend/xnbd" >"$DIR/xnbd.log" 2>&1 &
+XNBD=$!
+wait_for 5 test -S "$DIR/xnbd.sock" || fail "xnbd did not start"
+ip netns add "$GA"
+ip netns exec "$GA" ip link set lo up
+ip netns exec "$GA" "$BUILD/src/frontend/xnb-netfront" --domid "$A" >"$DIR/nf.log" 2>&1 &
+NF=$!
+"$VIF" add "$A" 0
+wait_for 5 sh -c "[ \"\$(xenstore-read /local/domain/0/backend/vif/$A/0/state)\" = 4 ]" ||
+	fail "vif$A.0 did not connect"
+wait_for 5 ip link show "vif$A.0" || fail "no vif$A.0"
+ip addr add "$HOST_A/24" dev "vif$A.0"; ip link set "vif$A.0" up
+wait_for 5 ip netns exec "$GA" ip link show eth0 || fail "guest A has no eth0"
+ip netns exec "$GA" ip addr add "$IP_A/24" dev eth0
+ip netns exec "$GA" ip link set eth0 up
+wait_for 5 ping -c 1 -W 1 "$IP_A" || fail "ping guest A"
+WA=$(worker_pid "$A")
+[ -n "$WA" ] || fail "no worker for domain $A"
+ok "guest A connected and answering, worker $WA"
+
+# Warm up A's data path once both ways, so that the baseline below already
+# holds the pages a TCP run commits (buffers are mapped, committed on use).
+ip netns exec "$GA" iperf3 -s -1 -B "$IP_A" >/dev/null 2>&1 &
+sleep 0.3
+iperf3 -c "$IP_A" -t 1 >/dev/null 2>&1 || fail "warm-up iperf3 host -> A"
+iperf3 -s -1 -B "$HOST_A" >/dev/null 2>&1 &
+sleep 0.3
+ip netns exec "$GA" iperf3 -c "$HOST_A" -t 1 >/dev/null 2>&1 || fail "warm-up iperf3 A -> host"
+RSS0=$(rss "$WA") FDS0=$(fds "$WA")
+ok "baseline: A's worker VmRSS $RSS0 kB, $FDS0 fds"
+
+# The host reaches B (no network stack) through a permanent neighbour entry:
+# frames to $IP_B land on B's TAP and wait for RX buffers that never come.
+cat >"$DIR/udpflood.py" <<'PY'
+import socket, sys, time
+addr, mbps, secs = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+payload, burst = b"x" * 1400, 32
+gap = burst * len(payload) * 8 / (mbps * 1e6)
+end = time.monotonic() + secs
+nxt = time.monotonic()
+while nxt < end:
+    for _ in range(burst):
+        try:
+            s.sendto(payload, (addr, 9))
+        except OSError:
+            pass
+    nxt += gap
+    d = nxt - time.monotonic()
+    if d > 0:
+        time.sleep(d)
+PY
+
+for mode in flood-state flood-evtchn no-rx; do
+	# no-rx lasts past the backend's 10 s RX drain deadline, to see it drain.
+	secs=8
+	[ "$mode" = no-rx ] && secs=16
+	"$VIF" add "$B" 0
+	wait_for 5 ip link show "vif$B.0" || fail "$mode: no vif$B.0"
+	ip addr add "$HOST_B/24" dev "vif$B.0"; ip link set "vif$B.0" up
+	ip neigh replace "$IP_B" lladdr "$MAC_B" dev "vif$B.0" nud permanent
+	"$BUILD/tests/integration/hostile_front" --mode "$mode" --seconds "$secs" "$B" \
+		>"$DIR/hostile-$mode.log" 2>&1 &
+	HF=$!
+	wait_for 5 sh -c "[ \"\$(xenstore-read /local/domain/0/backend/vif/$B/0/state)\" = 4 ]" ||
+		fail "$mode: vif$B.0 did not connect"
+	UDPF=
+	if [ "$mode" = no-rx ]; then
+		python3 "$DIR/udpflood.py" "$IP_B" 200 "$((secs - 1))" &
+		UDPF=$!
+	fi
+	sleep 0.5
+	ping -c 3 -i 0.2 -W 2 "$IP_A" >/dev/null || fail "$mode: guest A does not answer ping"
+	ip netns exec "$GA" iperf3 -s -1 -B "$IP_A" >/dev/null 2>&1 &
+	sleep 0.3
+	timeout 20 iperf3 -c "$IP_A" -t 2 -J >"$DIR/tcp-$mode.json" 2>&1 ||
+		fail "$mode: iperf3 host -> A did not complete"
+	python3 - "$DIR/tcp-$mode.json" <<'PY' || fail "$mode: no TCP bytes reached A"
+import json, sys
+assert json.load(open(sys.argv[1]))["end"]["sum_received"]["bytes"] > 0
+PY
+	[ "$(be_state "$B")" = 4 ] || fail "$mode: the hostile guest was not still connected"
+	kill -0 "$HF" 2>/dev/null || fail "$mode: hostile_front ended early: $(cat "$DIR/hostile-$mode.log")"
+	if [ "$mode" = flood-evtchn ]; then
+		ev=$(b_stat events)
+		[ "${ev:-0}" -gt 100 ] || fail "$mode: B's worker saw ${ev:-no} events"
+	fi
+	if [ "$mode" = no-rx ]; then
+		wait_for 15 sh -c "[ \"\$(\"$BUILD/tools/xnbctl\" stats vif$B.0 --json |
+			python3 -c 'import json,sys; print(json.load(sys.stdin)[\"vifs\"][0][\"rx_queue_drops\"])')\" -gt 0 ]" ||
+			fail "$mode: B's RX queue was not drained (rx_queue_drops $(b_stat rx_queue_drops))"
+		WB=$(worker_pid "$B")
+		[ -n "$WB" ] && [ "$(rss "$WB")" -lt 65536 ] || fail "$mode: B's worker VmRSS $(rss "$WB") kB"
+	fi
+	wait "$HF"; RC=$?; HF=
+	[ "$RC" = 0 ] || fail "$mode: hostile_front exited $RC: $(cat "$DIR/hostile-$mode.log")"
+	[ -n "$UDPF" ] && wait "$UDPF"; UDPF=
+	kill -0 "$XNBD" 2>/dev/null || fail "$mode: xnbd died"
+	kill -0 "$WA" 2>/dev/null || fail "$mode: A's worker died"
+	[ "$(worker_pid "$A")" = "$WA" ] || fail "$mode: A's worker was replaced"
+	rss1=$(rss "$WA") fds1=$(fds "$WA")
+	[ "$rss1" -le $((RSS0 + RSS_SLACK_KB)) ] ||
+		fail "$mode: A's worker VmRSS grew from $RSS0 to $rss1 kB"
+	[ "$fds1" -le "$FDS0" ] || fail "$mode: A's worker fds grew from $FDS0 to $fds1"
+	"$VIF" remove "$B" 0
+	wait_for 5 sh -c "! ip link show vif$B.0" || fail "$mode: vif$B.0 not removed"
+	ok "$mode: A answered ping and moved TCP bytes; A's worker $rss1 kB, $fds1 fds; $(tail -1 "$DIR/hostile-$mode.log")"
+done
+
+ping -c 2 -i 0.2 -W 1 "$IP_A" >/dev/null || fail "guest A does not answer after the hostile runs"
+kill -TERM "$XNBD"; wait "$XNBD"; RC=$?; XNBD=
+[ "$RC" = 0 ] || fail "xnbd exit status $RC"
+ok "xnbd exits cleanly"
+echo "$STEP passed, 0 failed"
