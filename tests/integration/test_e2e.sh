@@ -257,15 +257,18 @@ ok "netfront SIGTERM: Closed, then reconnect"
 	sleep 0.05
 done ) &
 WATCHER=$!
+ACROSS=0
 across() { # description command...
 	what=$1; shift
-	ip netns exec "$G1" iperf3 -s -1 -B 10.214.1.2 >/dev/null 2>&1 &
-	python3 "$DIR/xfer.py" recv 10.214.2.1 5202 >"$DIR/xfer-recv.txt" 2>&1 &
+	ACROSS=$((ACROSS + 1)) # a port of its own: nothing left from the last one answers
+	ip netns exec "$G1" iperf3 -s -1 -B 10.214.1.2 -p $((5210 + ACROSS)) >/dev/null 2>&1 &
+	python3 "$DIR/xfer.py" recv 10.214.2.1 $((5220 + ACROSS)) >"$DIR/xfer-recv.txt" 2>&1 &
 	rpid=$!
 	sleep 0.3
-	timeout 20 iperf3 -c 10.214.1.2 -t 4 -J >"$DIR/across.json" 2>&1 &
+	timeout 20 iperf3 -c 10.214.1.2 -p $((5210 + ACROSS)) -t 4 -J >"$DIR/across.json" 2>&1 &
 	ipid=$!
-	ip netns exec "$G2" python3 "$DIR/xfer.py" send 10.214.2.1 5202 3 >"$DIR/xfer-send.txt" 2>&1 &
+	ip netns exec "$G2" python3 "$DIR/xfer.py" send 10.214.2.1 $((5220 + ACROSS)) 3 \
+		>"$DIR/xfer-send.txt" 2>&1 &
 	spid=$!
 	sleep 1
 	"$@"

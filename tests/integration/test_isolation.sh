@@ -146,8 +146,14 @@ PY
 	[ "$(be_state "$B")" = 4 ] || fail "$mode: the hostile guest was not still connected"
 	kill -0 "$HF" 2>/dev/null || fail "$mode: hostile_front ended early: $(cat "$DIR/hostile-$mode.log")"
 	if [ "$mode" = flood-evtchn ]; then
-		ev=$(b_stat events)
-		[ "${ev:-0}" -gt 100 ] || fail "$mode: B's worker saw ${ev:-no} events"
+		ev=$(b_stat events); sp=$(b_stat spurious_events); held=$(b_stat eoi_delayed)
+		# Seen, counted as spurious, and throttled by late EOI: the worker
+		# wakes a few times a second however fast the guest notifies
+		# (without the throttle it took tens of thousands in this time).
+		[ "${ev:-0}" -ge 5 ] && [ "${ev:-0}" -lt 2000 ] ||
+			fail "$mode: B's worker saw ${ev:-no} events"
+		[ "${sp:-0}" -ge $((ev - 3)) ] && [ "${held:-0}" -ge $((sp - 3)) ] ||
+			fail "$mode: spurious ${sp:-?}, unmasks held back ${held:-?} of $ev events"
 	fi
 	if [ "$mode" = no-rx ]; then
 		wait_for 15 sh -c "[ \"\$(\"$BUILD/tools/xnbctl\" stats vif$B.0 --json |

@@ -54,7 +54,8 @@
 /* How long the supervisor has to hand over the TAPs. */
 #define HANDOVER_TIMEOUT_MS 10000
 
-static enum worker_source src_signal = SRC_SIGNAL, src_timer = SRC_TIMER, src_ipc = SRC_IPC;
+static enum worker_source src_signal = SRC_SIGNAL, src_timer = SRC_TIMER, src_ipc = SRC_IPC,
+			  src_eoi = SRC_EOI;
 
 /*
  * The coarse clock is read from the vDSO on every clocksource; the precise
@@ -193,18 +194,109 @@ static void handle_watches(struct worker *d)
 	xenbus_watch_events(d, &ev);
 }
 
+/*
+ * Late EOI, as Linux's event-channel driver does for backends (XSA-332): a
+ * port whose events keep bringing no work stays masked for a while before
+ * it is unmasked again, 1 ms after the second spurious event in a row,
+ * doubling up to EOI_DELAY_MAX_MS; the first event with work resets it. A
+ * guest storming its event channel then costs its worker a wake-up per
+ * delay, not per notification; notifications while masked stay pending.
+ */
+#define EOI_DELAY_MAX_MS 1000
+
+/* The timer's own clock: the coarse one may lag it by a tick. Only storms read it. */
+static uint64_t eoi_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static unsigned eoi_delay_ms(unsigned streak)
+{
+	if (streak < 2)
+		return 0;
+	return streak - 2 >= 10 ? EOI_DELAY_MAX_MS : 1u << (streak - 2);
+}
+
+static void arm_eoi_timer(struct worker *d)
+{
+	struct itimerspec at = { { 0, 0 }, { 0, 0 } };
+	uint64_t first = UINT64_MAX;
+
+	for (unsigned i = 0; i < d->nr_deferred; i++)
+		if (d->deferred[i].due_ms < first)
+			first = d->deferred[i].due_ms;
+	if (first != UINT64_MAX) {
+		at.it_value.tv_sec = (time_t)(first / 1000);
+		at.it_value.tv_nsec = (long)(first % 1000) * 1000000;
+	}
+	timerfd_settime(d->eoi_timer_fd, TFD_TIMER_ABSTIME, &at, NULL);
+}
+
+static void unmask_due(struct worker *d)
+{
+	uint64_t expirations, now = eoi_now_ms();
+
+	if (read(d->eoi_timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		return;
+	for (unsigned i = 0; i < d->nr_deferred;) {
+		if (d->deferred[i].due_ms <= now) {
+			d->ops->evtchn_unmask(d->evt, (uint32_t)d->deferred[i].port);
+			d->deferred[i] = d->deferred[--d->nr_deferred];
+		} else {
+			i++;
+		}
+	}
+	arm_eoi_timer(d);
+}
+
+/* Unmask @port now, or later if its queue's events keep being spurious. */
+static void eoi(struct worker *d, int port, struct vif_queue *q, bool spurious)
+{
+	unsigned *streak, delay;
+
+	if (!q) {
+		d->ops->evtchn_unmask(d->evt, (uint32_t)port);
+		return;
+	}
+	streak = &q->spurious_streak[port == q->port_tx ? 0 : 1];
+	*streak = spurious ? *streak + 1 : 0;
+	delay = eoi_delay_ms(*streak);
+	if (delay == 0 || d->nr_deferred == WORKER_DEFERRED_MAX) {
+		d->ops->evtchn_unmask(d->evt, (uint32_t)port);
+		return;
+	}
+	q->stats.eoi_delayed++;
+	d->deferred[d->nr_deferred].port = port;
+	d->deferred[d->nr_deferred].due_ms = eoi_now_ms() + delay;
+	d->nr_deferred++;
+	arm_eoi_timer(d);
+}
+
+/* A port going away: its held-back unmask goes with it. */
+void worker_port_forget(struct worker *d, int port)
+{
+	for (unsigned i = 0; i < d->nr_deferred; i++)
+		if (d->deferred[i].port == port)
+			d->deferred[i] = d->deferred[--d->nr_deferred];
+}
+
 static void handle_evtchn(struct worker *d)
 {
 	for (int i = 0; i < EVTCHN_BUDGET; i++) {
 		int port = d->ops->evtchn_pending(d->evt);
 		struct vif_queue *q;
+		bool spurious = false;
 
 		if (port < 0)
 			break;
-		d->ops->evtchn_unmask(d->evt, (uint32_t)port);
 		q = (unsigned)port < d->port_map_len ? d->port_map[port] : NULL;
+		/* Handled while masked: what the guest sends meanwhile stays pending. */
 		if (q)
-			vif_queue_event(q);
+			spurious = vif_queue_event(q);
+		eoi(d, port, q, spurious);
 	}
 }
 
@@ -389,8 +481,8 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *platform = getenv("XNB_PLATFORM"), *user = WORKER_DEFAULT_USER;
-	struct worker d = { .epfd = -1, .ipc_fd = IPC_WORKER_FD, .src_xs = SRC_XS,
-			    .src_evtchn = SRC_EVTCHN };
+	struct worker d = { .epfd = -1, .ipc_fd = IPC_WORKER_FD, .eoi_timer_fd = -1,
+			    .src_xs = SRC_XS, .src_evtchn = SRC_EVTCHN };
 	struct itimerspec period = { { 1, 0 }, { 1, 0 } };
 	enum log_level level = LOG_LVL_INFO;
 	enum ipc_outcome outcome = IPC_GO_ON;
@@ -483,8 +575,9 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	d.eoi_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	d.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (sig_fd < 0 || timer_fd < 0 || d.epfd < 0) {
+	if (sig_fd < 0 || timer_fd < 0 || d.eoi_timer_fd < 0 || d.epfd < 0) {
 		log_err("start-up failed (signalfd/timerfd/epoll): %s", strerror(errno));
 		goto out;
 	}
@@ -493,6 +586,7 @@ int main(int argc, char **argv)
 	    epoll_set(&d, EPOLL_CTL_ADD, d.ops->evtchn_fd(d.evt), EPOLLIN, &d.src_evtchn) ||
 	    epoll_set(&d, EPOLL_CTL_ADD, sig_fd, EPOLLIN, &src_signal) ||
 	    epoll_set(&d, EPOLL_CTL_ADD, timer_fd, EPOLLIN, &src_timer) ||
+	    epoll_set(&d, EPOLL_CTL_ADD, d.eoi_timer_fd, EPOLLIN, &src_eoi) ||
 	    epoll_set(&d, EPOLL_CTL_ADD, d.ipc_fd, EPOLLIN, &src_ipc)) {
 		log_err("epoll registration failed: %s", strerror(errno));
 		goto out;
@@ -548,6 +642,9 @@ int main(int argc, char **argv)
 			case SRC_TIMER:
 				tick(&d, timer_fd);
 				break;
+			case SRC_EOI:
+				unmask_due(&d);
+				break;
 			case SRC_SIGNAL: {
 				struct signalfd_siginfo si;
 
@@ -582,6 +679,8 @@ out:
 		close(sig_fd);
 	if (timer_fd >= 0)
 		close(timer_fd);
+	if (d.eoi_timer_fd >= 0)
+		close(d.eoi_timer_fd);
 	if (d.epfd >= 0)
 		close(d.epfd);
 	free(d.port_map);

@@ -77,7 +77,7 @@ static void fmt_stats(struct worker *d, const char *only, bool json, FILE *out)
 					"\"tx_gso\":%llu,\"rx_packets\":%llu,\"rx_bytes\":%llu,"
 					"\"rx_dropped\":%llu,\"rx_copy_errors\":%llu,\"rx_gso\":%llu,"
 					"\"rx_queue_drops\":%llu,\"rx_stalls\":%llu,\"rx_mcast_filtered\":%llu,"
-					"\"events\":%llu,\"spurious_events\":%llu,\"notify_tx\":%llu,"
+					"\"events\":%llu,\"spurious_events\":%llu,\"eoi_delayed\":%llu,\"notify_tx\":%llu,"
 					"\"notify_rx\":%llu,\"copy_batches\":%llu}",
 					first ? "" : ",", v->domid, v->devid, i, state_name(v->state),
 					v->broken, U(t->packets), U(t->bytes), U(t->dropped),
@@ -85,7 +85,8 @@ static void fmt_stats(struct worker *d, const char *only, bool json, FILE *out)
 					U(t->csum_partial), U(t->gso_packets), U(r->packets), U(r->bytes),
 					U(r->dropped), U(r->drop[ENGINE_RX_DROP_COPY]), U(r->gso_packets),
 					U(s->rx_queue_drops), U(s->rx_stalls), U(s->rx_mcast_filtered),
-					U(s->events), U(s->spurious_events), U(s->notify_tx),
+					U(s->events), U(s->spurious_events), U(s->eoi_delayed),
+					U(s->notify_tx),
 					U(s->notify_rx), U(s->copy_batches));
 			} else {
 				fprintf(out, "vif%u.%u queue %u (%s)%s%s\n", v->domid, v->devid, i,
@@ -105,8 +106,9 @@ static void fmt_stats(struct worker *d, const char *only, bool json, FILE *out)
 					U(r->drop[ENGINE_RX_DROP_TOO_BIG]), U(r->drop[ENGINE_RX_DROP_GSO]),
 					U(r->drop[ENGINE_RX_DROP_COPY]), U(s->rx_queue_drops),
 					U(s->rx_stalls));
-				fprintf(out, "  events %llu (spurious %llu), notifications tx %llu rx %llu, "
-					"copy batches %llu\n", U(s->events), U(s->spurious_events),
+				fprintf(out, "  events %llu (spurious %llu, unmask held back %llu), "
+					"notifications tx %llu rx %llu, copy batches %llu\n",
+					U(s->events), U(s->spurious_events), U(s->eoi_delayed),
 					U(s->notify_tx), U(s->notify_rx), U(s->copy_batches));
 			}
 			first = false;

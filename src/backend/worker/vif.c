@@ -141,10 +141,12 @@ static void queue_disconnect(struct vif *v, struct vif_queue *q)
 
 	worker_tap_del(d, q);
 	if (q->port_tx >= 0) {
+		worker_port_forget(d, q->port_tx);
 		worker_port_route(d, q->port_tx, NULL);
 		d->ops->evtchn_unbind(d->evt, (uint32_t)q->port_tx);
 	}
 	if (q->port_rx >= 0 && q->port_rx != q->port_tx) {
+		worker_port_forget(d, q->port_rx);
 		worker_port_route(d, q->port_rx, NULL);
 		d->ops->evtchn_unbind(d->evt, (uint32_t)q->port_rx);
 	}
@@ -268,6 +270,8 @@ int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
 		}
 		engine_tx_init(&q->tx, q->tx_ring, &tcfg);
 		engine_rx_init(&q->rx, q->rx_ring, &rcfg);
+		q->rx_prod_seen = engine_ring_read_idx(&q->rx.ring.sring->req_prod);
+		q->spurious_streak[0] = q->spurious_streak[1] = 0;
 		if (q->tx.ring.sring->req_prod - q->tx.ring.req_cons > ENGINE_TX_RING_SIZE ||
 		    q->rx.ring.sring->req_prod - q->rx.ring.req_cons > ENGINE_RX_RING_SIZE) {
 			rc = -EINVAL;
@@ -558,23 +562,35 @@ static void rx_work(struct vif_queue *q)
 	worker_tap_poll(v->d, q, q->rxq_count < VIF_RXQ_LEN);
 }
 
-void vif_queue_event(struct vif_queue *q)
+bool vif_queue_event(struct vif_queue *q)
 {
 	struct vif *v = q->vif;
-	RING_IDX tx_before, rx_before;
+	RING_IDX tx_before, rx_before, rx_prod;
+	bool spurious;
 
 	if (!v->connected)
-		return;
+		return false;
 	q->stats.events++;
 	tx_before = q->tx.ring.req_cons;
 	rx_before = q->rx.ring.req_cons;
 	tx_work(q);
 	if (!v->connected)
-		return;
+		return false;
 	rx_work(q);
-	if (v->connected && q->tx.ring.req_cons == tx_before && q->rx.ring.req_cons == rx_before &&
-	    !q->rx_waiting)
+	if (!v->connected)
+		return false;
+	/*
+	 * Spurious: no request taken on either ring and no RX buffer posted
+	 * since the last event (a guest waiting for RX space posts buffers
+	 * and notifies; one that notifies without posting brings nothing).
+	 */
+	rx_prod = engine_ring_read_idx(&q->rx.ring.sring->req_prod);
+	spurious = q->tx.ring.req_cons == tx_before && q->rx.ring.req_cons == rx_before &&
+		   rx_prod == q->rx_prod_seen;
+	q->rx_prod_seen = rx_prod;
+	if (spurious)
 		q->stats.spurious_events++;
+	return spurious;
 }
 
 void vif_queue_tap_readable(struct vif_queue *q)

@@ -39,7 +39,7 @@ struct worker;
 struct vif;
 
 /* Event-loop tag: epoll data points at one of these, first in its owner. */
-enum worker_source { SRC_XS, SRC_EVTCHN, SRC_TAP, SRC_IPC, SRC_SIGNAL, SRC_TIMER };
+enum worker_source { SRC_XS, SRC_EVTCHN, SRC_TAP, SRC_IPC, SRC_SIGNAL, SRC_TIMER, SRC_EOI };
 
 struct vif_rxq_slot {
 	uint32_t len;
@@ -54,6 +54,7 @@ struct vif_queue_stats {
 	uint64_t rx_queue_drops;   /* dropped after the drain timeout */
 	uint64_t rx_stalls;        /* times the queue waited for guest buffers */
 	uint64_t events, spurious_events;
+	uint64_t eoi_delayed;      /* unmasks held back after spurious events */
 	uint64_t notify_tx, notify_rx;
 	uint64_t copy_batches, copy_errors; /* grant-copy calls that failed whole */
 };
@@ -78,6 +79,8 @@ struct vif_queue {
 	bool tap_registered;       /* TAP fd in the epoll set */
 	bool tap_polled;           /* ... and polled for input */
 	bool tx_pending, rx_pending; /* work left after the per-wake budget */
+	RING_IDX rx_prod_seen;     /* the guest's RX req_prod at the last event */
+	unsigned spurious_streak[2]; /* consecutive spurious events: tx port, rx port */
 	struct vif_queue_stats stats;
 };
 
@@ -135,7 +138,8 @@ void vif_detach(struct vif *v);
 void vif_mark_broken(struct vif *v, const char *reason);
 
 /* Data path. */
-void vif_queue_event(struct vif_queue *q);        /* the frontend notified us */
+/* The frontend notified us. Returns true if the event brought no work. */
+bool vif_queue_event(struct vif_queue *q);
 void vif_queue_tap_readable(struct vif_queue *q);
 void vif_queue_run_pending(struct vif_queue *q);  /* finish work left by the budget */
 void vif_queue_tick(struct vif_queue *q, uint64_t now_ms); /* stall / drain checks */

@@ -19,6 +19,15 @@
 #include "platform.h"
 #include "vif.h"
 
+/* Most ports whose unmask can be held back at once (spurious events). */
+#define WORKER_DEFERRED_MAX 64
+
+/* A port left masked until @due_ms: its guest kept notifying for nothing. */
+struct worker_deferred_eoi {
+	int port;
+	uint64_t due_ms;
+};
+
 /* A TAP the supervisor handed over, until a vif takes it. */
 struct worker_tap {
 	struct worker_tap *next;
@@ -42,13 +51,18 @@ struct worker {
 	struct worker_tap *taps;   /* handed over, not yet probed */
 	struct vif_queue **port_map; /* local event-channel port -> queue */
 	unsigned port_map_len;
-	bool stopping;
 	bool work_pending;         /* some queue has work left over */
-	enum worker_source src_xs, src_evtchn;
+	int eoi_timer_fd;          /* fires when a held-back unmask is due */
+	struct worker_deferred_eoi deferred[WORKER_DEFERRED_MAX];
+	unsigned nr_deferred;
+	enum worker_source src_xs, src_evtchn, src_eoi;
 };
 
 /* worker_port_route() - route events of local @port to @q (NULL: unroute). 0 / -ENOMEM. */
 int worker_port_route(struct worker *d, int port, struct vif_queue *q);
+
+/* worker_port_forget() - drop a held-back unmask of @port (being unbound). */
+void worker_port_forget(struct worker *d, int port);
 
 /* worker_tap_poll() - watch @q's TAP for input, or stop (host-side back-pressure). */
 void worker_tap_poll(struct worker *d, struct vif_queue *q, bool on);
