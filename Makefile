@@ -20,7 +20,7 @@ DEB_PACKAGES = build-essential meson ninja-build pkg-config libxen-dev \
 FUZZERS = fuzz_tx fuzz_rx fuzz_offload fuzz_front fuzz_xsvalue
 
 PHONY_EXTRA = demo-engine bench-e2e
-.PHONY: all deps build demo check test test-san test-valgrind fuzz-build \
+.PHONY: install all deps build demo check test test-san test-valgrind fuzz-build \
 	fuzz check-fuzz bench-engine clean lab-build lab-test bench-lab
 
 all: build
@@ -105,6 +105,13 @@ lab-test:
 
 bench-lab:
 	tests/lab/bench.sh
+
+# Installs under meson's prefix (default /usr/local) and creates the system
+# user the per-guest workers run as (xnbd --user; nobody if it is missing).
+install: build
+	meson install -C $(BUILD)
+	id -u xnb >/dev/null 2>&1 || useradd --system --no-create-home \
+		--home-dir /nonexistent --shell /usr/sbin/nologin xnb
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ)
