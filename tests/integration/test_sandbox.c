@@ -209,6 +209,43 @@ static void test_thread_in_sandbox(void **state)
 	assert_string_equal(out, "thread");
 }
 
+static void *blocked_reader(void *arg)
+{
+	char c;
+
+	/* Like libxenstore's reader thread: blocked in read() on its socket. */
+	return read(*(int *)arg, &c, 1) < 0 ? (void *)1 : (void *)2;
+}
+
+static int cancel_fd[2] = { -1, -1 }; /* made before the sandbox forbids socketpair */
+
+static int body_thread_cancel(void)
+{
+	pthread_t t;
+	void *ret = NULL;
+
+	if (pthread_create(&t, NULL, blocked_reader, &cancel_fd[0]) != 0)
+		return 2;
+	if (pthread_cancel(t) != 0)
+		return 3;
+	if (pthread_join(t, &ret) != 0)
+		return 4;
+	return ret == PTHREAD_CANCELED ? 0 : 5;
+}
+
+/* xs_close() cancels libxenstore's reader thread when the worker leaves; glibc's
+ * pthread_cancel loads libgcc_s for the unwinding, which must not need open(). */
+static void test_thread_cancel_in_sandbox(void **state)
+{
+	struct sandbox_config c = config(sandbox_seccomp_supported());
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, cancel_fd), 0);
+	assert_exit_ok(run_child(&c, body_thread_cancel, NULL, 0));
+	close(cancel_fd[0]);
+	close(cancel_fd[1]);
+}
+
 static int body_limits(void)
 {
 	struct rlimit rl;
@@ -426,6 +463,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest ids[] = {
 		cmocka_unit_test(test_identity_caps_nnp),
 		cmocka_unit_test(test_thread_in_sandbox),
+		cmocka_unit_test(test_thread_cancel_in_sandbox),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_unprivileged_other_uid),
 		cmocka_unit_test(test_refuses_threads),

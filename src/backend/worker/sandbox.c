@@ -2,6 +2,7 @@
 /* sandbox.c - what a per-domain worker gives up before it touches guest data. */
 #include "sandbox.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -430,12 +431,29 @@ static int install_filter(void)
 	return rc;
 }
 
+/*
+ * glibc's pthread_cancel() (and the unwinding of a cancelled thread) loads
+ * libgcc_s on first use, with open(); the worker cancels libxenstore's reader
+ * thread in xs_close() when it leaves. Loaded now, while files may be opened,
+ * glibc finds it among the loaded objects later. Not fatal if it is missing
+ * (a static build, another libc): logged.
+ */
+static void preload_unwinder(void)
+{
+#ifdef __GLIBC__
+	if (!dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NODELETE))
+		log_warn("sandbox: cannot load libgcc_s.so.1 (%s): cancelling a thread "
+			 "in the sandbox will be fatal", dlerror());
+#endif
+}
+
 int sandbox_enter(const struct sandbox_config *c)
 {
 	int rc;
 
 	if (thread_count() > 1)
 		return -EBUSY;
+	preload_unwinder();
 	rc = apply_limits(c);
 	if (rc) {
 		log_err("sandbox: resource limits: %s", strerror(-rc));
