@@ -20,7 +20,7 @@ set +e
 ROUNDS=${BENCH_ROUNDS:-3}
 # A round is about 3.5 min under TCG with 10 s runs: leave room for a busy host.
 "$LAB_DIR/run.sh" --dir "$DIR" --netback=0 --timeout $((300 + ROUNDS * 420)) --env "BENCH_SECONDS=${BENCH_SECONDS:-10}" --env "BENCH_ROUNDS=$ROUNDS" \
-	"$LAB_DIR/jobs/bench.sh" "$BUILD/src/backend/xnbd"
+	"$LAB_DIR/jobs/bench.sh" "$BUILD/src/backend/xnbd" "$BUILD/src/backend/worker/xnbd-worker"
 RC=$?
 set -e
 python3 - "$DIR/out" <<'PY'

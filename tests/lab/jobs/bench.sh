@@ -35,8 +35,9 @@ measure() {
 }
 
 lsmod | grep -q '^xen_netback' && bail "dom0 booted without xen-netback"
+# xnbd runs <its dir>/worker/xnbd-worker; it makes /run/xnb itself.
 cp /mnt/host/xnbd /tmp/
-mkdir -p /run/xnb
+mkdir -p /tmp/worker && cp /mnt/host/xnbd-worker /tmp/worker/
 for r in $(seq 1 "$ROUNDS"); do
 	/tmp/xnbd --platform xen >> "$XNBD_LOG" 2>&1 &
 	XNBD=$!

@@ -31,6 +31,7 @@ diag() {
 			echo "== xnbd process"; ps -o pid,stat,wchan:20,time,cmd -p "$XNBD_PID"
 			echo "kernel stack:"; cat "/proc/$XNBD_PID/stack" 2>/dev/null | head -n 12
 		fi
+		echo "== xnbd workers"; ps -o pid,ppid,user,stat,wchan:20,time,cmd -C xnbd-worker
 		if [ -x /tmp/xnbctl ]; then
 			echo "== xnbctl list"; timeout 10 /tmp/xnbctl list; echo "(xnbctl rc $?)"
 			echo "== xnbctl stats"; timeout 10 /tmp/xnbctl stats
