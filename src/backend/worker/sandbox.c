@@ -93,7 +93,8 @@ static int apply_limits(const struct sandbox_config *c)
 
 	if (c->max_fds)
 		rc = set_limit(RLIMIT_NOFILE, c->max_fds);
-	if (!rc && c->max_data_bytes)
+	/* Sanitizer runtimes reserve terabytes of shadow memory: no data limit there. */
+	if (!rc && c->max_data_bytes && !SANDBOX_SANITIZER)
 		rc = set_limit(RLIMIT_DATA, c->max_data_bytes);
 	if (!rc)
 		rc = set_limit(RLIMIT_CORE, 0);
