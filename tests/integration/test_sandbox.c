@@ -240,6 +240,10 @@ static void test_thread_cancel_in_sandbox(void **state)
 	struct sandbox_config c = config(sandbox_seccomp_supported());
 
 	(void)state;
+	/* ASan reports a false stack-buffer-underflow when a cancelled thread's
+	 * forced unwinding leaves its stack poisoned (and the filter is off there). */
+	if (TEST_ASAN)
+		skip();
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, cancel_fd), 0);
 	assert_exit_ok(run_child(&c, body_thread_cancel, NULL, 0));
 	close(cancel_fd[0]);

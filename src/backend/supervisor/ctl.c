@@ -40,7 +40,9 @@ struct sup_ctl_client {
 	char req[CTL_MAX_REQUEST + 1];
 	size_t req_len;
 	uint32_t id;
-	unsigned owed;             /* workers yet to answer */
+	unsigned *owed;            /* domids whose workers are yet to answer */
+	unsigned nr_owed;
+	bool dead;                 /* closed; freed after the loop's batch (ctl_reap) */
 	bool json;
 	const char *json_key;      /* "vifs" or "rings" */
 	char *out;                 /* the answer so far */
@@ -71,18 +73,31 @@ int ctl_listen(const char *path)
 	return fd;
 }
 
-static void client_free(struct supervisor *s, struct sup_ctl_client *c)
+/* Closed now, freed by ctl_reap(): an event for it may still be in the batch. */
+static void client_close(struct supervisor *s, struct sup_ctl_client *c)
 {
-	for (struct sup_ctl_client **pp = &s->clients; *pp; pp = &(*pp)->next) {
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
-	}
+	if (c->dead)
+		return;
 	sup_epoll(s, EPOLL_CTL_DEL, c->fd, 0, NULL);
 	close(c->fd);
-	free(c->out);
-	free(c);
+	c->fd = -1;
+	c->dead = true;
+}
+
+void ctl_reap(struct supervisor *s)
+{
+	for (struct sup_ctl_client **pp = &s->clients; *pp;) {
+		struct sup_ctl_client *c = *pp;
+
+		if (!c->dead) {
+			pp = &c->next;
+			continue;
+		}
+		*pp = c->next;
+		free(c->owed);
+		free(c->out);
+		free(c);
+	}
 }
 
 static void append(struct sup_ctl_client *c, const char *text, size_t len)
@@ -159,12 +174,20 @@ static void dispatch(struct supervisor *s, struct sup_ctl_client *c)
 	h.id = c->id;
 	h.len = (uint32_t)strlen(c->req);
 	for (struct sup_worker *w = s->workers; w; w = w->next)
-		if (w->fd >= 0 && ipc_send(w->fd, &h, c->req, -1) == 0)
-			c->owed++;
+		if (w->fd >= 0) {
+			unsigned *grown = realloc(c->owed, (c->nr_owed + 1) * sizeof(*grown));
+
+			if (!grown)
+				break;
+			c->owed = grown;
+			if (ipc_send(w->fd, &h, c->req, -1) == 0)
+				c->owed[c->nr_owed++] = w->domid;
+		}
 	c->phase = CTL_WAITING;
 	c->parts_deadline_ms = sup_now_ms() + CTL_PARTS_MS;
-	sup_epoll(s, EPOLL_CTL_MOD, c->fd, 0, &c->src);
-	if (c->owed == 0)
+	/* Still told if the client hangs up (EPOLLHUP is always reported). */
+	sup_epoll(s, EPOLL_CTL_MOD, c->fd, EPOLLRDHUP, &c->src);
+	if (c->nr_owed == 0)
 		start_writing(s, c);
 }
 
@@ -178,7 +201,7 @@ void ctl_accept(struct supervisor *s, int listen_fd)
 		if (fd < 0)
 			return;
 		for (c = s->clients; c; c = c->next)
-			n++;
+			n += !c->dead;
 		c = n < CTL_MAX_CLIENTS ? calloc(1, sizeof(*c)) : NULL;
 		if (!c) {
 			close(fd); /* too many at once: the client may retry */
@@ -201,11 +224,18 @@ void ctl_client_event(struct supervisor *s, struct sup_ctl_client *c, uint32_t e
 {
 	ssize_t n;
 
+	if (c->dead)
+		return;
+	if (c->phase == CTL_WAITING) {
+		if (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+			client_close(s, c); /* gone before its answer: nobody to wait for */
+		return;
+	}
 	if (c->phase == CTL_READING) {
 		n = recv(c->fd, c->req + c->req_len, CTL_MAX_REQUEST - c->req_len, MSG_DONTWAIT);
 		if (n <= 0) {
 			if (n == 0 || (errno != EAGAIN && errno != EINTR))
-				client_free(s, c);
+				client_close(s, c);
 			return;
 		}
 		c->req_len += (size_t)n;
@@ -224,22 +254,38 @@ void ctl_client_event(struct supervisor *s, struct sup_ctl_client *c, uint32_t e
 				break;
 			c->out_off += (size_t)n;
 		}
-		client_free(s, c);
+		client_close(s, c);
 	}
 }
 
-void ctl_reply(struct supervisor *s, uint32_t id, const char *part, size_t len)
+/* Take @domid off @c's list; false if it owed nothing (a second answer). */
+static bool settle(struct sup_ctl_client *c, unsigned domid)
+{
+	for (unsigned i = 0; i < c->nr_owed; i++) {
+		if (c->owed[i] == domid) {
+			c->owed[i] = c->owed[--c->nr_owed];
+			return true;
+		}
+	}
+	return false;
+}
+
+void ctl_reply(struct supervisor *s, const struct sup_worker *w, uint32_t id, const char *part,
+	       size_t len)
 {
 	for (struct sup_ctl_client *c = s->clients; c; c = c->next) {
-		if (c->phase != CTL_WAITING || c->id != id || c->owed == 0)
+		if (c->dead || c->phase != CTL_WAITING || c->id != id)
 			continue;
+		/* One part per worker asked: a worker cannot answer for others. */
+		if (!settle(c, w->domid))
+			return;
 		if (len) {
 			if (c->json && c->parts)
 				append_str(c, ",");
 			append(c, part, len);
 			c->parts = true;
 		}
-		if (--c->owed == 0)
+		if (c->nr_owed == 0)
 			start_writing(s, c);
 		return;
 	}
@@ -247,22 +293,20 @@ void ctl_reply(struct supervisor *s, uint32_t id, const char *part, size_t len)
 
 void ctl_worker_gone(struct supervisor *s, const struct sup_worker *w)
 {
-	/* We cannot tell which requests it had answered: stop waiting at once. */
-	(void)w;
 	for (struct sup_ctl_client *c = s->clients; c; c = c->next)
-		if (c->phase == CTL_WAITING)
-			c->parts_deadline_ms = 0;
-	ctl_tick(s);
+		if (!c->dead && c->phase == CTL_WAITING && settle(c, w->domid) && c->nr_owed == 0)
+			start_writing(s, c);
 }
 
 void ctl_tick(struct supervisor *s)
 {
 	uint64_t now = sup_now_ms();
 
-	for (struct sup_ctl_client *c = s->clients, *next; c; c = next) {
-		next = c->next;
+	for (struct sup_ctl_client *c = s->clients; c; c = c->next) {
+		if (c->dead)
+			continue;
 		if (now >= c->deadline_ms)
-			client_free(s, c);
+			client_close(s, c);
 		else if (c->phase == CTL_WAITING && now >= c->parts_deadline_ms)
 			start_writing(s, c);
 	}
@@ -270,6 +314,12 @@ void ctl_tick(struct supervisor *s)
 
 void ctl_free(struct supervisor *s)
 {
-	while (s->clients)
-		client_free(s, s->clients);
+	for (struct sup_ctl_client *c = s->clients; c; c = c->next) {
+		/* Last words (a `shutdown` answer) go out if the socket takes them. */
+		if (!c->dead && c->phase == CTL_WRITING && c->out_off < c->out_len)
+			(void)!send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+				    MSG_DONTWAIT | MSG_NOSIGNAL);
+		client_close(s, c);
+	}
+	ctl_reap(s);
 }

@@ -296,6 +296,7 @@ int main(int argc, char **argv)
 		}
 		if (watched && !s.stopping)
 			vifs_apply(&s);
+		ctl_reap(&s);
 	}
 	vifs_release(&s, s.disconnect);
 	rc = 0;

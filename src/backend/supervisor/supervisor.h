@@ -28,6 +28,8 @@ struct sup_vif {
 	unsigned domid, devid;
 	struct tap tap;
 	bool seen;                 /* found again by the current scan */
+	bool link_known, up;       /* as we last set it */
+	unsigned mtu;              /* as we last set it (0: not yet) */
 };
 
 /* The worker of one guest domain. */
@@ -38,6 +40,7 @@ struct sup_worker {
 	pid_t pid;                 /* 0 while not running */
 	int fd;                    /* our end of its channel; -1 while not running */
 	bool exiting;              /* asked to go: no restart */
+	bool respawn_wanted;       /* we asked it to make way for a new one */
 	unsigned backoff_ms;       /* before the next restart after a failure */
 	uint64_t restart_at_ms;    /* 0: no restart scheduled */
 	uint64_t started_ms;
@@ -118,12 +121,15 @@ int ctl_listen(const char *path);
 void ctl_accept(struct supervisor *s, int listen_fd);
 /* ctl_client_event() - a client's fd is ready. */
 void ctl_client_event(struct supervisor *s, struct sup_ctl_client *c, uint32_t events);
-/* ctl_reply() - a worker's part of answer @id (@len bytes). */
-void ctl_reply(struct supervisor *s, uint32_t id, const char *part, size_t len);
+/* ctl_reply() - @w's part of answer @id (@len bytes); one per worker asked. */
+void ctl_reply(struct supervisor *s, const struct sup_worker *w, uint32_t id, const char *part,
+	       size_t len);
 /* ctl_worker_gone() - a worker that owed answers is gone: stop waiting for it. */
 void ctl_worker_gone(struct supervisor *s, const struct sup_worker *w);
 /* ctl_tick() - clients past their deadline are answered with what there is, or dropped. */
 void ctl_tick(struct supervisor *s);
+/* ctl_reap() - free the clients closed during the last batch of events. */
+void ctl_reap(struct supervisor *s);
 /* ctl_free() - drop every client. */
 void ctl_free(struct supervisor *s);
 

@@ -32,6 +32,9 @@
 #include "xsvalue.h"
 
 #define ROOT_TOKEN "backend-root"
+/* vifs held per guest at most: a toolstack never needs more (and a worker,
+ * which holds a dom0 XenStore connection, cannot make us hold thousands). */
+#define VIFS_PER_DOMAIN_MAX 64
 /* Domains noted per wake-up before falling back to a full scan. */
 #define NOTED_MAX 32
 
@@ -172,12 +175,22 @@ static void scan_domain(struct supervisor *s, unsigned domid)
 {
 	char dir[96], **devs = NULL;
 	unsigned ndevs = 0;
+	int rc;
 
 	for (struct sup_vif *v = s->vifs; v; v = v->next)
 		if (v->domid == domid)
 			v->seen = false;
 	snprintf(dir, sizeof(dir), "%s/%u", s->backend_root, domid);
-	if (s->ops->xs_directory(s->xs, 0, dir, &devs, &ndevs) != 0)
+	rc = s->ops->xs_directory(s->xs, 0, dir, &devs, &ndevs);
+	if (rc != 0 && rc != -ENOENT) {
+		/* Not an answer: keep everything as it is until the next event. */
+		log_warn("cannot list %s: %s", dir, strerror(-rc));
+		for (struct sup_vif *v = s->vifs; v; v = v->next)
+			if (v->domid == domid)
+				v->seen = true;
+		return;
+	}
+	if (rc)
 		ndevs = 0;
 	for (unsigned i = 0; i < ndevs; i++) {
 		uint32_t devid;
@@ -192,7 +205,10 @@ static void scan_domain(struct supervisor *s, unsigned domid)
 			continue;
 		}
 		online = read_online(s, domid, devid);
-		if (online == 1)
+		if (online == 1 && vifs_count(s, domid) >= VIFS_PER_DOMAIN_MAX)
+			log_warn("vif%u.%u: domain %u has %u vifs already: refused", domid, devid,
+				 domid, VIFS_PER_DOMAIN_MAX);
+		else if (online == 1)
 			take(s, domid, devid);
 	}
 	free(devs);
@@ -208,12 +224,18 @@ static void scan_domain(struct supervisor *s, unsigned domid)
 		workers_retire(s, domid);
 }
 
-static void scan_all(struct supervisor *s)
+/* Every domain's vifs; false if the root could not be listed (nothing changed). */
+static bool scan_all(struct supervisor *s)
 {
 	char **doms = NULL;
-	unsigned ndoms = 0;
+	unsigned ndoms = 0, *gone = NULL, nr_gone = 0;
+	int rc = s->ops->xs_directory(s->xs, 0, s->backend_root, &doms, &ndoms);
 
-	if (s->ops->xs_directory(s->xs, 0, s->backend_root, &doms, &ndoms) != 0)
+	if (rc != 0 && rc != -ENOENT) {
+		log_warn("cannot list %s: %s", s->backend_root, strerror(-rc));
+		return false;
+	}
+	if (rc)
 		ndoms = 0;
 	for (unsigned i = 0; i < ndoms; i++) {
 		uint32_t domid;
@@ -222,25 +244,32 @@ static void scan_all(struct supervisor *s)
 		    domid < DOMID_FIRST_RESERVED)
 			scan_domain(s, domid);
 	}
-	/* Domains whose directory went away as a whole: each scan drops a domain. */
-	for (bool again = true; again;) {
-		again = false;
-		for (struct sup_vif *v = s->vifs; v && !again; v = v->next) {
-			bool listed = false;
+	/* Domains whose directory went away as a whole: each scanned once more. */
+	for (struct sup_vif *v = s->vifs; v; v = v->next) {
+		bool listed = false, noted_already = false;
+		unsigned *grown;
 
-			for (unsigned i = 0; i < ndoms && !listed; i++) {
-				uint32_t domid;
+		for (unsigned i = 0; i < ndoms && !listed; i++) {
+			uint32_t domid;
 
-				listed = xsvalue_parse_u32(doms[i], strlen(doms[i]), &domid) == 0 &&
-					 domid == v->domid;
-			}
-			if (!listed) {
-				scan_domain(s, v->domid);
-				again = true;
-			}
+			listed = xsvalue_parse_u32(doms[i], strlen(doms[i]), &domid) == 0 &&
+				 domid == v->domid;
 		}
+		for (unsigned i = 0; i < nr_gone && !noted_already; i++)
+			noted_already = gone[i] == v->domid;
+		if (listed || noted_already)
+			continue;
+		grown = realloc(gone, (nr_gone + 1) * sizeof(*gone));
+		if (!grown)
+			break;
+		gone = grown;
+		gone[nr_gone++] = v->domid;
 	}
+	for (unsigned i = 0; i < nr_gone; i++)
+		scan_domain(s, gone[i]);
+	free(gone);
 	free(doms);
+	return true;
 }
 
 /* TAPs named like ours that no online vif accounts for: left by an earlier run. */
@@ -279,8 +308,9 @@ int vifs_start(struct supervisor *s)
 
 	if (rc)
 		return rc;
-	scan_all(s);
-	remove_stale_taps(s);
+	/* Stale TAPs only when we know which vifs exist. */
+	if (scan_all(s))
+		remove_stale_taps(s);
 	return 0;
 }
 
@@ -343,10 +373,19 @@ void vifs_link(struct supervisor *s, unsigned domid, unsigned devid, bool up, un
 
 	if (!v)
 		return;
-	if (up && mtu >= 68 && mtu <= TAP_MTU_MAX_SG)
+	/* A worker is not trusted: sane MTUs only, and no work for a no-op. */
+	if (up && mtu >= 68 && mtu <= TAP_MTU_MAX_SG && mtu != v->mtu) {
 		rc = tap_set_mtu(&v->tap, mtu);
-	if (rc == 0)
+		if (rc == 0)
+			v->mtu = mtu;
+	}
+	if (rc == 0 && (v->link_known ? v->up != up : true)) {
 		rc = tap_set_up(&v->tap, up);
+		if (rc == 0) {
+			v->up = up;
+			v->link_known = true;
+		}
+	}
 	if (rc)
 		log_warn("vif%u.%u: cannot set %s %s: %s", domid, devid, v->tap.name,
 			 up ? "up" : "down", strerror(-rc));

@@ -85,7 +85,9 @@ static pid_t spawn(struct supervisor *s, unsigned domid, int child_end)
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
-		if (dup2(child_end, IPC_WORKER_FD) < 0)
+		if (child_end == IPC_WORKER_FD)
+			fcntl(child_end, F_SETFD, 0); /* dup2() onto itself keeps CLOEXEC */
+		else if (dup2(child_end, IPC_WORKER_FD) < 0)
 			_exit(127);
 		close_range(IPC_WORKER_FD + 1, ~0u, 0);
 		execv(s->worker_path, (char *const *)argv);
@@ -150,6 +152,7 @@ void workers_ensure(struct supervisor *s, unsigned domid, const struct sup_vif *
 	w->exiting = false;
 	if (w->pid > 0) {
 		/* A running worker takes it (and restarts to set it up; see its main.c). */
+		w->respawn_wanted = true;
 		if (w->fd >= 0 && new_vif && send_tap(w, new_vif) != 0)
 			kill(w->pid, SIGTERM);
 		return;
@@ -207,7 +210,7 @@ void workers_input(struct supervisor *s, struct sup_worker *w)
 			vifs_link(s, w->domid, m.h.devid, m.h.arg != 0, m.h.arg2);
 			break;
 		case IPC_CTL_REPLY:
-			ctl_reply(s, m.h.id, m.payload, m.h.len);
+			ctl_reply(s, w, m.h.id, m.payload, m.h.len);
 			break;
 		default:
 			log_warn("domain %u: unknown message %u from the worker", w->domid, m.h.type);
@@ -246,8 +249,9 @@ void workers_reap(struct supervisor *s)
 		if (!w)
 			continue;
 		describe_exit(status, how, sizeof(how));
-		close_channel(s, w);
 		w->pid = 0;
+		workers_input(s, w); /* what it said last (a removed vif, an answer) */
+		close_channel(s, w);
 		clean = WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_OK;
 		if (s->stopping || w->exiting || vifs_count(s, w->domid) == 0) {
 			log_info("domain %u: worker (pid %d) %s", w->domid, (int)pid, how);
@@ -261,7 +265,13 @@ void workers_reap(struct supervisor *s)
 		w->restarts++;
 		if (now - w->started_ms >= RESTART_RESET_MS)
 			w->backoff_ms = RESTART_MIN_MS;
+		/* At once only when we asked for it (a new vif; our own SIGTERM
+		 * above): a worker a guest makes exit "cleanly" gets the back-off. */
 		if ((WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_RESPAWN) || clean) {
+			clean = w->respawn_wanted;
+			w->respawn_wanted = false;
+		}
+		if (clean) {
 			log_info("domain %u: worker (pid %d) %s: restarting now", w->domid, (int)pid,
 				 how);
 			start(s, w);

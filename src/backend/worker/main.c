@@ -396,8 +396,7 @@ static enum ipc_outcome handle_ipc(struct worker *d, bool started)
 				return IPC_STARTED;
 			break;
 		case IPC_CTL:
-			if (started)
-				answer_ctl(d, &m);
+			answer_ctl(d, &m); /* before IPC_START: no vifs yet, an empty part */
 			break;
 		case IPC_DISCONNECT:
 			return IPC_EXIT_DISCONNECT;
@@ -432,12 +431,14 @@ static int receive_taps(struct worker *d)
 	}
 }
 
-static int enter_sandbox(const char *user, unsigned long max_data_mb)
+static int enter_sandbox(const char *user, unsigned long max_data_mb, pid_t supervisor)
 {
 	struct sandbox_config c = {
 		.max_fds = WORKER_MAX_FDS,
 		.max_data_bytes = (rlim_t)max_data_mb << 20,
 		.seccomp = true,
+		.parent_death_signal = SIGKILL, /* die with the supervisor */
+		.parent = supervisor,
 	};
 	int rc = sandbox_user_lookup(user, &c.uid, &c.gid);
 
@@ -488,6 +489,7 @@ int main(int argc, char **argv)
 	enum ipc_outcome outcome = IPC_GO_ON;
 	unsigned long max_data_mb = WORKER_MAX_DATA_MB;
 	long domid = -1;
+	pid_t supervisor;
 	bool sandbox = true;
 	int sig_fd = -1, timer_fd = -1, rc = WORKER_EXIT_FAILED, opt;
 	char prog[32];
@@ -528,8 +530,9 @@ int main(int argc, char **argv)
 	snprintf(prog, sizeof(prog), "xnbd-worker[%ld]", domid);
 	log_init(prog, level);
 	/* Die with the supervisor: the next one starts a worker of its own. */
+	supervisor = getppid();
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() == 1)
+	if (getppid() != supervisor || supervisor == 1)
 		return WORKER_EXIT_FAILED;
 	d.guest_domid = (unsigned)domid;
 	fcntl(d.ipc_fd, F_SETFL, O_NONBLOCK);
@@ -598,7 +601,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* 3. The sandbox, before any guest data. */
-	if (sandbox && enter_sandbox(user, max_data_mb) != 0) {
+	if (sandbox && enter_sandbox(user, max_data_mb, supervisor) != 0) {
 		log_err("cannot enter the sandbox: %s", strerror(errno));
 		goto out;
 	}

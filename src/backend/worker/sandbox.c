@@ -472,6 +472,14 @@ int sandbox_enter(const struct sandbox_config *c)
 		log_err("sandbox: prctl: %s", strerror(-rc));
 		return rc;
 	}
+	/* The change of uid cleared the parent-death signal: set it again, and
+	 * make sure the parent did not die in between. */
+	if (c->parent_death_signal) {
+		if (prctl(PR_SET_PDEATHSIG, c->parent_death_signal, 0, 0, 0) < 0)
+			return -errno;
+		if (getppid() != c->parent)
+			return -ESRCH;
+	}
 	if (!c->seccomp)
 		return 0;
 	if (SANDBOX_SANITIZER) {

@@ -45,6 +45,8 @@ struct sandbox_config {
 	rlim_t max_fds;        /* RLIMIT_NOFILE (soft and hard); 0: unchanged */
 	rlim_t max_data_bytes; /* RLIMIT_DATA; 0: unchanged */
 	bool seccomp;          /* install the system-call filter */
+	int parent_death_signal; /* kept across the change of uid (0: none) ... */
+	pid_t parent;          /* ... and -ESRCH if @parent is no longer our parent */
 };
 
 /* sandbox_user_lookup() - @name's uid and primary gid (getpwnam_r).

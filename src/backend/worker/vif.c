@@ -566,7 +566,7 @@ bool vif_queue_event(struct vif_queue *q)
 {
 	struct vif *v = q->vif;
 	RING_IDX tx_before, rx_before, rx_prod;
-	bool spurious;
+	bool spurious, posted;
 
 	if (!v->connected)
 		return false;
@@ -584,10 +584,13 @@ bool vif_queue_event(struct vif_queue *q)
 	 * since the last event (a guest waiting for RX space posts buffers
 	 * and notifies; one that notifies without posting brings nothing).
 	 */
+	/* Only a producer that moved forward counts (a guest flipping it back
+	 * and forth to dodge the throttle posts nothing). */
 	rx_prod = engine_ring_read_idx(&q->rx.ring.sring->req_prod);
-	spurious = q->tx.ring.req_cons == tx_before && q->rx.ring.req_cons == rx_before &&
-		   rx_prod == q->rx_prod_seen;
-	q->rx_prod_seen = rx_prod;
+	posted = rx_prod - q->rx_prod_seen - 1 < ENGINE_RX_RING_SIZE;
+	if (posted)
+		q->rx_prod_seen = rx_prod;
+	spurious = q->tx.ring.req_cons == tx_before && q->rx.ring.req_cons == rx_before && !posted;
 	if (spurious)
 		q->stats.spurious_events++;
 	return spurious;
