@@ -15,6 +15,7 @@
  *
  *   supervisor -> worker
  *     IPC_VIF_TAP      devid, fd = the vif's TAP, payload = its name
+ *     IPC_VIF_JOURNAL  devid, fd = the vif's response journal (worker/journal.h)
  *     IPC_START        every TAP is handed over: sandbox, then serve
  *     IPC_CTL          id, payload = a control request ("stats vif3.0 json")
  *     IPC_DISCONNECT   close every vif (Closed in XenStore), then exit 0
@@ -37,6 +38,7 @@
 enum ipc_type {
 	IPC_VIF_TAP = 1,
 	IPC_START,
+	IPC_VIF_JOURNAL,
 	IPC_CTL,
 	IPC_DISCONNECT,
 	IPC_VIF_GONE = 64,
@@ -49,6 +51,9 @@ enum ipc_type {
 #define WORKER_EXIT_FAILED 1   /* restart with back-off */
 #define WORKER_EXIT_USAGE 2    /* bad arguments: restarting will not help */
 #define WORKER_EXIT_RESPAWN 75 /* a new vif needs a new worker: restart at once */
+
+/* Size of a vif's journal file (worker/journal.h). */
+#define IPC_JOURNAL_BYTES 8192
 
 /* The user workers run as unless told otherwise (make install creates it). */
 #define WORKER_DEFAULT_USER "xnb"

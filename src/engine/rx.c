@@ -166,12 +166,13 @@ int engine_rx_add(struct engine_rx_queue *q, struct engine_rx_batch *b, struct e
 	placed->len = p->len;
 
 	for (unsigned slot = 0; slot < need; slot++) {
-		netif_rx_response_t *rsp = RING_GET_RESPONSE(&q->ring, cons + slot);
+		union engine_rx_slot_rsp *out = &b->rsps[b->nr_slots + slot];
+		netif_rx_response_t *rsp = &out->rsp;
 		struct engine_copy_seg *s;
 		uint32_t len;
 
 		if (extra && slot == 1) {
-			struct netif_extra_info *gso = (struct netif_extra_info *)rsp;
+			struct netif_extra_info *gso = &out->extra;
 
 			memset(gso, 0, sizeof(*gso));
 			gso->type = XEN_NETIF_EXTRA_TYPE_GSO;
@@ -207,10 +208,14 @@ int engine_rx_add(struct engine_rx_queue *q, struct engine_rx_batch *b, struct e
 	return 0;
 }
 
-bool engine_rx_complete(struct engine_rx_queue *q, struct engine_rx_batch *b)
+_Static_assert(sizeof(union engine_rx_slot_rsp) == sizeof(netif_rx_response_t),
+	       "a response, GSO extra or not, fills one RX ring slot");
+
+void engine_rx_settle(struct engine_rx_queue *q, struct engine_rx_batch *b)
 {
 	for (unsigned i = 0; i < b->nr_pkts; i++) {
 		const struct engine_rx_placed *pl = &b->pkts[i];
+		unsigned base = pl->first - q->rsp_published; /* its first slot in b->rsps */
 		bool failed = false;
 
 		for (unsigned s = pl->seg_first; s < pl->seg_first + pl->seg_count; s++)
@@ -224,16 +229,29 @@ bool engine_rx_complete(struct engine_rx_queue *q, struct engine_rx_batch *b)
 		for (unsigned slot = 0; slot < pl->nr_slots; slot++) {
 			if (pl->has_extra && slot == 1)
 				continue;
-			RING_GET_RESPONSE(&q->ring, pl->first + slot)->status = NETIF_RSP_ERROR;
+			b->rsps[base + slot].rsp.status = NETIF_RSP_ERROR;
 		}
 		drop(q, ENGINE_RX_DROP_COPY, 0);
 	}
+}
+
+bool engine_rx_publish(struct engine_rx_queue *q, struct engine_rx_batch *b)
+{
 	if (b->nr_slots == 0)
 		return false;
+	for (unsigned i = 0; i < b->nr_slots; i++)
+		memcpy(RING_GET_RESPONSE(&q->ring, q->rsp_published + i), &b->rsps[i],
+		       sizeof(b->rsps[i]));
 	q->stats.responses += b->nr_slots;
 	q->stats.batches++;
 	return engine_ring_publish(&q->ring.sring->rsp_prod, &q->ring.sring->rsp_event,
 				   &q->rsp_published, q->ring.rsp_prod_pvt);
+}
+
+bool engine_rx_complete(struct engine_rx_queue *q, struct engine_rx_batch *b)
+{
+	engine_rx_settle(q, b);
+	return engine_rx_publish(q, b);
 }
 
 bool engine_rx_wait(struct engine_rx_queue *q, unsigned needed)

@@ -88,10 +88,24 @@ struct engine_rx_placed {
 	uint32_t len;
 };
 
+/* One slot's response as it will be written into the ring (8 bytes either way). */
+union engine_rx_slot_rsp {
+	netif_rx_response_t rsp;
+	struct netif_extra_info extra;
+};
+
+/*
+ * A batch's responses stay here, private, until engine_rx_publish() writes
+ * them into the ring: slots the frontend posted keep their requests until
+ * then, so a backend process that dies mid-batch leaves only requests (or
+ * published responses) behind, never a half-written mix a successor would
+ * read as requests (its grant refs would be response bytes).
+ */
 struct engine_rx_batch {
 	unsigned nr_pkts, nr_segs, nr_slots;
 	struct engine_rx_placed pkts[ENGINE_RX_RING_SIZE];
 	struct engine_copy_seg segs[ENGINE_RX_RING_SIZE];
+	union engine_rx_slot_rsp rsps[ENGINE_RX_RING_SIZE]; /* slot rsp_published + i */
 };
 
 void engine_rx_init(struct engine_rx_queue *q, netif_rx_sring_t *sring,
@@ -119,9 +133,16 @@ int engine_rx_add(struct engine_rx_queue *q, struct engine_rx_batch *b, struct e
 /*
  * engine_rx_complete() - after the caller ran @b->segs through grant copy:
  * error responses for packets with a failed segment, publish all responses.
- * Returns true when the frontend asked to be notified.
+ * Returns true when the frontend asked to be notified. It is
+ * engine_rx_settle() then engine_rx_publish(), for a caller that records
+ * the responses (b->rsps, b->nr_slots of them from q->rsp_published) in
+ * between, so that a successor can finish a publish it died in.
  */
 bool engine_rx_complete(struct engine_rx_queue *q, struct engine_rx_batch *b);
+/* engine_rx_settle() - final statuses and counters, in @b only. */
+void engine_rx_settle(struct engine_rx_queue *q, struct engine_rx_batch *b);
+/* engine_rx_publish() - write @b's responses into the ring and publish them. */
+bool engine_rx_publish(struct engine_rx_queue *q, struct engine_rx_batch *b);
 
 /*
  * engine_rx_wait() - ask the frontend to notify us once @needed requests are

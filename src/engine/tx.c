@@ -401,7 +401,7 @@ static int16_t pkt_status(const struct engine_tx_pkt *p)
 	return p->drop == ENGINE_TX_DROP_HOST ? NETIF_RSP_DROPPED : NETIF_RSP_ERROR;
 }
 
-bool engine_tx_respond(struct engine_tx_queue *q, struct engine_tx_batch *b)
+void engine_tx_settle(struct engine_tx_queue *q, struct engine_tx_batch *b)
 {
 	for (unsigned i = 0; i < b->nr_pkts; i++) {
 		const struct engine_tx_pkt *p = &b->pkts[i];
@@ -421,11 +421,18 @@ bool engine_tx_respond(struct engine_tx_queue *q, struct engine_tx_batch *b)
 	}
 	for (unsigned i = 0; i < b->nr_rsps; i++) {
 		struct engine_tx_rsp *r = &b->rsps[i];
-		netif_tx_response_t *rsp = RING_GET_RESPONSE(&q->ring, q->ring.rsp_prod_pvt);
 
 		r->status = r->is_extra ? NETIF_RSP_NULL : b->pkts[r->pkt].status;
-		rsp->id = r->id;
-		rsp->status = r->status;
+	}
+}
+
+bool engine_tx_publish(struct engine_tx_queue *q, struct engine_tx_batch *b)
+{
+	for (unsigned i = 0; i < b->nr_rsps; i++) {
+		netif_tx_response_t *rsp = RING_GET_RESPONSE(&q->ring, q->ring.rsp_prod_pvt);
+
+		rsp->id = b->rsps[i].id;
+		rsp->status = b->rsps[i].status;
 		q->ring.rsp_prod_pvt++;
 	}
 	if (b->nr_rsps == 0)
@@ -433,6 +440,12 @@ bool engine_tx_respond(struct engine_tx_queue *q, struct engine_tx_batch *b)
 	q->stats.batches++;
 	return engine_ring_publish(&q->ring.sring->rsp_prod, &q->ring.sring->rsp_event,
 				   &q->rsp_published, q->ring.rsp_prod_pvt);
+}
+
+bool engine_tx_respond(struct engine_tx_queue *q, struct engine_tx_batch *b)
+{
+	engine_tx_settle(q, b);
+	return engine_tx_publish(q, b);
 }
 
 void engine_tx_host_refused(struct engine_tx_queue *q, const struct engine_tx_pkt *p)

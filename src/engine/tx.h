@@ -172,6 +172,14 @@ void engine_tx_finish(struct engine_tx_queue *q, struct engine_tx_batch *b);
  * Returns true when the frontend asked to be notified of them.
  */
 bool engine_tx_respond(struct engine_tx_queue *q, struct engine_tx_batch *b);
+/*
+ * engine_tx_respond() is these two, for a caller that records the settled
+ * responses (b->rsps[i].id and .status, b->nr_rsps of them from
+ * q->rsp_published) before they reach the ring, so that a successor can
+ * finish a publish it died in:
+ */
+void engine_tx_settle(struct engine_tx_queue *q, struct engine_tx_batch *b);
+bool engine_tx_publish(struct engine_tx_queue *q, struct engine_tx_batch *b);
 
 /*
  * engine_tx_host_refused() - for a caller that answers before it delivers:

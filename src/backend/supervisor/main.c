@@ -194,6 +194,8 @@ int main(int argc, char **argv)
 	sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	s.epfd = epoll_create1(EPOLL_CLOEXEC);
+	snprintf(s.run_dir, sizeof(s.run_dir), "%s", ctl_path);
+	dirname(s.run_dir);
 	rc = make_runtime_dir(ctl_path);
 	ctl_fd = rc ? rc : ctl_listen(ctl_path);
 	rc = 1;

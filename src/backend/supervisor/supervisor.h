@@ -27,6 +27,7 @@ struct sup_vif {
 	struct sup_vif *next;
 	unsigned domid, devid;
 	struct tap tap;
+	int journal_fd;            /* its response journal file (worker/journal.h), or -1 */
 	bool seen;                 /* found again by the current scan */
 	bool link_known, up;       /* as we last set it */
 	unsigned mtu;              /* as we last set it (0: not yet) */
@@ -55,6 +56,7 @@ struct supervisor {
 	struct platform_xs *xs;
 	const char *platform_name;
 	char backend_root[64];     /* /local/domain/<self>/backend/vif */
+	char run_dir[108];         /* the control socket's directory; vifs' journals */
 	char worker_path[4096];
 	const char *worker_user;   /* NULL: the worker's default */
 	bool no_sandbox, verbose;

@@ -18,6 +18,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,30 @@ unsigned vifs_count(const struct supervisor *s, unsigned domid)
 	return n;
 }
 
+static void journal_path(const struct supervisor *s, unsigned domid, unsigned devid,
+			 char *path, size_t len)
+{
+	snprintf(path, len, "%s/vif%u.%u.journal", s->run_dir, domid, devid);
+}
+
+/* The vif's response journal (worker/journal.h): a file, so it outlives us too. */
+static int open_journal(const struct supervisor *s, unsigned domid, unsigned devid)
+{
+	char path[200];
+	int fd;
+
+	journal_path(s, domid, devid, path, sizeof(path));
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0 && ftruncate(fd, IPC_JOURNAL_BYTES) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0)
+		log_warn("vif%u.%u: no journal at %s (%s): a worker's death may cost a "
+			 "batch of responses", domid, devid, path, strerror(errno));
+	return fd;
+}
+
 static void drop(struct supervisor *s, struct sup_vif *v, bool remove)
 {
 	for (struct sup_vif **pp = &s->vifs; *pp; pp = &(*pp)->next) {
@@ -114,10 +139,17 @@ static void drop(struct supervisor *s, struct sup_vif *v, bool remove)
 			break;
 		}
 	}
-	if (remove)
+	if (remove) {
+		char path[200];
+
 		tap_remove(&v->tap);
-	else
+		journal_path(s, v->domid, v->devid, path, sizeof(path));
+		unlink(path);
+	} else {
 		tap_close(&v->tap);
+	}
+	if (v->journal_fd >= 0)
+		close(v->journal_fd);
 	free(v);
 }
 
@@ -161,6 +193,7 @@ static void take(struct supervisor *s, unsigned domid, unsigned devid)
 		return;
 	}
 	tag_tap(s, name);
+	v->journal_fd = open_journal(s, domid, devid);
 	v->domid = domid;
 	v->devid = devid;
 	v->seen = true;
@@ -300,6 +333,18 @@ static void remove_stale_taps(struct supervisor *s)
 			log_warn("%s: stale TAP not removed: %s", e->d_name, strerror(-rc));
 	}
 	closedir(dir);
+	/* And their journals. */
+	dir = opendir(s->run_dir);
+	while (dir && (e = readdir(dir))) {
+		unsigned domid, devid;
+		char tail[16];
+
+		if (sscanf(e->d_name, "vif%u.%u.%15s", &domid, &devid, tail) == 3 &&
+		    strcmp(tail, "journal") == 0 && !find(s, domid, devid))
+			unlinkat(dirfd(dir), e->d_name, 0);
+	}
+	if (dir)
+		closedir(dir);
 }
 
 int vifs_start(struct supervisor *s)

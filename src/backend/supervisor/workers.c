@@ -44,12 +44,17 @@ static struct sup_worker *find(struct supervisor *s, unsigned domid)
 	return NULL;
 }
 
+/* The TAP, then the journal that goes with it. */
 static int send_tap(struct sup_worker *w, const struct sup_vif *v)
 {
 	struct ipc_hdr h = { .type = IPC_VIF_TAP, .devid = v->devid,
 			     .len = (uint32_t)strlen(v->tap.name) + 1 };
+	struct ipc_hdr jh = { .type = IPC_VIF_JOURNAL, .devid = v->devid };
+	int rc = ipc_send(w->fd, &h, v->tap.name, v->tap.fd);
 
-	return ipc_send(w->fd, &h, v->tap.name, v->tap.fd);
+	if (rc == 0 && v->journal_fd >= 0)
+		rc = ipc_send(w->fd, &jh, NULL, v->journal_fd);
+	return rc;
 }
 
 static pid_t spawn(struct supervisor *s, unsigned domid, int child_end)

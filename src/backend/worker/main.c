@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "ipc.h"
+#include "journal.h"
 #include "report.h"
 #include "sandbox.h"
 #include "worker.h"
@@ -129,19 +130,32 @@ void worker_tap_poll(struct worker *d, struct vif_queue *q, bool on)
 		q->tap_polled = on;
 }
 
-int worker_take_tap(struct worker *d, unsigned devid, struct tap *out)
+int worker_take_tap(struct worker *d, unsigned devid, struct tap *out,
+		    struct vif_journal **journal)
 {
 	for (struct worker_tap **pp = &d->taps; *pp; pp = &(*pp)->next) {
 		struct worker_tap *t = *pp;
 
 		if (t->devid == devid) {
 			*out = t->tap;
+			*journal = t->journal;
 			*pp = t->next;
 			free(t);
 			return 0;
 		}
 	}
 	return -ENOENT;
+}
+
+static void drop_tap(struct worker *d, unsigned devid)
+{
+	struct vif_journal *j;
+	struct tap t;
+
+	if (worker_take_tap(d, devid, &t, &j) == 0) {
+		tap_close(&t);
+		journal_unmap(j);
+	}
 }
 
 static void send_to_supervisor(struct worker *d, struct ipc_hdr *h, const char *what)
@@ -323,7 +337,6 @@ static void tick(struct worker *d, int timer_fd)
 static int stash_tap(struct worker *d, unsigned devid, int fd, const char *name)
 {
 	struct worker_tap *t = calloc(1, sizeof(*t));
-	struct tap old;
 	int rc;
 
 	if (!t) {
@@ -336,12 +349,25 @@ static int stash_tap(struct worker *d, unsigned devid, int fd, const char *name)
 		free(t);
 		return rc;
 	}
-	if (worker_take_tap(d, devid, &old) == 0)
-		tap_close(&old);
+	drop_tap(d, devid);
 	t->devid = devid;
 	t->next = d->taps;
 	d->taps = t;
 	return 0;
+}
+
+/* Map a vif's journal now (before the sandbox) and keep it with its TAP. */
+static int stash_journal(struct worker *d, unsigned devid, int fd)
+{
+	for (struct worker_tap *t = d->taps; t; t = t->next) {
+		if (t->devid != devid)
+			continue;
+		journal_unmap(t->journal);
+		t->journal = journal_map(fd);
+		return t->journal ? 0 : -errno;
+	}
+	close(fd);
+	return -ENOENT;
 }
 
 static void answer_ctl(struct worker *d, const struct ipc_msg *m)
@@ -390,6 +416,15 @@ static enum ipc_outcome handle_ipc(struct worker *d, bool started)
 			if (rc)
 				log_err("vif%u.%u: TAP %s not usable: %s", d->guest_domid, m.h.devid,
 					m.payload, strerror(-rc));
+			break;
+		case IPC_VIF_JOURNAL:
+			if (started || m.fd < 0)
+				break; /* comes right after its TAP, which restarts us */
+			rc = stash_journal(d, m.h.devid, m.fd);
+			m.fd = -1;
+			if (rc)
+				log_warn("vif%u.%u: no journal (%s): a restart may lose responses",
+					 d->guest_domid, m.h.devid, strerror(-rc));
 			break;
 		case IPC_START:
 			if (!started)
@@ -672,12 +707,8 @@ int main(int argc, char **argv)
 	}
 	rc = outcome == IPC_EXIT_RESPAWN ? WORKER_EXIT_RESPAWN : WORKER_EXIT_OK;
 out:
-	while (d.taps) {
-		struct tap t;
-
-		worker_take_tap(&d, d.taps->devid, &t);
-		tap_close(&t);
-	}
+	while (d.taps)
+		drop_tap(&d, d.taps->devid);
 	if (sig_fd >= 0)
 		close(sig_fd);
 	if (timer_fd >= 0)

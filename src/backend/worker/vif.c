@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "journal.h"
 #include "xenbus.h"
 #include "worker.h"
 
@@ -119,7 +120,7 @@ struct vif *vif_create(struct worker *d, unsigned domid, unsigned devid)
 		v->queues[i].index = i;
 		v->queues[i].port_tx = v->queues[i].port_rx = -1;
 	}
-	rc = worker_take_tap(d, devid, &v->tap);
+	rc = worker_take_tap(d, devid, &v->tap, &v->journal);
 	if (rc) {
 		free(v);
 		errno = -rc;
@@ -132,6 +133,7 @@ void vif_destroy(struct vif *v)
 {
 	vif_disconnect(v);
 	tap_close(&v->tap);
+	journal_unmap(v->journal);
 	free(v);
 }
 
@@ -268,6 +270,17 @@ int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
 		} else {
 			q->port_rx = q->port_tx;
 		}
+		/* A predecessor that died publishing: finish it, then attach after it. */
+		if (resume) {
+			unsigned replayed = journal_replay(v->journal, tx_ref[i], rx_ref[i],
+							   q->tx_ring, q->rx_ring);
+
+			if (replayed)
+				log_info("vif%u.%u: %u responses the last worker recorded but did "
+					 "not publish: published", v->domid, v->devid, replayed);
+		} else {
+			journal_reset(v->journal, tx_ref[i], rx_ref[i]);
+		}
 		engine_tx_init(&q->tx, q->tx_ring, &tcfg);
 		engine_rx_init(&q->rx, q->rx_ring, &rcfg);
 		q->rx_prod_seen = engine_ring_read_idx(&q->rx.ring.sring->req_prod);
@@ -402,8 +415,11 @@ static void tx_work(struct vif_queue *q)
 			 * next frames until netfront frees these on our answer (TCP
 			 * Small Queues), and the TAP write below runs dom0's whole
 			 * receive path; answering after it serialises the two. */
-			if (engine_tx_respond(&q->tx, b))
+			engine_tx_settle(&q->tx, b);
+			journal_tx_begin(v->journal, &q->tx, b);
+			if (engine_tx_publish(&q->tx, b))
 				notify(q, q->port_tx, &q->stats.notify_tx);
+			journal_end(v->journal);
 			deliver(q, b);
 		}
 		if (!engine_tx_more(&q->tx))
@@ -502,8 +518,11 @@ static void rx_flush(struct vif_queue *q)
 	if (q->rxb->nr_pkts == 0 && q->rxb->nr_slots == 0)
 		return;
 	run_copy(q, q->rxb->segs, q->rxb->nr_segs);
-	if (engine_rx_complete(&q->rx, q->rxb))
+	engine_rx_settle(&q->rx, q->rxb);
+	journal_rx_begin(q->vif->journal, &q->rx, q->rxb);
+	if (engine_rx_publish(&q->rx, q->rxb))
 		notify(q, q->port_rx, &q->stats.notify_rx);
+	journal_end(q->vif->journal);
 	engine_rx_batch_reset(q->rxb);
 }
 

@@ -88,8 +88,11 @@ struct vif_features {
 	bool sg, gso_tcpv4, gso_tcpv6, csum, ipv6_csum, mcast_control;
 };
 
+struct vif_journal;
+
 struct vif {
 	struct worker *d;
+	struct vif_journal *journal; /* responses on their way (journal.h); may be NULL */
 	struct vif *next;
 	unsigned domid, devid;
 	char be_path[96];

@@ -33,6 +33,7 @@ struct worker_tap {
 	struct worker_tap *next;
 	unsigned devid;
 	struct tap tap;
+	struct vif_journal *journal; /* NULL until (unless) it comes */
 };
 
 struct worker {
@@ -71,8 +72,12 @@ void worker_tap_poll(struct worker *d, struct vif_queue *q, bool on);
 int worker_tap_add(struct worker *d, struct vif_queue *q);
 void worker_tap_del(struct worker *d, struct vif_queue *q);
 
-/* worker_take_tap() - the TAP handed over for @devid, moved into @out. 0 / -ENOENT. */
-int worker_take_tap(struct worker *d, unsigned devid, struct tap *out);
+/*
+ * worker_take_tap() - the TAP (and journal) handed over for @devid, moved
+ * into @out and @journal. 0 / -ENOENT.
+ */
+int worker_take_tap(struct worker *d, unsigned devid, struct tap *out,
+		    struct vif_journal **journal);
 
 /*
  * worker_link() - ask the supervisor to bring @v's TAP up or down (and set

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/* journal.c - responses recorded before they reach a ring (journal.h). */
+#include "journal.h"
+
+#include "ipc.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define JOURNAL_MAGIC 0x786e626a /* "xnbj" */
+#define JOURNAL_VERSION 1
+
+/* One ring's pending responses: 8 bytes a slot covers both rings' layouts. */
+struct journal_ring {
+	uint32_t valid;     /* 1 while [from, from + count) is being published */
+	RING_IDX from;
+	uint32_t count;
+	uint32_t pad;
+	uint8_t rsp[ENGINE_RX_RING_SIZE][8];
+};
+
+struct vif_journal {
+	uint32_t magic, version;
+	uint32_t tx_ref, rx_ref;
+	struct journal_ring tx, rx;
+};
+
+_Static_assert(sizeof(struct vif_journal) <= IPC_JOURNAL_BYTES, "the file holds a journal");
+_Static_assert(ENGINE_TX_RING_SIZE <= ENGINE_RX_RING_SIZE, "a TX batch fits the record");
+_Static_assert(sizeof(netif_tx_response_t) <= 8 && sizeof(netif_rx_response_t) == 8,
+	       "a response fits a record slot");
+
+struct vif_journal *journal_map(int fd)
+{
+	void *m = mmap(NULL, IPC_JOURNAL_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	close(fd);
+	return m == MAP_FAILED ? NULL : m;
+}
+
+void journal_unmap(struct vif_journal *j)
+{
+	if (j)
+		munmap(j, IPC_JOURNAL_BYTES);
+}
+
+void journal_reset(struct vif_journal *j, uint32_t tx_ref, uint32_t rx_ref)
+{
+	if (!j)
+		return;
+	__atomic_store_n(&j->tx.valid, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&j->rx.valid, 0, __ATOMIC_RELEASE);
+	j->tx_ref = tx_ref;
+	j->rx_ref = rx_ref;
+	j->version = JOURNAL_VERSION;
+	__atomic_store_n(&j->magic, JOURNAL_MAGIC, __ATOMIC_RELEASE);
+}
+
+/* Mark valid only once entries and bounds are in: a death before leaves nothing. */
+static void record(struct journal_ring *r, RING_IDX from, unsigned count)
+{
+	r->from = from;
+	r->count = count;
+	__atomic_store_n(&r->valid, 1, __ATOMIC_RELEASE);
+}
+
+void journal_tx_begin(struct vif_journal *j, const struct engine_tx_queue *q,
+		      const struct engine_tx_batch *b)
+{
+	if (!j || b->nr_rsps == 0)
+		return;
+	for (unsigned i = 0; i < b->nr_rsps; i++) {
+		netif_tx_response_t rsp = { .id = b->rsps[i].id, .status = b->rsps[i].status };
+
+		memset(j->tx.rsp[i], 0, sizeof(j->tx.rsp[i]));
+		memcpy(j->tx.rsp[i], &rsp, sizeof(rsp));
+	}
+	record(&j->tx, q->rsp_published, b->nr_rsps);
+}
+
+void journal_rx_begin(struct vif_journal *j, const struct engine_rx_queue *q,
+		      const struct engine_rx_batch *b)
+{
+	if (!j || b->nr_slots == 0)
+		return;
+	memcpy(j->rx.rsp, b->rsps, (size_t)b->nr_slots * sizeof(b->rsps[0]));
+	record(&j->rx, q->rsp_published, b->nr_slots);
+}
+
+void journal_end(struct vif_journal *j)
+{
+	if (!j)
+		return;
+	__atomic_store_n(&j->tx.valid, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&j->rx.valid, 0, __ATOMIC_RELEASE);
+}
+
+/*
+ * Finish one ring's recorded publish. The ring shows it done when its
+ * rsp_prod reads the record's end; otherwise the slots still hold the
+ * frontend's requests (it posts only behind responses it has seen), so
+ * writing the recorded responses there is what the dead worker was doing.
+ */
+static unsigned replay_ring(struct journal_ring *r, void *ring_base, size_t slot_size,
+			    size_t rsp_size, RING_IDX *shared_prod)
+{
+	unsigned count = r->count;
+	RING_IDX from = r->from, prod = engine_ring_read_idx(shared_prod);
+
+	if (!__atomic_load_n(&r->valid, __ATOMIC_ACQUIRE) || count == 0 ||
+	    count > ENGINE_RX_RING_SIZE || prod == from + count)
+		return 0;
+	for (unsigned i = 0; i < count; i++) {
+		uint8_t *slot = (uint8_t *)ring_base +
+				((from + i) % ENGINE_RX_RING_SIZE) * slot_size;
+
+		memcpy(slot, r->rsp[i], rsp_size);
+	}
+	xen_wmb(); /* responses before the producer that covers them */
+	engine_ring_write_idx(shared_prod, from + count);
+	__atomic_store_n(&r->valid, 0, __ATOMIC_RELEASE);
+	return count;
+}
+
+unsigned journal_replay(struct vif_journal *j, uint32_t tx_ref, uint32_t rx_ref,
+			netif_tx_sring_t *tx, netif_rx_sring_t *rx)
+{
+	unsigned n = 0;
+
+	if (!j || __atomic_load_n(&j->magic, __ATOMIC_ACQUIRE) != JOURNAL_MAGIC ||
+	    j->version != JOURNAL_VERSION || j->tx_ref != tx_ref || j->rx_ref != rx_ref)
+		return 0;
+	_Static_assert(ENGINE_TX_RING_SIZE == ENGINE_RX_RING_SIZE, "one modulus for both rings");
+	n += replay_ring(&j->tx, tx->ring, sizeof(tx->ring[0]), sizeof(netif_tx_response_t),
+			 &tx->rsp_prod);
+	n += replay_ring(&j->rx, rx->ring, sizeof(rx->ring[0]), sizeof(netif_rx_response_t),
+			 &rx->rsp_prod);
+	return n;
+}

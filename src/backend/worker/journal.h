@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * journal.h - a record of responses on their way into a guest's rings, so
+ * that a worker that dies in the middle of publishing them can be finished
+ * by the next one.
+ *
+ * Theory of operation: before a batch's responses are written into a ring
+ * (engine_tx_publish / engine_rx_publish) they are written here first, with
+ * the ring index of the first one, and marked valid; after the publish the
+ * mark is cleared. The journal is a file in the supervisor's runtime
+ * directory, one per vif, made by the supervisor and handed to each worker
+ * with the TAP: it outlives every process. A new worker that resumes a
+ * Connected vif replays a valid record whose responses the ring does not
+ * show as published (journal_replay), then attaches after them. Without
+ * this, slots the dead worker had half-answered would be read back as
+ * requests, with response bytes as grant references.
+ *
+ * The guest never sees the journal. Only the worker writes it (it is also
+ * the only reader, after a restart); a record describes rings by their
+ * grant references and is reset on every fresh connection.
+ */
+#ifndef XNB_BACKEND_JOURNAL_H
+#define XNB_BACKEND_JOURNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ring.h"
+#include "rx.h"
+#include "tx.h"
+
+struct vif_journal;
+
+/* journal_map() - map the journal file @fd (taken). NULL + errno. */
+struct vif_journal *journal_map(int fd);
+/* journal_unmap() - the mapping goes; the file stays with the supervisor. */
+void journal_unmap(struct vif_journal *j);
+
+/* journal_reset() - a fresh connection to rings @tx_ref / @rx_ref: nothing pending. */
+void journal_reset(struct vif_journal *j, uint32_t tx_ref, uint32_t rx_ref);
+
+/*
+ * journal_replay() - on resuming rings @tx_ref / @rx_ref: write and publish
+ * any responses a dead worker recorded but the ring does not show. Returns
+ * how many it wrote.
+ */
+unsigned journal_replay(struct vif_journal *j, uint32_t tx_ref, uint32_t rx_ref,
+			netif_tx_sring_t *tx, netif_rx_sring_t *rx);
+
+/* Around engine_tx_publish(): record @b's responses, then (after) clear them. */
+void journal_tx_begin(struct vif_journal *j, const struct engine_tx_queue *q,
+		      const struct engine_tx_batch *b);
+/* Around engine_rx_publish(). */
+void journal_rx_begin(struct vif_journal *j, const struct engine_rx_queue *q,
+		      const struct engine_rx_batch *b);
+/* The publish is done: nothing pending on either ring. */
+void journal_end(struct vif_journal *j);
+
+#endif
