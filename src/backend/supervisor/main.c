@@ -274,6 +274,8 @@ int main(int argc, char **argv)
 
 				if (read(timer_fd, &expirations, sizeof(expirations)) > 0) {
 					workers_tick(&s);
+					if (!s.stopping)
+						vifs_tick(&s);
 					ctl_tick(&s);
 				}
 				break;

@@ -85,6 +85,8 @@ int vifs_start(struct supervisor *s);
 void vifs_watch_event(struct supervisor *s, const char *path);
 /* vifs_apply() - re-read what the noted events named; start workers for new guests. */
 void vifs_apply(struct supervisor *s);
+/* vifs_tick() - retry TAPs that could not be made yet. */
+void vifs_tick(struct supervisor *s);
 /* vifs_gone() - a worker says the toolstack removed @domid/@devid: drop its TAP. */
 void vifs_gone(struct supervisor *s, unsigned domid, unsigned devid);
 /* vifs_link() - a worker asks for its vif's link up or down (and an MTU). */

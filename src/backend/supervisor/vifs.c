@@ -42,6 +42,22 @@
 static unsigned noted[NOTED_MAX];
 static unsigned nr_noted;
 static bool rescan_all;
+/* Domains with a vif whose TAP could not be made yet (e.g. EBUSY while a
+ * dead worker's io_uring still holds the old file): scanned again. */
+#define RETRY_MS 200
+static unsigned retry[NOTED_MAX];
+static unsigned nr_retry;
+static uint64_t retry_at_ms;
+
+static void retry_later(unsigned domid)
+{
+	for (unsigned i = 0; i < nr_retry; i++)
+		if (retry[i] == domid)
+			return;
+	if (nr_retry < NOTED_MAX)
+		retry[nr_retry++] = domid;
+	retry_at_ms = sup_now_ms() + RETRY_MS;
+}
 
 /*
  * Our TAPs carry an alias naming the xnbd instance (the platform, and the
@@ -188,8 +204,10 @@ static void take(struct supervisor *s, unsigned domid, unsigned devid)
 	snprintf(name, sizeof(name), "vif%u.%u", domid, devid);
 	rc = tap_open_persistent(&v->tap, name);
 	if (rc) {
-		log_err("vif%u.%u: cannot create TAP %s: %s", domid, devid, name, strerror(-rc));
+		log_warn("vif%u.%u: cannot create TAP %s: %s; trying again", domid, devid, name,
+			 strerror(-rc));
 		free(v);
+		retry_later(domid);
 		return;
 	}
 	tag_tap(s, name);
@@ -397,6 +415,18 @@ void vifs_apply(struct supervisor *s)
 				scan_domain(s, noted[i]);
 	rescan_all = false;
 	nr_noted = 0;
+}
+
+void vifs_tick(struct supervisor *s)
+{
+	unsigned doms[NOTED_MAX], n = nr_retry;
+
+	if (n == 0 || sup_now_ms() < retry_at_ms)
+		return;
+	memcpy(doms, retry, n * sizeof(doms[0]));
+	nr_retry = 0;
+	for (unsigned i = 0; i < n; i++)
+		scan_domain(s, doms[i]);
 }
 
 void vifs_gone(struct supervisor *s, unsigned domid, unsigned devid)
