@@ -161,6 +161,26 @@ static void test_tx_replay_unpublished(void **state)
 	journal_unmap(j);
 }
 
+/* The guest's multicast subscriptions outlive a worker, not a new connection. */
+static void test_mcast_kept(void **state)
+{
+	struct vif_journal *j = new_journal();
+	uint8_t in[3][6] = { { 0x33, 0x33, 0, 0, 0, 1 }, { 0x33, 0x33, 0xff, 1, 2, 3 },
+			     { 0x01, 0, 0x5e, 0, 0, 0xfb } };
+	uint8_t out[4][6];
+
+	(void)state;
+	journal_reset(j, TX_REF, RX_REF);
+	journal_mcast_save(j, (const uint8_t (*)[6])in, 3);
+	memset(out, 0, sizeof(out));
+	assert_int_equal(journal_mcast_load(j, out, 4), 3);
+	assert_memory_equal(out, in, sizeof(in));
+	assert_int_equal(journal_mcast_load(j, out, 2), 2); /* bounded by the caller */
+	journal_reset(j, TX_REF, RX_REF);
+	assert_int_equal(journal_mcast_load(j, out, 4), 0);
+	journal_unmap(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +192,7 @@ int main(void)
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_tx_replay_unpublished, fixture_setup,
 						fixture_teardown),
+		cmocka_unit_test(test_mcast_kept),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

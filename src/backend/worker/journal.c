@@ -25,6 +25,8 @@ struct vif_journal {
 	uint32_t magic, version;
 	uint32_t tx_ref, rx_ref;
 	struct journal_ring tx, rx;
+	uint32_t nr_mcast;
+	uint8_t mcast[JOURNAL_MCAST_MAX][6];
 };
 
 _Static_assert(sizeof(struct vif_journal) <= IPC_JOURNAL_BYTES, "the file holds a journal");
@@ -54,6 +56,7 @@ void journal_reset(struct vif_journal *j, uint32_t tx_ref, uint32_t rx_ref)
 	__atomic_store_n(&j->rx.valid, 0, __ATOMIC_RELEASE);
 	j->tx_ref = tx_ref;
 	j->rx_ref = rx_ref;
+	j->nr_mcast = 0;
 	j->version = JOURNAL_VERSION;
 	__atomic_store_n(&j->magic, JOURNAL_MAGIC, __ATOMIC_RELEASE);
 }
@@ -137,5 +140,30 @@ unsigned journal_replay(struct vif_journal *j, uint32_t tx_ref, uint32_t rx_ref,
 			 &tx->rsp_prod);
 	n += replay_ring(&j->rx, rx->ring, sizeof(rx->ring[0]), sizeof(netif_rx_response_t),
 			 &rx->rsp_prod);
+	return n;
+}
+
+void journal_mcast_save(struct vif_journal *j, const uint8_t (*addrs)[6], unsigned n)
+{
+	if (!j)
+		return;
+	if (n > JOURNAL_MCAST_MAX)
+		n = JOURNAL_MCAST_MAX;
+	memcpy(j->mcast, addrs, (size_t)n * 6);
+	j->nr_mcast = n;
+}
+
+unsigned journal_mcast_load(const struct vif_journal *j, uint8_t (*addrs)[6], unsigned max)
+{
+	unsigned n;
+
+	if (!j || j->magic != JOURNAL_MAGIC)
+		return 0;
+	n = j->nr_mcast; /* our own file, but bounded all the same */
+	if (n > max)
+		n = max;
+	if (n > JOURNAL_MCAST_MAX)
+		n = JOURNAL_MCAST_MAX;
+	memcpy(addrs, j->mcast, (size_t)n * 6);
 	return n;
 }

@@ -56,4 +56,13 @@ void journal_rx_begin(struct vif_journal *j, const struct engine_rx_queue *q,
 /* The publish is done: nothing pending on either ring. */
 void journal_end(struct vif_journal *j);
 
+/*
+ * The multicast addresses the frontend subscribed (its state in the
+ * backend, which it will not send again): saved on every change, loaded
+ * on resume. journal_mcast_load() returns how many it put in @addrs.
+ */
+#define JOURNAL_MCAST_MAX 64
+void journal_mcast_save(struct vif_journal *j, const uint8_t (*addrs)[6], unsigned n);
+unsigned journal_mcast_load(const struct vif_journal *j, uint8_t (*addrs)[6], unsigned max);
+
 #endif

@@ -272,9 +272,13 @@ int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
 		}
 		/* A predecessor that died publishing: finish it, then attach after it. */
 		if (resume) {
-			unsigned replayed = journal_replay(v->journal, tx_ref[i], rx_ref[i],
-							   q->tx_ring, q->rx_ring);
+			unsigned replayed;
 
+			/* The subscriptions the guest made: it will not send them again. */
+			if (i == 0)
+				v->nr_mcast = journal_mcast_load(v->journal, v->mcast, VIF_MCAST_MAX);
+			replayed = journal_replay(v->journal, tx_ref[i], rx_ref[i], q->tx_ring,
+						  q->rx_ring);
 			if (replayed)
 				log_info("vif%u.%u: %u responses the last worker recorded but did "
 					 "not publish: published", v->domid, v->devid, replayed);
@@ -337,7 +341,10 @@ static void mcast_update(struct vif *v, const struct engine_tx_pkt *p)
 	} else if (p->kind == ENGINE_TX_MCAST_DEL && i < v->nr_mcast) {
 		memmove(v->mcast[i], v->mcast[i + 1], (size_t)(v->nr_mcast - i - 1) * 6);
 		v->nr_mcast--;
+	} else {
+		return;
 	}
+	journal_mcast_save(v->journal, (const uint8_t (*)[6])v->mcast, v->nr_mcast);
 }
 
 static void run_copy(struct vif_queue *q, struct engine_copy_seg *segs, unsigned n)
