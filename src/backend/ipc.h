@@ -50,7 +50,6 @@ enum ipc_type {
 #define WORKER_EXIT_OK 0       /* asked to (SIGTERM, IPC_DISCONNECT): no restart */
 #define WORKER_EXIT_FAILED 1   /* restart with back-off */
 #define WORKER_EXIT_USAGE 2    /* bad arguments: restarting will not help */
-#define WORKER_EXIT_RESPAWN 75 /* a new vif needs a new worker: restart at once */
 
 /* Size of a vif's journal file (worker/journal.h). */
 #define IPC_JOURNAL_BYTES 8192

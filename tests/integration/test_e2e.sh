@@ -345,6 +345,18 @@ else
 	ok "seccomp: open(), socket() and an unlisted call kill the worker; logged, restarted, guest 2 served"
 fi
 
+# --- a second vif for a guest that has a worker ------------------------------
+W2=$(worker_of 2)
+"$VIF" add 2 1
+wait_for 5 sh -c "[ \"\$(xenstore-read /local/domain/0/backend/vif/2/1/state)\" = 2 ]" ||
+	fail "vif2.1 not in InitWait"
+[ -n "$(worker_of 2)" ] && [ "$(worker_of 2)" != "$W2" ] || fail "guest 2's worker not replaced"
+[ "$(be_state 2)" = 4 ] || fail "vif2.0 left Connected when vif2.1 came"
+wait_for 5 ping -c 1 -W 1 10.214.2.2 || fail "guest 2 after its second vif came"
+"$VIF" remove 2 1
+wait_for 5 sh -c "! ip link show vif2.1" || fail "vif2.1's TAP not removed"
+ok "a second vif for a running guest: its worker replaced, vif2.0 stays Connected"
+
 # --- a frontend writing garbage -------------------------------------------
 FE=/local/domain/9/device/vif/0
 BE=/local/domain/0/backend/vif/9/0

@@ -98,8 +98,11 @@ void vifs_release(struct supervisor *s, bool remove);
 
 /* ---- workers.c: one process per guest ----------------------------------- */
 
-/* workers_ensure() - a running worker for @domid; a new TAP reaches a running one. */
-void workers_ensure(struct supervisor *s, unsigned domid, const struct sup_vif *new_vif);
+/*
+ * workers_ensure() - a running worker for @domid; with @new_vifs, one that
+ * has every TAP held for it (a running one is replaced, seamlessly).
+ */
+void workers_ensure(struct supervisor *s, unsigned domid, bool new_vifs);
 /* workers_retire() - @domid has no vifs left: let its worker go. */
 void workers_retire(struct supervisor *s, unsigned domid);
 /* workers_input() - messages from @w. */

@@ -193,14 +193,14 @@ static int read_online(struct supervisor *s, unsigned domid, unsigned devid)
 	return rc == 0 && online == 1;
 }
 
-static void take(struct supervisor *s, unsigned domid, unsigned devid)
+static bool take(struct supervisor *s, unsigned domid, unsigned devid)
 {
 	struct sup_vif *v = calloc(1, sizeof(*v));
 	char name[16];
 	int rc;
 
 	if (!v)
-		return;
+		return false;
 	snprintf(name, sizeof(name), "vif%u.%u", domid, devid);
 	rc = tap_open_persistent(&v->tap, name);
 	if (rc) {
@@ -208,7 +208,7 @@ static void take(struct supervisor *s, unsigned domid, unsigned devid)
 			 strerror(-rc));
 		free(v);
 		retry_later(domid);
-		return;
+		return false;
 	}
 	tag_tap(s, name);
 	v->journal_fd = open_journal(s, domid, devid);
@@ -218,7 +218,7 @@ static void take(struct supervisor *s, unsigned domid, unsigned devid)
 	v->next = s->vifs;
 	s->vifs = v;
 	log_info("vif%u.%u: online, TAP %s held", domid, devid, name);
-	workers_ensure(s, domid, v);
+	return true;
 }
 
 /* Bring what we hold for @domid in line with its backend directory. */
@@ -226,6 +226,7 @@ static void scan_domain(struct supervisor *s, unsigned domid)
 {
 	char dir[96], **devs = NULL;
 	unsigned ndevs = 0;
+	bool took = false;
 	int rc;
 
 	for (struct sup_vif *v = s->vifs; v; v = v->next)
@@ -260,9 +261,12 @@ static void scan_domain(struct supervisor *s, unsigned domid)
 			log_warn("vif%u.%u: domain %u has %u vifs already: refused", domid, devid,
 				 domid, VIFS_PER_DOMAIN_MAX);
 		else if (online == 1)
-			take(s, domid, devid);
+			took |= take(s, domid, devid);
 	}
 	free(devs);
+	/* One worker start (or replacement) for all the vifs this scan took. */
+	if (took)
+		workers_ensure(s, domid, true);
 	for (struct sup_vif *v = s->vifs, *next; v; v = next) {
 		next = v->next;
 		if (v->domid == domid && !v->seen) {

@@ -8,7 +8,7 @@
  * reads what it says (checked: a worker is not trusted) and asks it for
  * counters. A worker that dies is logged with its exit status or signal
  * (SIGSYS: its seccomp filter refused a system call) and started again:
- * at once when it asked to be (a new vif), otherwise after a back-off
+ * at once when we replaced it (new vifs), otherwise after a back-off
  * that doubles from RESTART_MIN_MS to RESTART_MAX_MS and starts over once
  * a worker has run for RESTART_RESET_MS. The guest does not notice: the
  * new worker resumes its Connected vifs from the rings (xenbus.c).
@@ -137,7 +137,7 @@ static void start(struct supervisor *s, struct sup_worker *w)
 		 w->restarts ? ", a restart" : "");
 }
 
-void workers_ensure(struct supervisor *s, unsigned domid, const struct sup_vif *new_vif)
+void workers_ensure(struct supervisor *s, unsigned domid, bool new_vifs)
 {
 	struct sup_worker *w = find(s, domid);
 
@@ -156,10 +156,12 @@ void workers_ensure(struct supervisor *s, unsigned domid, const struct sup_vif *
 	}
 	w->exiting = false;
 	if (w->pid > 0) {
-		/* A running worker takes it (and restarts to set it up; see its main.c). */
-		w->respawn_wanted = true;
-		if (w->fd >= 0 && new_vif && send_tap(w, new_vif) != 0)
+		/* New TAPs need rings set up outside the sandbox: a new worker
+		 * (this one detaches; the next resumes its vifs and takes all). */
+		if (new_vifs) {
+			w->respawn_wanted = true;
 			kill(w->pid, SIGTERM);
+		}
 		return;
 	}
 	if (w->restart_at_ms == 0)
@@ -270,12 +272,10 @@ void workers_reap(struct supervisor *s)
 		w->restarts++;
 		if (now - w->started_ms >= RESTART_RESET_MS)
 			w->backoff_ms = RESTART_MIN_MS;
-		/* At once only when we asked for it (a new vif; our own SIGTERM
-		 * above): a worker a guest makes exit "cleanly" gets the back-off. */
-		if ((WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_RESPAWN) || clean) {
-			clean = w->respawn_wanted;
-			w->respawn_wanted = false;
-		}
+		/* At once only when we asked for it (new vifs: workers_ensure): a
+		 * worker a guest makes exit "cleanly" gets the back-off. */
+		clean = clean && w->respawn_wanted;
+		w->respawn_wanted = false;
 		if (clean) {
 			log_info("domain %u: worker (pid %d) %s: restarting now", w->domid, (int)pid,
 				 how);
@@ -304,6 +304,10 @@ void workers_stop(struct supervisor *s, bool disconnect)
 
 	for (struct sup_worker *w = s->workers; w; w = w->next) {
 		w->restart_at_ms = 0;
+		/* A stop for good reaches every guest: one whose worker is down
+		 * (backing off) gets one to close its vifs. */
+		if (w->pid <= 0 && disconnect && vifs_count(s, w->domid) > 0)
+			start(s, w);
 		if (w->pid <= 0)
 			continue;
 		if (disconnect && w->fd >= 0 && ipc_send(w->fd, &h, NULL, -1) == 0)

@@ -21,8 +21,8 @@
  * the next worker resumes where this one stopped. IPC_DISCONNECT closes
  * every vif (Closed in XenStore) first: a stop for good. A vif added after
  * the sandbox is in place needs a TAP ring the sandbox can no longer set
- * up: the worker detaches and exits with WORKER_EXIT_RESPAWN, and the
- * supervisor starts a new one at once.
+ * up: the supervisor replaces the worker (SIGTERM, then a new one with
+ * every TAP), which the guests' other vifs do not notice.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -389,7 +389,7 @@ static void answer_ctl(struct worker *d, const struct ipc_msg *m)
 	free(buf);
 }
 
-enum ipc_outcome { IPC_GO_ON, IPC_STARTED, IPC_EXIT_DETACH, IPC_EXIT_DISCONNECT, IPC_EXIT_RESPAWN };
+enum ipc_outcome { IPC_GO_ON, IPC_STARTED, IPC_EXIT_DETACH, IPC_EXIT_DISCONNECT };
 
 static enum ipc_outcome handle_ipc(struct worker *d, bool started)
 {
@@ -406,13 +406,14 @@ static enum ipc_outcome handle_ipc(struct worker *d, bool started)
 		switch (m.h.type) {
 		case IPC_VIF_TAP:
 			if (started) {
-				if (m.fd >= 0)
-					close(m.fd);
-				log_info("vif%u.%u added: restarting to set up its TAP outside the sandbox",
-					 d->guest_domid, m.h.devid);
-				return IPC_EXIT_RESPAWN;
+				/* Its ring could not be set up in the sandbox; the supervisor
+				 * replaces us for new vifs instead of sending them. */
+				log_warn("vif%u.%u: a TAP after the start: ignored", d->guest_domid,
+					 m.h.devid);
+				break;
 			}
 			rc = stash_tap(d, m.h.devid, m.fd, m.payload);
+			m.fd = -1; /* taken */
 			if (rc)
 				log_err("vif%u.%u: TAP %s not usable: %s", d->guest_domid, m.h.devid,
 					m.payload, strerror(-rc));
@@ -438,8 +439,8 @@ static enum ipc_outcome handle_ipc(struct worker *d, bool started)
 		default:
 			break;
 		}
-		if (m.fd >= 0 && m.h.type != IPC_VIF_TAP)
-			close(m.fd);
+		if (m.fd >= 0)
+			close(m.fd); /* none expected, or not taken */
 	}
 	return IPC_GO_ON;
 }
@@ -705,7 +706,7 @@ int main(int argc, char **argv)
 	} else {
 		xenbus_detach(&d);
 	}
-	rc = outcome == IPC_EXIT_RESPAWN ? WORKER_EXIT_RESPAWN : WORKER_EXIT_OK;
+	rc = WORKER_EXIT_OK;
 out:
 	while (d.taps)
 		drop_tap(&d, d.taps->devid);
