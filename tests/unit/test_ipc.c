@@ -47,7 +47,7 @@ static bool fd_open(int fd)
 static void test_roundtrip_with_fd(void **state)
 {
 	static struct ipc_msg m;
-	struct ipc_hdr h = { .type = IPC_VIF_TAP, .devid = 3, .len = 8 };
+	struct ipc_hdr h = { .type = IPC_VIF_TAP, .devid = 3, .len = 7 }; /* "vif7.3" and its NUL */
 	int p[2];
 
 	(void)state;
@@ -56,7 +56,7 @@ static void test_roundtrip_with_fd(void **state)
 	assert_int_equal(ipc_recv(pair[1], &m), 1);
 	assert_int_equal(m.h.type, IPC_VIF_TAP);
 	assert_int_equal(m.h.devid, 3);
-	assert_int_equal(m.h.len, 8);
+	assert_int_equal(m.h.len, 7);
 	assert_string_equal(m.payload, "vif7.3");
 	assert_true(m.fd >= 0 && m.fd != p[0]);
 	/* The received fd is the same pipe. */
