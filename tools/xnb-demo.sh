@@ -3,8 +3,9 @@
 # xnb-demo.sh - the whole system on the simulated platform, in under a minute:
 # xnb-simd (the simulated Xen), xnbd (the backend) in the host namespace,
 # a guest network namespace running xnb-netfront, the vif on a bridge like
-# Xen's vif-bridge does it, then ping and iperf3 through the rings, the
-# counters, and a clean teardown.
+# Xen's vif-bridge does it, then ping and iperf3 through the rings, a kill -9
+# of the guest's worker and a restart of xnbd that the guest does not notice,
+# the counters, and a clean teardown.
 #
 # usage: xnb-demo.sh BUILD_DIR
 set -eu
@@ -34,7 +35,9 @@ cleanup() {
 	set +e
 	step "tearing down"
 	[ -n "${NF_PID:-}" ] && kill -TERM "$NF_PID" 2>/dev/null && wait "$NF_PID" 2>/dev/null
-	[ -n "${XNBD_PID:-}" ] && kill -TERM "$XNBD_PID" 2>/dev/null && wait "$XNBD_PID" 2>/dev/null
+	# A stop for good: SIGTERM alone would leave the vif Connected for a next xnbd.
+	[ -n "${XNBD_PID:-}" ] && "$BUILD/tools/xnbctl" shutdown --disconnect >/dev/null 2>&1 &&
+		wait "$XNBD_PID" 2>/dev/null
 	[ -n "${SIMD_PID:-}" ] && kill -TERM "$SIMD_PID" 2>/dev/null && wait "$SIMD_PID" 2>/dev/null
 	ip netns del "$GUEST" 2>/dev/null
 	ip link del "$BRIDGE" 2>/dev/null
@@ -65,7 +68,8 @@ wait_for 5 test -S "$DIR/xnbd.sock"
 step "creating guest domain $DOMID: a network namespace running xnb-netfront"
 ip netns add "$GUEST"
 ip netns exec "$GUEST" ip link set lo up
-ip netns exec "$GUEST" "$BUILD/src/frontend/xnb-netfront" --domid $DOMID --ifname eth0 \
+# --no-reconnect: once Closed it stays Closed, as Linux's netfront does.
+ip netns exec "$GUEST" "$BUILD/src/frontend/xnb-netfront" --domid $DOMID --ifname eth0 --no-reconnect \
 	>"$DIR/netfront.log" 2>&1 &
 NF_PID=$!
 wait_for 5 ip netns exec "$GUEST" ip link show eth0
@@ -101,6 +105,22 @@ step "iperf3 TCP, host -> guest (3 s)"
 ip netns exec "$GUEST" iperf3 -s -1 -B "$GUEST_IP" >/dev/null 2>&1 &
 sleep 0.3
 iperf3 -c "$GUEST_IP" -t 3 -f g | grep -E 'sender|receiver' | sed 's/^/   /'
+
+step "kill -9 of the guest's worker: xnbd starts another, which resumes the rings"
+WORKER=$(pgrep -P "$XNBD_PID" -f "xnbd-worker --domid $DOMID ")
+kill -9 "$WORKER"
+wait_for 5 ping -c 1 -W 1 "$GUEST_IP"
+ping -c 3 -i 0.2 "$GUEST_IP" | tail -2 | sed 's/^/   /'
+grep -E "pid $WORKER\)|resumed" "$DIR/xnbd.log" | tail -2 | sed 's/^/   /'
+
+step "xnbd restarted (SIGTERM, then a new xnbd): the guest stays Connected"
+kill -TERM "$XNBD_PID"; wait "$XNBD_PID"
+"$BUILD/src/backend/xnbd" >>"$DIR/xnbd.log" 2>&1 &
+XNBD_PID=$!
+wait_for 5 ping -c 1 -W 1 "$GUEST_IP"
+ip netns exec "$GUEST" ping -c 3 -i 0.2 "$HOST_IP" | tail -2 | sed 's/^/   /'
+echo "   frontend state throughout: $(XENSTORED_PATH="$DIR/xenstored" \
+	xenstore-read /local/domain/$DOMID/device/vif/0/state) (4: Connected)"
 
 step "xnbctl stats / dump-rings"
 "$BUILD/tools/xnbctl" stats | sed 's/^/   /'
