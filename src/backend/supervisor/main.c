@@ -301,6 +301,7 @@ int main(int argc, char **argv)
 		if (watched && !s.stopping)
 			vifs_apply(&s);
 		ctl_reap(&s);
+		workers_collect(&s);
 	}
 	vifs_release(&s, s.disconnect);
 	rc = 0;

@@ -42,6 +42,7 @@ struct sup_worker {
 	int fd;                    /* our end of its channel; -1 while not running */
 	bool exiting;              /* asked to go: no restart */
 	bool respawn_wanted;       /* we asked it to make way for a new one */
+	bool forget;               /* its guest has no vifs: freed by workers_collect() */
 	unsigned backoff_ms;       /* before the next restart after a failure */
 	uint64_t restart_at_ms;    /* 0: no restart scheduled */
 	uint64_t started_ms;
@@ -117,6 +118,8 @@ void workers_stop(struct supervisor *s, bool disconnect);
 unsigned workers_running(const struct supervisor *s);
 /* workers_kill_all() - SIGKILL whatever is left (stop deadline passed). */
 void workers_kill_all(struct supervisor *s);
+/* workers_collect() - free the workers forgotten during the last batch of events. */
+void workers_collect(struct supervisor *s);
 /* workers_free() - forget every worker (at exit, after they are gone). */
 void workers_free(struct supervisor *s);
 

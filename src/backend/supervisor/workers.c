@@ -155,6 +155,7 @@ void workers_ensure(struct supervisor *s, unsigned domid, bool new_vifs)
 		s->workers = w;
 	}
 	w->exiting = false;
+	w->forget = false;
 	if (w->pid > 0) {
 		/* New TAPs need rings set up outside the sandbox: a new worker
 		 * (this one detaches; the next resumes its vifs and takes all). */
@@ -178,6 +179,8 @@ void workers_retire(struct supervisor *s, unsigned domid)
 	w->restart_at_ms = 0;
 	if (w->pid > 0)
 		kill(w->pid, SIGTERM);
+	else
+		w->forget = true; /* nothing running to wait for */
 }
 
 static void close_channel(struct supervisor *s, struct sup_worker *w)
@@ -262,6 +265,8 @@ void workers_reap(struct supervisor *s)
 		clean = WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_OK;
 		if (s->stopping || w->exiting || vifs_count(s, w->domid) == 0) {
 			log_info("domain %u: worker (pid %d) %s", w->domid, (int)pid, how);
+			/* Its guest has no vifs left: forgotten after this batch of events. */
+			w->forget = !s->stopping && vifs_count(s, w->domid) == 0;
 			continue;
 		}
 		if (WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_USAGE) {
@@ -333,6 +338,20 @@ void workers_kill_all(struct supervisor *s)
 				 (int)w->pid);
 			kill(w->pid, SIGKILL);
 		}
+}
+
+void workers_collect(struct supervisor *s)
+{
+	for (struct sup_worker **pp = &s->workers; *pp;) {
+		struct sup_worker *w = *pp;
+
+		if (!w->forget || w->pid > 0 || w->fd >= 0) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		free(w);
+	}
 }
 
 void workers_free(struct supervisor *s)
