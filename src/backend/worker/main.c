@@ -292,9 +292,12 @@ static void eoi(struct worker *d, int port, struct vif_queue *q, bool spurious)
 /* A port going away: its held-back unmask goes with it. */
 void worker_port_forget(struct worker *d, int port)
 {
-	for (unsigned i = 0; i < d->nr_deferred; i++)
+	for (unsigned i = 0; i < d->nr_deferred;) {
 		if (d->deferred[i].port == port)
-			d->deferred[i] = d->deferred[--d->nr_deferred];
+			d->deferred[i] = d->deferred[--d->nr_deferred]; /* look at i again */
+		else
+			i++;
+	}
 }
 
 static void handle_evtchn(struct worker *d)
