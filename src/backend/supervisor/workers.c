@@ -237,7 +237,8 @@ static void describe_exit(int status, char *buf, size_t len)
 		int sig = WTERMSIG(status);
 
 		snprintf(buf, len, "killed by signal %d (%s)%s", sig, strsignal(sig),
-			 sig == SIGSYS ? ": its seccomp filter refused a system call" : "");
+			 sig == SIGSYS ? ": its seccomp filter refused a system call (the kernel's "
+			 "audit line, type=1326, names it: syscall=N)" : "");
 	} else {
 		snprintf(buf, len, "ended with wait status 0x%x", status);
 	}

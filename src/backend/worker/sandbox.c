@@ -71,13 +71,6 @@ bool sandbox_seccomp_supported(void)
 	return !SANDBOX_SANITIZER;
 }
 
-const char *sandbox_sigsys_hint(void)
-{
-	return "killed by SIGSYS: a system call outside the worker's seccomp allow-list "
-	       "(src/backend/worker/sandbox.c); the audit log (dmesg, type=SECCOMP) "
-	       "names it as syscall=<nr>";
-}
-
 /* ---- step 1: resource limits ---- */
 
 static int set_limit(int res, rlim_t v)

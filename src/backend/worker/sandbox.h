@@ -62,8 +62,4 @@ int sandbox_enter(const struct sandbox_config *c);
  * sandbox_enter() skips the filter. */
 bool sandbox_seccomp_supported(void);
 
-/* sandbox_sigsys_hint() - a line for the supervisor to log when a worker
- * dies of SIGSYS: what it means and how to find the system call. */
-const char *sandbox_sigsys_hint(void);
-
 #endif
