@@ -56,20 +56,20 @@ static void test_rx_replay_unpublished(void **state)
 
 	(void)state;
 	fixture_rx_engine(NULL);
-	journal_reset(j, TX_REF, RX_REF);
+	journal_reset(j, 0, TX_REF, RX_REF);
 	fixture_rx_post(6, 10, 20);
 	place_rx(200, 1);
 	place_rx(FIX_PAGE + 300, 2); /* two slots */
 	fixture_grant_copy(fx->rxb->segs, fx->rxb->nr_segs);
 	engine_rx_settle(&fx->rxq, fx->rxb);
-	journal_rx_begin(j, &fx->rxq, fx->rxb);
+	journal_rx_begin(j, 0, &fx->rxq, fx->rxb);
 	end = fx->rxq.ring.rsp_prod_pvt;
 	assert_int_equal(end, 3);
 	/* ... killed here: nothing in the ring yet, the requests intact. */
 	assert_int_equal(fixture_rx_rsp_prod(), 0);
 	assert_int_equal(RING_GET_REQUEST(&fx->rxf, 1)->gref, 21);
 
-	assert_int_equal(journal_replay(j, TX_REF, RX_REF, fx->txs, fx->rxs), 3);
+	assert_int_equal(journal_replay(j, 0, TX_REF, RX_REF, fx->txs, fx->rxs), 3);
 	assert_int_equal(fixture_rx_rsp_prod(), 3);
 	assert_int_equal(fixture_rx_rsp(0)->id, 10);
 	assert_int_equal(fixture_rx_rsp(0)->status, 200);
@@ -83,7 +83,7 @@ static void test_rx_replay_unpublished(void **state)
 	place_rx(100, 3);
 	assert_int_equal(fx->rxb->segs[0].dest.foreign.ref, 23);
 	/* Replayed once: a second successor finds nothing to do. */
-	assert_int_equal(journal_replay(j, TX_REF, RX_REF, fx->txs, fx->rxs), 0);
+	assert_int_equal(journal_replay(j, 0, TX_REF, RX_REF, fx->txs, fx->rxs), 0);
 	journal_unmap(j);
 }
 
@@ -94,18 +94,18 @@ static void test_rx_published_not_replayed(void **state)
 
 	(void)state;
 	fixture_rx_engine(NULL);
-	journal_reset(j, TX_REF, RX_REF);
+	journal_reset(j, 0, TX_REF, RX_REF);
 	fixture_rx_post(4, 10, 20);
 	place_rx(200, 4);
 	fixture_grant_copy(fx->rxb->segs, fx->rxb->nr_segs);
 	engine_rx_settle(&fx->rxq, fx->rxb);
-	journal_rx_begin(j, &fx->rxq, fx->rxb);
+	journal_rx_begin(j, 0, &fx->rxq, fx->rxb);
 	engine_rx_publish(&fx->rxq, fx->rxb);
 	/* The frontend saw the response and posted into that slot again. */
 	fixture_rx_rsp(0);
 	fx->rxf.rsp_cons = 1;
 	fixture_rx_post(1, 30, 40);
-	assert_int_equal(journal_replay(j, TX_REF, RX_REF, fx->txs, fx->rxs), 0);
+	assert_int_equal(journal_replay(j, 0, TX_REF, RX_REF, fx->txs, fx->rxs), 0);
 	assert_int_equal(fixture_rx_rsp_prod(), 1);
 	journal_unmap(j);
 }
@@ -117,17 +117,17 @@ static void test_other_rings_ignored(void **state)
 
 	(void)state;
 	fixture_rx_engine(NULL);
-	journal_reset(j, TX_REF, RX_REF);
+	journal_reset(j, 0, TX_REF, RX_REF);
 	fixture_rx_post(2, 10, 20);
 	place_rx(200, 5);
 	fixture_grant_copy(fx->rxb->segs, fx->rxb->nr_segs);
 	engine_rx_settle(&fx->rxq, fx->rxb);
-	journal_rx_begin(j, &fx->rxq, fx->rxb);
-	assert_int_equal(journal_replay(j, TX_REF + 1, RX_REF, fx->txs, fx->rxs), 0);
+	journal_rx_begin(j, 0, &fx->rxq, fx->rxb);
+	assert_int_equal(journal_replay(j, 0, TX_REF + 1, RX_REF, fx->txs, fx->rxs), 0);
 	assert_int_equal(fixture_rx_rsp_prod(), 0);
 	/* And a reset forgets what was pending. */
-	journal_reset(j, TX_REF, RX_REF);
-	assert_int_equal(journal_replay(j, TX_REF, RX_REF, fx->txs, fx->rxs), 0);
+	journal_reset(j, 0, TX_REF, RX_REF);
+	assert_int_equal(journal_replay(j, 0, TX_REF, RX_REF, fx->txs, fx->rxs), 0);
 	journal_unmap(j);
 }
 
@@ -139,7 +139,7 @@ static void test_tx_replay_unpublished(void **state)
 
 	(void)state;
 	fixture_tx_engine(NULL);
-	journal_reset(j, TX_REF, RX_REF);
+	journal_reset(j, 0, TX_REF, RX_REF);
 	fixture_fill_random(frame, 600, 6);
 	fixture_tx_packet(frame, own, 1, 50, 0, 0, 7, NULL, 0);
 	fixture_tx_packet(frame, own, 1, 51, 0, 0, 8, NULL, 0);
@@ -148,10 +148,10 @@ static void test_tx_replay_unpublished(void **state)
 	fixture_grant_copy(fx->txb->segs, fx->txb->nr_segs);
 	engine_tx_finish(&fx->txq, fx->txb);
 	engine_tx_settle(&fx->txq, fx->txb);
-	journal_tx_begin(j, &fx->txq, fx->txb);
+	journal_tx_begin(j, 0, &fx->txq, fx->txb);
 	/* ... killed here. */
 	assert_int_equal(fixture_tx_rsp_prod(), 0);
-	assert_int_equal(journal_replay(j, TX_REF, RX_REF, fx->txs, fx->rxs), 2);
+	assert_int_equal(journal_replay(j, 0, TX_REF, RX_REF, fx->txs, fx->rxs), 2);
 	assert_int_equal(fixture_tx_rsp_prod(), 2);
 	assert_int_equal(fixture_tx_rsp(0)->id, 7);
 	assert_int_equal(fixture_tx_rsp(0)->status, NETIF_RSP_OKAY);
@@ -170,14 +170,66 @@ static void test_mcast_kept(void **state)
 	uint8_t out[4][6];
 
 	(void)state;
-	journal_reset(j, TX_REF, RX_REF);
+	journal_reset(j, 0, TX_REF, RX_REF);
 	journal_mcast_save(j, (const uint8_t (*)[6])in, 3);
 	memset(out, 0, sizeof(out));
 	assert_int_equal(journal_mcast_load(j, out, 4), 3);
 	assert_memory_equal(out, in, sizeof(in));
 	assert_int_equal(journal_mcast_load(j, out, 2), 2); /* bounded by the caller */
-	journal_reset(j, TX_REF, RX_REF);
+	journal_reset(j, 1, TX_REF + 2, RX_REF + 2); /* another queue's: the vif's list stays */
+	assert_int_equal(journal_mcast_load(j, out, 4), 3);
+	journal_mcast_save(j, NULL, 0); /* a fresh connection */
 	assert_int_equal(journal_mcast_load(j, out, 4), 0);
+	journal_unmap(j);
+}
+
+/* Queues keep records of their own: one queue's replay is not another's. */
+static void test_queues_apart(void **state)
+{
+	struct vif_journal *j = new_journal();
+
+	(void)state;
+	fixture_rx_engine(NULL);
+	journal_reset(j, 0, TX_REF, RX_REF);
+	journal_reset(j, 1, TX_REF + 2, RX_REF + 2);
+	fixture_rx_post(2, 10, 20);
+	place_rx(200, 5);
+	fixture_grant_copy(fx->rxb->segs, fx->rxb->nr_segs);
+	engine_rx_settle(&fx->rxq, fx->rxb);
+	journal_rx_begin(j, 1, &fx->rxq, fx->rxb);
+	/* Queue 0 has nothing pending; queue 1's record names other rings. */
+	assert_int_equal(journal_replay(j, 0, TX_REF, RX_REF, fx->txs, fx->rxs), 0);
+	assert_int_equal(journal_replay(j, 1, TX_REF, RX_REF, fx->txs, fx->rxs), 0);
+	assert_int_equal(fixture_rx_rsp_prod(), 0);
+	assert_int_equal(journal_replay(j, 1, TX_REF + 2, RX_REF + 2, fx->txs, fx->rxs), 1);
+	assert_int_equal(fixture_rx_rsp_prod(), 1);
+	/* Out-of-range queues are ignored, not written. */
+	journal_reset(j, JOURNAL_MAX_QUEUES, TX_REF, RX_REF);
+	assert_int_equal(journal_replay(j, JOURNAL_MAX_QUEUES, TX_REF, RX_REF, fx->txs, fx->rxs),
+			 0);
+	journal_unmap(j);
+}
+
+/* A file of the previous layout is cleared, never replayed. */
+static void test_old_layout_cleared(void **state)
+{
+	int fd = memfd_create("journal", MFD_CLOEXEC);
+	uint32_t old[4] = { 0x786e626a, 1, TX_REF, RX_REF };
+	struct vif_journal *j;
+	uint8_t out[4][6];
+
+	(void)state;
+	fixture_rx_engine(NULL);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, IPC_JOURNAL_BYTES), 0);
+	memset(frame, 0xff, 4096);
+	memcpy(frame, old, sizeof(old));
+	assert_int_equal(pwrite(fd, frame, 4096, 0), 4096);
+	j = journal_map(fd);
+	assert_non_null(j);
+	assert_int_equal(journal_mcast_load(j, out, 4), 0);
+	assert_int_equal(journal_replay(j, 0, TX_REF, RX_REF, fx->txs, fx->rxs), 0);
+	assert_int_equal(fixture_rx_rsp_prod(), 0);
 	journal_unmap(j);
 }
 
@@ -193,6 +245,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tx_replay_unpublished, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test(test_mcast_kept),
+		cmocka_unit_test_setup_teardown(test_queues_apart, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_old_layout_cleared, fixture_setup,
+						fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

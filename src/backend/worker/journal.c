@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #define JOURNAL_MAGIC 0x786e626a /* "xnbj" */
-#define JOURNAL_VERSION 1
+#define JOURNAL_VERSION 2 /* 2: one record per queue */
 
 /* One ring's pending responses: 8 bytes a slot covers both rings' layouts. */
 struct journal_ring {
@@ -21,12 +21,21 @@ struct journal_ring {
 	uint8_t rsp[ENGINE_RX_RING_SIZE][8];
 };
 
-struct vif_journal {
-	uint32_t magic, version;
+/* One queue's rings, named by their grant references. */
+struct journal_queue {
 	uint32_t tx_ref, rx_ref;
 	struct journal_ring tx, rx;
-	uint32_t nr_mcast;
+};
+
+/*
+ * Each queue's thread writes only its own record; the multicast list is
+ * the vif's, written under the caller's lock for it.
+ */
+struct vif_journal {
+	uint32_t magic, version;
+	uint32_t nr_mcast, pad;
 	uint8_t mcast[JOURNAL_MCAST_MAX][6];
+	struct journal_queue q[JOURNAL_MAX_QUEUES];
 };
 
 _Static_assert(sizeof(struct vif_journal) <= IPC_JOURNAL_BYTES, "the file holds a journal");
@@ -36,10 +45,19 @@ _Static_assert(sizeof(netif_tx_response_t) <= 8 && sizeof(netif_rx_response_t) =
 
 struct vif_journal *journal_map(int fd)
 {
-	void *m = mmap(NULL, IPC_JOURNAL_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	struct vif_journal *j = mmap(NULL, IPC_JOURNAL_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
+				     fd, 0);
 
 	close(fd);
-	return m == MAP_FAILED ? NULL : m;
+	if (j == MAP_FAILED)
+		return NULL;
+	/* New, or written by a build with another layout: nothing in it can be replayed. */
+	if (j->magic != JOURNAL_MAGIC || j->version != JOURNAL_VERSION) {
+		memset(j, 0, sizeof(*j));
+		j->version = JOURNAL_VERSION;
+		__atomic_store_n(&j->magic, JOURNAL_MAGIC, __ATOMIC_RELEASE);
+	}
+	return j;
 }
 
 void journal_unmap(struct vif_journal *j)
@@ -48,17 +66,21 @@ void journal_unmap(struct vif_journal *j)
 		munmap(j, IPC_JOURNAL_BYTES);
 }
 
-void journal_reset(struct vif_journal *j, uint32_t tx_ref, uint32_t rx_ref)
+static struct journal_queue *queue_of(struct vif_journal *j, unsigned queue)
 {
-	if (!j)
+	return j && queue < JOURNAL_MAX_QUEUES ? &j->q[queue] : NULL;
+}
+
+void journal_reset(struct vif_journal *j, unsigned queue, uint32_t tx_ref, uint32_t rx_ref)
+{
+	struct journal_queue *jq = queue_of(j, queue);
+
+	if (!jq)
 		return;
-	__atomic_store_n(&j->tx.valid, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&j->rx.valid, 0, __ATOMIC_RELEASE);
-	j->tx_ref = tx_ref;
-	j->rx_ref = rx_ref;
-	j->nr_mcast = 0;
-	j->version = JOURNAL_VERSION;
-	__atomic_store_n(&j->magic, JOURNAL_MAGIC, __ATOMIC_RELEASE);
+	__atomic_store_n(&jq->tx.valid, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&jq->rx.valid, 0, __ATOMIC_RELEASE);
+	jq->tx_ref = tx_ref;
+	jq->rx_ref = rx_ref;
 }
 
 /* Mark valid only once entries and bounds are in: a death before leaves nothing. */
@@ -69,35 +91,41 @@ static void record(struct journal_ring *r, RING_IDX from, unsigned count)
 	__atomic_store_n(&r->valid, 1, __ATOMIC_RELEASE);
 }
 
-void journal_tx_begin(struct vif_journal *j, const struct engine_tx_queue *q,
+void journal_tx_begin(struct vif_journal *j, unsigned queue, const struct engine_tx_queue *q,
 		      const struct engine_tx_batch *b)
 {
-	if (!j || b->nr_rsps == 0)
+	struct journal_queue *jq = queue_of(j, queue);
+
+	if (!jq || b->nr_rsps == 0)
 		return;
 	for (unsigned i = 0; i < b->nr_rsps; i++) {
 		netif_tx_response_t rsp = { .id = b->rsps[i].id, .status = b->rsps[i].status };
 
-		memset(j->tx.rsp[i], 0, sizeof(j->tx.rsp[i]));
-		memcpy(j->tx.rsp[i], &rsp, sizeof(rsp));
+		memset(jq->tx.rsp[i], 0, sizeof(jq->tx.rsp[i]));
+		memcpy(jq->tx.rsp[i], &rsp, sizeof(rsp));
 	}
-	record(&j->tx, q->rsp_published, b->nr_rsps);
+	record(&jq->tx, q->rsp_published, b->nr_rsps);
 }
 
-void journal_rx_begin(struct vif_journal *j, const struct engine_rx_queue *q,
+void journal_rx_begin(struct vif_journal *j, unsigned queue, const struct engine_rx_queue *q,
 		      const struct engine_rx_batch *b)
 {
-	if (!j || b->nr_slots == 0)
+	struct journal_queue *jq = queue_of(j, queue);
+
+	if (!jq || b->nr_slots == 0)
 		return;
-	memcpy(j->rx.rsp, b->rsps, (size_t)b->nr_slots * sizeof(b->rsps[0]));
-	record(&j->rx, q->rsp_published, b->nr_slots);
+	memcpy(jq->rx.rsp, b->rsps, (size_t)b->nr_slots * sizeof(b->rsps[0]));
+	record(&jq->rx, q->rsp_published, b->nr_slots);
 }
 
-void journal_end(struct vif_journal *j)
+void journal_end(struct vif_journal *j, unsigned queue)
 {
-	if (!j)
+	struct journal_queue *jq = queue_of(j, queue);
+
+	if (!jq)
 		return;
-	__atomic_store_n(&j->tx.valid, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&j->rx.valid, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&jq->tx.valid, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&jq->rx.valid, 0, __ATOMIC_RELEASE);
 }
 
 /*
@@ -127,18 +155,18 @@ static unsigned replay_ring(struct journal_ring *r, void *ring_base, size_t slot
 	return count;
 }
 
-unsigned journal_replay(struct vif_journal *j, uint32_t tx_ref, uint32_t rx_ref,
+unsigned journal_replay(struct vif_journal *j, unsigned queue, uint32_t tx_ref, uint32_t rx_ref,
 			netif_tx_sring_t *tx, netif_rx_sring_t *rx)
 {
+	struct journal_queue *jq = queue_of(j, queue);
 	unsigned n = 0;
 
-	if (!j || __atomic_load_n(&j->magic, __ATOMIC_ACQUIRE) != JOURNAL_MAGIC ||
-	    j->version != JOURNAL_VERSION || j->tx_ref != tx_ref || j->rx_ref != rx_ref)
+	if (!jq || jq->tx_ref != tx_ref || jq->rx_ref != rx_ref)
 		return 0;
 	_Static_assert(ENGINE_TX_RING_SIZE == ENGINE_RX_RING_SIZE, "one modulus for both rings");
-	n += replay_ring(&j->tx, tx->ring, sizeof(tx->ring[0]), sizeof(netif_tx_response_t),
+	n += replay_ring(&jq->tx, tx->ring, sizeof(tx->ring[0]), sizeof(netif_tx_response_t),
 			 &tx->rsp_prod);
-	n += replay_ring(&j->rx, rx->ring, sizeof(rx->ring[0]), sizeof(netif_rx_response_t),
+	n += replay_ring(&jq->rx, rx->ring, sizeof(rx->ring[0]), sizeof(netif_rx_response_t),
 			 &rx->rsp_prod);
 	return n;
 }
@@ -149,7 +177,8 @@ void journal_mcast_save(struct vif_journal *j, const uint8_t (*addrs)[6], unsign
 		return;
 	if (n > JOURNAL_MCAST_MAX)
 		n = JOURNAL_MCAST_MAX;
-	memcpy(j->mcast, addrs, (size_t)n * 6);
+	if (n)
+		memcpy(j->mcast, addrs, (size_t)n * 6);
 	j->nr_mcast = n;
 }
 
@@ -157,7 +186,7 @@ unsigned journal_mcast_load(const struct vif_journal *j, uint8_t (*addrs)[6], un
 {
 	unsigned n;
 
-	if (!j || j->magic != JOURNAL_MAGIC)
+	if (!j)
 		return 0;
 	n = j->nr_mcast; /* our own file, but bounded all the same */
 	if (n > max)

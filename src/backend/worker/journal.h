@@ -9,7 +9,8 @@
  * the ring index of the first one, and marked valid; after the publish the
  * mark is cleared. The journal is a file in the supervisor's runtime
  * directory, one per vif, made by the supervisor and handed to each worker
- * with the TAP: it outlives every process. A new worker that resumes a
+ * with the TAP: it outlives every process. It holds one record per queue,
+ * each written only by its queue's thread, and the vif's multicast list. A new worker that resumes a
  * Connected vif replays a valid record whose responses the ring does not
  * show as published (journal_replay), then attaches after them. Without
  * this, slots the dead worker had half-answered would be read back as
@@ -29,37 +30,44 @@
 #include "rx.h"
 #include "tx.h"
 
+/* Queues one journal records (worker's VIF_MAX_QUEUES at most). */
+#define JOURNAL_MAX_QUEUES 8
+
 struct vif_journal;
 
-/* journal_map() - map the journal file @fd (taken). NULL + errno. */
+/*
+ * journal_map() - map the journal file @fd (taken); a file that is new or
+ * of another layout is cleared. NULL + errno.
+ */
 struct vif_journal *journal_map(int fd);
 /* journal_unmap() - the mapping goes; the file stays with the supervisor. */
 void journal_unmap(struct vif_journal *j);
 
-/* journal_reset() - a fresh connection to rings @tx_ref / @rx_ref: nothing pending. */
-void journal_reset(struct vif_journal *j, uint32_t tx_ref, uint32_t rx_ref);
+/* journal_reset() - @queue's fresh connection to rings @tx_ref / @rx_ref: nothing pending. */
+void journal_reset(struct vif_journal *j, unsigned queue, uint32_t tx_ref, uint32_t rx_ref);
 
 /*
  * journal_replay() - on resuming rings @tx_ref / @rx_ref: write and publish
  * any responses a dead worker recorded but the ring does not show. Returns
  * how many it wrote.
  */
-unsigned journal_replay(struct vif_journal *j, uint32_t tx_ref, uint32_t rx_ref,
+unsigned journal_replay(struct vif_journal *j, unsigned queue, uint32_t tx_ref, uint32_t rx_ref,
 			netif_tx_sring_t *tx, netif_rx_sring_t *rx);
 
-/* Around engine_tx_publish(): record @b's responses, then (after) clear them. */
-void journal_tx_begin(struct vif_journal *j, const struct engine_tx_queue *q,
+/* Around engine_tx_publish() on @queue: record @b's responses, then (after) clear them. */
+void journal_tx_begin(struct vif_journal *j, unsigned queue, const struct engine_tx_queue *q,
 		      const struct engine_tx_batch *b);
 /* Around engine_rx_publish(). */
-void journal_rx_begin(struct vif_journal *j, const struct engine_rx_queue *q,
+void journal_rx_begin(struct vif_journal *j, unsigned queue, const struct engine_rx_queue *q,
 		      const struct engine_rx_batch *b);
-/* The publish is done: nothing pending on either ring. */
-void journal_end(struct vif_journal *j);
+/* The publish is done: nothing pending on either of @queue's rings. */
+void journal_end(struct vif_journal *j, unsigned queue);
 
 /*
  * The multicast addresses the frontend subscribed (its state in the
  * backend, which it will not send again): saved on every change, loaded
- * on resume. journal_mcast_load() returns how many it put in @addrs.
+ * on resume, cleared (n = 0) on a fresh connection. journal_mcast_load()
+ * returns how many it put in @addrs.
  */
 #define JOURNAL_MCAST_MAX 64
 void journal_mcast_save(struct vif_journal *j, const uint8_t (*addrs)[6], unsigned n);
