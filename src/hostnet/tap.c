@@ -167,9 +167,9 @@ int tap_open(struct tap *t, const char *name, int multi_queue)
 	return 0;
 }
 
-int tap_open_persistent(struct tap *t, const char *name)
+static int tap_open_persistent_flags(struct tap *t, const char *name, int multi_queue)
 {
-	int rc = tap_open(t, name, 0);
+	int rc = tap_open(t, name, multi_queue);
 
 	if (rc)
 		return rc;
@@ -183,6 +183,11 @@ int tap_open_persistent(struct tap *t, const char *name)
 	return 0;
 }
 
+int tap_open_persistent(struct tap *t, const char *name)
+{
+	return tap_open_persistent_flags(t, name, 0);
+}
+
 void tap_remove(struct tap *t)
 {
 	if (t->fd >= 0)
@@ -190,11 +195,49 @@ void tap_remove(struct tap *t)
 	tap_close(t);
 }
 
+int tap_open_persistent_queues(struct tap *queues, unsigned max, const char *name)
+{
+	unsigned n;
+	int rc;
+
+	if (max == 0)
+		return -EINVAL;
+	rc = tap_open_persistent_flags(&queues[0], name, 1);
+	if (rc == -EINVAL && if_nametoindex(name) != 0) {
+		/* Made single-queue by an older build: keep it, with one queue. */
+		rc = tap_open_persistent_flags(&queues[0], name, 0);
+		return rc ? rc : 1;
+	}
+	if (rc)
+		return rc;
+	for (n = 1; n < max; n++) {
+		if (tap_open(&queues[n], name, 1) != 0)
+			break; /* fewer queues is still a working vif */
+		batch_free(queues[n].batch);
+		queues[n].batch = NULL;
+	}
+	return (int)n;
+}
+
+int tap_set_queue_enabled(struct tap *t, bool enabled)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = enabled ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE;
+	if (ioctl(t->fd, TUNSETQUEUE, &ifr) == 0)
+		return 0;
+	/* EINVAL: attached already, detached already, or a single-queue TAP. */
+	return errno == EINVAL ? 0 : -errno;
+}
+
 int tap_remove_by_name(const char *name)
 {
 	struct tap t = { .fd = -1 };
-	int rc = tap_open(&t, name, 0);
+	int rc = tap_open(&t, name, 1);
 
+	if (rc == -EINVAL)
+		rc = tap_open(&t, name, 0); /* a single-queue one */
 	if (rc)
 		return rc;
 	tap_remove(&t);

@@ -12,6 +12,7 @@
 #ifndef XNB_HOSTNET_TAP_H
 #define XNB_HOSTNET_TAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -66,6 +67,22 @@ void tap_close(struct tap *t);
  * Returns 0 or -errno.
  */
 int tap_open_persistent(struct tap *t, const char *name);
+
+/*
+ * tap_open_persistent_queues() - a persistent multi-queue TAP (IFF_MULTI_QUEUE)
+ * with up to @max queue fds in @queues[0..]: the holder of a vif that may
+ * be served by several threads. A device an older build made single-queue
+ * is kept, with its one fd. Returns how many fds it opened (>= 1), or -errno.
+ */
+int tap_open_persistent_queues(struct tap *queues, unsigned max, const char *name);
+
+/*
+ * tap_set_queue_enabled() - attach or detach this queue fd of a multi-queue
+ * TAP (TUNSETQUEUE): the kernel steers frames only to attached queues, so
+ * a vif detaches the queues its frontend does not use. Asking for the state
+ * it has already (or on a single-queue TAP) is no error. 0 or -errno.
+ */
+int tap_set_queue_enabled(struct tap *t, bool enabled);
 
 /* tap_remove() - end persistence and close: the device goes with the last fd. */
 void tap_remove(struct tap *t);
