@@ -14,7 +14,8 @@
  * checked (type, devid, length) before use.
  *
  *   supervisor -> worker
- *     IPC_VIF_TAP      devid, fd = the vif's TAP, payload = its name
+ *     IPC_VIF_TAP      devid, arg = queue index, fd = that queue's fd of the
+ *                      vif's TAP (queue 0 first), payload = its name
  *     IPC_VIF_JOURNAL  devid, fd = the vif's response journal (worker/journal.h)
  *     IPC_START        every TAP is handed over: sandbox, then serve
  *     IPC_CTL          id, payload = a control request ("stats vif3.0 json")
@@ -51,8 +52,11 @@ enum ipc_type {
 #define WORKER_EXIT_FAILED 1   /* restart with back-off */
 #define WORKER_EXIT_USAGE 2    /* bad arguments: restarting will not help */
 
+/* TAP queues (so data-path threads) one vif may have: a worker's most. */
+#define IPC_MAX_QUEUES 8
+
 /* Size of a vif's journal file (worker/journal.h). */
-#define IPC_JOURNAL_BYTES 8192
+#define IPC_JOURNAL_BYTES (40 * 1024)
 
 /* The user workers run as unless told otherwise (make install creates it). */
 #define WORKER_DEFAULT_USER "xnb"

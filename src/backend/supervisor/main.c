@@ -88,15 +88,25 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: xnbd [--platform sim|xen] [--ctl PATH] [--worker PATH] [--user NAME]\n"
-		"            [--no-sandbox] [--verbose]\n"
+		"            [--no-sandbox] [--max-queues N] [--verbose]\n"
 		"  Serves backend/vif/<domid>/<devid> under this domain's XenStore path: a\n"
 		"  persistent TAP vif<domid>.<devid> per vif, a sandboxed worker per guest.\n"
+		"  --max-queues: queues offered to each frontend (multi-queue-max-queues),\n"
+		"  one thread each in the guest's worker; default: online CPUs, at most %u.\n"
 		"  The platform defaults to $XNB_PLATFORM, else 'xen' on a Xen host, else\n"
 		"  'sim'. The control socket defaults to $XNB_SIM_DIR/xnbd.sock on 'sim',\n"
 		"  /run/xnb/xnbd.sock otherwise. Workers run as --user (default %s).\n"
 		"  SIGTERM: exit, guests stay Connected, the next xnbd resumes them;\n"
 		"  `xnbctl shutdown --disconnect`: close every vif, then exit.\n",
-		WORKER_DEFAULT_USER);
+		IPC_MAX_QUEUES, WORKER_DEFAULT_USER);
+}
+
+/* As Linux netback (xenvif_max_queues): one queue per online CPU, at most IPC_MAX_QUEUES. */
+static unsigned default_max_queues(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > IPC_MAX_QUEUES ? IPC_MAX_QUEUES : (unsigned)n;
 }
 
 int main(int argc, char **argv)
@@ -107,6 +117,7 @@ int main(int argc, char **argv)
 		{ "worker", required_argument, NULL, 'w' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "no-sandbox", no_argument, NULL, 'n' },
+		{ "max-queues", required_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -119,7 +130,8 @@ int main(int argc, char **argv)
 	int sig_fd = -1, timer_fd = -1, ctl_fd = -1, rc = 1, opt;
 	sigset_t mask;
 
-	while ((opt = getopt_long(argc, argv, "p:c:w:u:nvh", opts, NULL)) != -1) {
+	s.max_queues = default_max_queues();
+	while ((opt = getopt_long(argc, argv, "p:c:w:u:nq:vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			platform = optarg;
@@ -136,6 +148,17 @@ int main(int argc, char **argv)
 		case 'n':
 			s.no_sandbox = true;
 			break;
+		case 'q': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+
+			if (*end || n < 1 || n > IPC_MAX_QUEUES) {
+				fprintf(stderr, "xnbd: --max-queues takes 1 to %u\n", IPC_MAX_QUEUES);
+				return 2;
+			}
+			s.max_queues = (unsigned)n;
+			break;
+		}
 		case 'v':
 			level = LOG_LVL_DEBUG;
 			s.verbose = true;

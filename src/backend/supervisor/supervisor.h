@@ -26,7 +26,8 @@ enum sup_source { SUP_XS, SUP_SIGNAL, SUP_TIMER, SUP_CTL_LISTEN, SUP_CTL_CLIENT,
 struct sup_vif {
 	struct sup_vif *next;
 	unsigned domid, devid;
-	struct tap tap;
+	struct tap taps[IPC_MAX_QUEUES]; /* one fd per queue of its TAP; [0] holds it */
+	unsigned nr_taps;
 	int journal_fd;            /* its response journal file (worker/journal.h), or -1 */
 	bool seen;                 /* found again by the current scan */
 	bool link_known, up;       /* as we last set it */
@@ -60,6 +61,7 @@ struct supervisor {
 	char run_dir[108];         /* the control socket's directory; vifs' journals */
 	char worker_path[4096];
 	const char *worker_user;   /* NULL: the worker's default */
+	unsigned max_queues;       /* per vif: TAP queue fds, worker threads */
 	bool no_sandbox, verbose;
 	int epfd;
 	struct sup_vif *vifs;

@@ -155,14 +155,16 @@ static void drop(struct supervisor *s, struct sup_vif *v, bool remove)
 			break;
 		}
 	}
+	for (unsigned i = 1; i < v->nr_taps; i++)
+		tap_close(&v->taps[i]);
 	if (remove) {
 		char path[200];
 
-		tap_remove(&v->tap);
+		tap_remove(&v->taps[0]); /* the last fd: the device goes */
 		journal_path(s, v->domid, v->devid, path, sizeof(path));
 		unlink(path);
 	} else {
-		tap_close(&v->tap);
+		tap_close(&v->taps[0]);
 	}
 	if (v->journal_fd >= 0)
 		close(v->journal_fd);
@@ -202,7 +204,11 @@ static bool take(struct supervisor *s, unsigned domid, unsigned devid)
 	if (!v)
 		return false;
 	snprintf(name, sizeof(name), "vif%u.%u", domid, devid);
-	rc = tap_open_persistent(&v->tap, name);
+	rc = tap_open_persistent_queues(v->taps, s->max_queues, name);
+	if (rc > 0) {
+		v->nr_taps = (unsigned)rc;
+		rc = 0;
+	}
 	if (rc) {
 		log_warn("vif%u.%u: cannot create TAP %s: %s; trying again", domid, devid, name,
 			 strerror(-rc));
@@ -217,7 +223,8 @@ static bool take(struct supervisor *s, unsigned domid, unsigned devid)
 	v->seen = true;
 	v->next = s->vifs;
 	s->vifs = v;
-	log_info("vif%u.%u: online, TAP %s held", domid, devid, name);
+	log_info("vif%u.%u: online, TAP %s held (%u queue%s)", domid, devid, name, v->nr_taps,
+		 v->nr_taps == 1 ? "" : "s");
 	return true;
 }
 
@@ -271,7 +278,7 @@ static void scan_domain(struct supervisor *s, unsigned domid)
 		next = v->next;
 		if (v->domid == domid && !v->seen) {
 			log_info("vif%u.%u: directory gone, TAP %s removed", v->domid, v->devid,
-				 v->tap.name);
+				 v->taps[0].name);
 			drop(s, v, true);
 		}
 	}
@@ -439,7 +446,7 @@ void vifs_gone(struct supervisor *s, unsigned domid, unsigned devid)
 
 	if (!v)
 		return;
-	log_info("vif%u.%u: removed by the toolstack, TAP %s removed", domid, devid, v->tap.name);
+	log_info("vif%u.%u: removed by the toolstack, TAP %s removed", domid, devid, v->taps[0].name);
 	drop(s, v, true);
 	if (vifs_count(s, domid) == 0)
 		workers_retire(s, domid);
@@ -454,19 +461,19 @@ void vifs_link(struct supervisor *s, unsigned domid, unsigned devid, bool up, un
 		return;
 	/* A worker is not trusted: sane MTUs only, and no work for a no-op. */
 	if (up && mtu >= 68 && mtu <= TAP_MTU_MAX_SG && mtu != v->mtu) {
-		rc = tap_set_mtu(&v->tap, mtu);
+		rc = tap_set_mtu(&v->taps[0], mtu);
 		if (rc == 0)
 			v->mtu = mtu;
 	}
 	if (rc == 0 && (v->link_known ? v->up != up : true)) {
-		rc = tap_set_up(&v->tap, up);
+		rc = tap_set_up(&v->taps[0], up);
 		if (rc == 0) {
 			v->up = up;
 			v->link_known = true;
 		}
 	}
 	if (rc)
-		log_warn("vif%u.%u: cannot set %s %s: %s", domid, devid, v->tap.name,
+		log_warn("vif%u.%u: cannot set %s %s: %s", domid, devid, v->taps[0].name,
 			 up ? "up" : "down", strerror(-rc));
 }
 

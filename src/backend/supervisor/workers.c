@@ -44,14 +44,18 @@ static struct sup_worker *find(struct supervisor *s, unsigned domid)
 	return NULL;
 }
 
-/* The TAP, then the journal that goes with it. */
+/* The TAP's queue fds, queue 0 first, then the journal that goes with them. */
 static int send_tap(struct sup_worker *w, const struct sup_vif *v)
 {
-	struct ipc_hdr h = { .type = IPC_VIF_TAP, .devid = v->devid,
-			     .len = (uint32_t)strlen(v->tap.name) + 1 };
 	struct ipc_hdr jh = { .type = IPC_VIF_JOURNAL, .devid = v->devid };
-	int rc = ipc_send(w->fd, &h, v->tap.name, v->tap.fd);
+	int rc = 0;
 
+	for (unsigned i = 0; i < v->nr_taps && rc == 0; i++) {
+		struct ipc_hdr h = { .type = IPC_VIF_TAP, .devid = v->devid, .arg = i,
+				     .len = (uint32_t)strlen(v->taps[0].name) + 1 };
+
+		rc = ipc_send(w->fd, &h, v->taps[0].name, v->taps[i].fd);
+	}
 	if (rc == 0 && v->journal_fd >= 0)
 		rc = ipc_send(w->fd, &jh, NULL, v->journal_fd);
 	return rc;
@@ -59,8 +63,8 @@ static int send_tap(struct sup_worker *w, const struct sup_vif *v)
 
 static pid_t spawn(struct supervisor *s, unsigned domid, int child_end)
 {
-	char domid_arg[16];
-	const char *argv[12];
+	char domid_arg[16], queues_arg[16];
+	const char *argv[14];
 	unsigned argc = 0;
 	pid_t pid;
 
@@ -70,6 +74,9 @@ static pid_t spawn(struct supervisor *s, unsigned domid, int child_end)
 	argv[argc++] = domid_arg;
 	argv[argc++] = "--platform";
 	argv[argc++] = s->platform_name;
+	snprintf(queues_arg, sizeof(queues_arg), "%u", s->max_queues);
+	argv[argc++] = "--max-queues";
+	argv[argc++] = queues_arg;
 	if (s->worker_user) {
 		argv[argc++] = "--user";
 		argv[argc++] = s->worker_user;

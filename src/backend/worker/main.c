@@ -13,10 +13,11 @@
  *      guest-written byte read;
  *   4. the handshake (xenbus.c): new vifs to InitWait, Connected ones
  *      resumed from their rings;
- *   5. one epoll loop over typed sources: XenStore watches (drained and
- *      coalesced), the event-channel fd (routed by port to its queue),
- *      each connected queue's TAP, the IPC channel, a 1 s timer (stall and
- *      drain checks), a signalfd.
+ *   5. the queue threads (queue_thread.c), one per queue a frontend may
+ *      have, each with its own event channels, grant copies and epoll set;
+ *      this thread keeps one epoll loop over XenStore watches (drained and
+ *      coalesced), the IPC channel, notices from the queue threads (a
+ *      frontend that broke the protocol) and a signalfd.
  * SIGTERM detaches: rings unmapped, ports closed, XenStore untouched, so
  * the next worker resumes where this one stopped. IPC_DISCONNECT closes
  * every vif (Closed in XenStore) first: a stop for good. A vif added after
@@ -34,8 +35,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,8 +47,6 @@
 #include "worker.h"
 #include "xenbus.h"
 
-/* Ports handled per wake-up before the loop looks at other sources. */
-#define EVTCHN_BUDGET 1024
 /* Watch events drained per wake-up; each vif is still evaluated once. */
 #define WATCH_BUDGET 4096
 /* IPC messages handled per wake-up. */
@@ -55,8 +54,7 @@
 /* How long the supervisor has to hand over the TAPs. */
 #define HANDOVER_TIMEOUT_MS 10000
 
-static enum worker_source src_signal = SRC_SIGNAL, src_timer = SRC_TIMER, src_ipc = SRC_IPC,
-			  src_eoi = SRC_EOI;
+static enum worker_source src_signal = SRC_SIGNAL, src_ipc = SRC_IPC;
 
 /*
  * The coarse clock is read from the vDSO on every clocksource; the precise
@@ -72,29 +70,6 @@ uint64_t worker_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-int worker_port_route(struct worker *d, int port, struct vif_queue *q)
-{
-	if (port < 0)
-		return -EINVAL;
-	if ((unsigned)port >= d->port_map_len) {
-		unsigned len = d->port_map_len ? d->port_map_len : 64;
-		struct vif_queue **m;
-
-		if (!q)
-			return 0;
-		while (len <= (unsigned)port)
-			len *= 2;
-		m = realloc(d->port_map, len * sizeof(*m));
-		if (!m)
-			return -ENOMEM;
-		memset(m + d->port_map_len, 0, (len - d->port_map_len) * sizeof(*m));
-		d->port_map = m;
-		d->port_map_len = len;
-	}
-	d->port_map[port] = q;
-	return 0;
-}
-
 static int epoll_set(struct worker *d, int op, int fd, uint32_t events, void *tag)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = tag };
@@ -102,42 +77,16 @@ static int epoll_set(struct worker *d, int op, int fd, uint32_t events, void *ta
 	return epoll_ctl(d->epfd, op, fd, &ev) < 0 ? -errno : 0;
 }
 
-int worker_tap_add(struct worker *d, struct vif_queue *q)
-{
-	int rc;
-
-	if (q->tap_registered)
-		return 0;
-	rc = epoll_set(d, EPOLL_CTL_ADD, q->vif->tap.fd, EPOLLIN, &q->tap_src);
-	if (rc == 0)
-		q->tap_registered = q->tap_polled = true;
-	return rc;
-}
-
-void worker_tap_del(struct worker *d, struct vif_queue *q)
-{
-	if (!q->tap_registered)
-		return;
-	epoll_set(d, EPOLL_CTL_DEL, q->vif->tap.fd, 0, NULL);
-	q->tap_registered = q->tap_polled = false;
-}
-
-void worker_tap_poll(struct worker *d, struct vif_queue *q, bool on)
-{
-	if (!q->tap_registered || q->tap_polled == on)
-		return;
-	if (epoll_set(d, EPOLL_CTL_MOD, q->vif->tap.fd, on ? EPOLLIN : 0, &q->tap_src) == 0)
-		q->tap_polled = on;
-}
-
-int worker_take_tap(struct worker *d, unsigned devid, struct tap *out,
+int worker_take_tap(struct worker *d, unsigned devid, struct tap *out, unsigned *nr_queues,
 		    struct vif_journal **journal)
 {
 	for (struct worker_tap **pp = &d->taps; *pp; pp = &(*pp)->next) {
 		struct worker_tap *t = *pp;
 
 		if (t->devid == devid) {
-			*out = t->tap;
+			for (unsigned i = 0; i < t->nr_queues; i++)
+				out[i] = t->tap[i];
+			*nr_queues = t->nr_queues;
 			*journal = t->journal;
 			*pp = t->next;
 			free(t);
@@ -150,10 +99,12 @@ int worker_take_tap(struct worker *d, unsigned devid, struct tap *out,
 static void drop_tap(struct worker *d, unsigned devid)
 {
 	struct vif_journal *j;
-	struct tap t;
+	struct tap t[VIF_MAX_QUEUES];
+	unsigned n;
 
-	if (worker_take_tap(d, devid, &t, &j) == 0) {
-		tap_close(&t);
+	if (worker_take_tap(d, devid, t, &n, &j) == 0) {
+		for (unsigned i = 0; i < n; i++)
+			tap_close(&t[i]);
 		journal_unmap(j);
 	}
 }
@@ -180,16 +131,6 @@ void worker_vif_gone(struct worker *d, const struct vif *v)
 	send_to_supervisor(d, &h, "a removed vif");
 }
 
-/* Still one of ours? A watch handled earlier in the same wake-up may have removed it. */
-static bool queue_alive(struct worker *d, const struct vif_queue *q)
-{
-	for (struct vif *v = d->vifs; v; v = v->next)
-		for (unsigned i = 0; i < v->nr_queues; i++)
-			if (&v->queues[i] == q)
-				return v->connected;
-	return false;
-}
-
 /*
  * Drain the connection's queued events (bounded), noting what they name,
  * then act once per vif: a guest rewriting its state node in a loop costs
@@ -208,145 +149,45 @@ static void handle_watches(struct worker *d)
 	xenbus_watch_events(d, &ev);
 }
 
+void worker_notice(struct worker *d)
+{
+	uint64_t one = 1;
+
+	if (write(d->notice_fd, &one, sizeof(one)) < 0) {
+		/* The counter is full: a notice is waiting anyway. */
+	}
+}
+
 /*
- * Late EOI, as Linux's event-channel driver does for backends (XSA-332): a
- * port whose events keep bringing no work stays masked for a while before
- * it is unmasked again, 1 ms after the second spurious event in a row,
- * doubling up to EOI_DELAY_MAX_MS; the first event with work resets it. A
- * guest storming its event channel then costs its worker a wake-up per
- * delay, not per notification; notifications while masked stay pending.
+ * Keep a handed-over TAP queue fd until its vif is probed. Queue 0 starts
+ * the vif's entry (a newer one replaces it); the others follow in order.
  */
-#define EOI_DELAY_MAX_MS 1000
-
-/* The timer's own clock: the coarse one may lag it by a tick. Only storms read it. */
-static uint64_t eoi_now_ms(void)
+static int stash_tap(struct worker *d, unsigned devid, unsigned queue, int fd, const char *name)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static unsigned eoi_delay_ms(unsigned streak)
-{
-	if (streak < 2)
-		return 0;
-	return streak - 2 >= 10 ? EOI_DELAY_MAX_MS : 1u << (streak - 2);
-}
-
-static void arm_eoi_timer(struct worker *d)
-{
-	struct itimerspec at = { { 0, 0 }, { 0, 0 } };
-	uint64_t first = UINT64_MAX;
-
-	for (unsigned i = 0; i < d->nr_deferred; i++)
-		if (d->deferred[i].due_ms < first)
-			first = d->deferred[i].due_ms;
-	if (first != UINT64_MAX) {
-		at.it_value.tv_sec = (time_t)(first / 1000);
-		at.it_value.tv_nsec = (long)(first % 1000) * 1000000;
-	}
-	timerfd_settime(d->eoi_timer_fd, TFD_TIMER_ABSTIME, &at, NULL);
-}
-
-static void unmask_due(struct worker *d)
-{
-	uint64_t expirations, now = eoi_now_ms();
-
-	if (read(d->eoi_timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
-		return;
-	for (unsigned i = 0; i < d->nr_deferred;) {
-		if (d->deferred[i].due_ms <= now) {
-			d->ops->evtchn_unmask(d->evt, (uint32_t)d->deferred[i].port);
-			d->deferred[i] = d->deferred[--d->nr_deferred];
-		} else {
-			i++;
-		}
-	}
-	arm_eoi_timer(d);
-}
-
-/* Unmask @port now, or later if its queue's events keep being spurious. */
-static void eoi(struct worker *d, int port, struct vif_queue *q, bool spurious)
-{
-	unsigned *streak, delay;
-
-	if (!q) {
-		d->ops->evtchn_unmask(d->evt, (uint32_t)port);
-		return;
-	}
-	streak = &q->spurious_streak[port == q->port_tx ? 0 : 1];
-	*streak = spurious ? *streak + 1 : 0;
-	delay = eoi_delay_ms(*streak);
-	if (delay == 0 || d->nr_deferred == WORKER_DEFERRED_MAX) {
-		d->ops->evtchn_unmask(d->evt, (uint32_t)port);
-		return;
-	}
-	q->stats.eoi_delayed++;
-	d->deferred[d->nr_deferred].port = port;
-	d->deferred[d->nr_deferred].due_ms = eoi_now_ms() + delay;
-	d->nr_deferred++;
-	arm_eoi_timer(d);
-}
-
-/* A port going away: its held-back unmask goes with it. */
-void worker_port_forget(struct worker *d, int port)
-{
-	for (unsigned i = 0; i < d->nr_deferred;) {
-		if (d->deferred[i].port == port)
-			d->deferred[i] = d->deferred[--d->nr_deferred]; /* look at i again */
-		else
-			i++;
-	}
-}
-
-static void handle_evtchn(struct worker *d)
-{
-	for (int i = 0; i < EVTCHN_BUDGET; i++) {
-		int port = d->ops->evtchn_pending(d->evt);
-		struct vif_queue *q;
-		bool spurious = false;
-
-		if (port < 0)
-			break;
-		q = (unsigned)port < d->port_map_len ? d->port_map[port] : NULL;
-		/* Handled while masked: what the guest sends meanwhile stays pending. */
-		if (q)
-			spurious = vif_queue_event(q);
-		eoi(d, port, q, spurious);
-	}
-}
-
-static void run_pending(struct worker *d)
-{
-	d->work_pending = false;
-	for (struct vif *v = d->vifs; v; v = v->next)
-		for (unsigned i = 0; i < v->nr_queues; i++)
-			vif_queue_run_pending(&v->queues[i]);
-}
-
-static void tick(struct worker *d, int timer_fd)
-{
-	uint64_t expirations, now = worker_now_ms();
-
-	if (read(timer_fd, &expirations, sizeof(expirations)) < 0)
-		return;
-	for (struct vif *v = d->vifs; v; v = v->next)
-		for (unsigned i = 0; i < v->nr_queues; i++)
-			vif_queue_tick(&v->queues[i], now);
-}
-
-/* Keep a handed-over TAP until its vif is probed (a newer one replaces it). */
-static int stash_tap(struct worker *d, unsigned devid, int fd, const char *name)
-{
-	struct worker_tap *t = calloc(1, sizeof(*t));
+	struct worker_tap *t;
 	int rc;
 
+	if (queue > 0) {
+		for (t = d->taps; t && t->devid != devid; t = t->next)
+			;
+		if (!t || queue != t->nr_queues || queue >= VIF_MAX_QUEUES) {
+			close(fd);
+			return -EINVAL;
+		}
+		rc = tap_attach_fd(&t->tap[queue], fd, name);
+		if (rc) {
+			close(fd);
+			return rc;
+		}
+		t->nr_queues++;
+		return 0;
+	}
+	t = calloc(1, sizeof(*t));
 	if (!t) {
 		close(fd);
 		return -ENOMEM;
 	}
-	rc = tap_attach_fd(&t->tap, fd, name);
+	rc = tap_attach_fd(&t->tap[0], fd, name);
 	if (rc) {
 		close(fd);
 		free(t);
@@ -354,6 +195,7 @@ static int stash_tap(struct worker *d, unsigned devid, int fd, const char *name)
 	}
 	drop_tap(d, devid);
 	t->devid = devid;
+	t->nr_queues = 1;
 	t->next = d->taps;
 	d->taps = t;
 	return 0;
@@ -383,7 +225,12 @@ static void answer_ctl(struct worker *d, const struct ipc_msg *m)
 
 	if (!out)
 		return;
+	/* The counters are the queue threads': read them with the threads held. */
+	for (unsigned i = 0; i < d->max_queues; i++)
+		worker_thread_lock(&d->threads[i]);
 	report_format(d, m->payload, out);
+	for (unsigned i = d->max_queues; i-- > 0;)
+		worker_thread_unlock(&d->threads[i]);
 	fclose(out);
 	h.len = len > IPC_PAYLOAD_MAX ? IPC_PAYLOAD_MAX : (uint32_t)len;
 	rc = ipc_send(d->ipc_fd, &h, buf, -1);
@@ -415,11 +262,11 @@ static enum ipc_outcome handle_ipc(struct worker *d, bool started)
 					 m.h.devid);
 				break;
 			}
-			rc = stash_tap(d, m.h.devid, m.fd, m.payload);
+			rc = stash_tap(d, m.h.devid, m.h.arg, m.fd, m.payload);
 			m.fd = -1; /* taken */
 			if (rc)
-				log_err("vif%u.%u: TAP %s not usable: %s", d->guest_domid, m.h.devid,
-					m.payload, strerror(-rc));
+				log_err("vif%u.%u: TAP %s queue %u not usable: %s", d->guest_domid,
+					m.h.devid, m.payload, m.h.arg, strerror(-rc));
 			break;
 		case IPC_VIF_JOURNAL:
 			if (started || m.fd < 0)
@@ -502,7 +349,7 @@ static int enter_sandbox(const char *user, unsigned long max_data_mb, pid_t supe
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xnbd-worker --domid N [--platform sim|xen] [--user NAME] [--no-sandbox]\n"
-		   "                   [--max-data MIB] [--verbose]\n"
+		   "                   [--max-queues N] [--max-data MIB] [--verbose]\n"
 		   "  Serves guest N's vifs for xnbd, which starts it with the channel on fd 3.\n"
 		   "  --user: the unprivileged user it runs as (default %s).\n",
 		WORKER_DEFAULT_USER);
@@ -516,25 +363,25 @@ int main(int argc, char **argv)
 		{ "user", required_argument, NULL, 'u' },
 		{ "no-sandbox", no_argument, NULL, 'n' },
 		{ "max-data", required_argument, NULL, 'm' },
+		{ "max-queues", required_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *platform = getenv("XNB_PLATFORM"), *user = WORKER_DEFAULT_USER;
-	struct worker d = { .epfd = -1, .ipc_fd = IPC_WORKER_FD, .eoi_timer_fd = -1,
-			    .src_xs = SRC_XS, .src_evtchn = SRC_EVTCHN };
-	struct itimerspec period = { { 1, 0 }, { 1, 0 } };
+	struct worker d = { .epfd = -1, .ipc_fd = IPC_WORKER_FD, .notice_fd = -1,
+			    .src_xs = SRC_XS, .src_notice = SRC_NOTICE, .max_queues = 1 };
 	enum log_level level = LOG_LVL_INFO;
 	enum ipc_outcome outcome = IPC_GO_ON;
 	unsigned long max_data_mb = WORKER_MAX_DATA_MB;
 	long domid = -1;
 	pid_t supervisor;
 	bool sandbox = true;
-	int sig_fd = -1, timer_fd = -1, rc = WORKER_EXIT_FAILED, opt;
+	int sig_fd = -1, rc = WORKER_EXIT_FAILED, opt;
 	char prog[32];
 	sigset_t mask;
 
-	while ((opt = getopt_long(argc, argv, "d:p:u:nm:vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "d:p:u:nm:q:vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
 			domid = strtol(optarg, NULL, 10);
@@ -550,6 +397,13 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			max_data_mb = strtoul(optarg, NULL, 10);
+			break;
+		case 'q':
+			d.max_queues = (unsigned)strtoul(optarg, NULL, 10);
+			if (d.max_queues < 1 || d.max_queues > VIF_MAX_QUEUES) {
+				usage(stderr);
+				return WORKER_EXIT_USAGE;
+			}
 			break;
 		case 'v':
 			level = LOG_LVL_DEBUG;
@@ -594,17 +448,15 @@ int main(int argc, char **argv)
 		 d.self_domid);
 	snprintf(d.guest_dir, sizeof(d.guest_dir), "%s/%u", d.backend_root, d.guest_domid);
 	d.gnt = d.ops->gnttab_open(d.plat);
-	d.evt = d.ops->evtchn_open(d.plat);
 	d.xs = d.ops->xs_open(d.plat);
-	if (!d.gnt || !d.evt || !d.xs) {
-		log_err("cannot open grant table, event channel or XenStore handles: %s",
-			strerror(errno));
+	if (!d.gnt || !d.xs) {
+		log_err("cannot open grant table or XenStore handles: %s", strerror(errno));
 		goto out;
 	}
-	rc = d.ops->evtchn_restrict(d.evt, (uint16_t)d.guest_domid);
+	rc = worker_threads_open(&d);
 	if (rc) {
-		log_err("cannot confine event channels to domain %u: %s", d.guest_domid,
-			strerror(-rc));
+		log_err("cannot set up the queue threads' handles (event channels confined to "
+			"domain %u): %s", d.guest_domid, strerror(-rc));
 		rc = WORKER_EXIT_FAILED;
 		goto out;
 	}
@@ -616,19 +468,15 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	d.eoi_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	d.notice_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	d.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (sig_fd < 0 || timer_fd < 0 || d.eoi_timer_fd < 0 || d.epfd < 0) {
-		log_err("start-up failed (signalfd/timerfd/epoll): %s", strerror(errno));
+	if (sig_fd < 0 || d.notice_fd < 0 || d.epfd < 0) {
+		log_err("start-up failed (signalfd/eventfd/epoll): %s", strerror(errno));
 		goto out;
 	}
-	timerfd_settime(timer_fd, 0, &period, NULL);
 	if (epoll_set(&d, EPOLL_CTL_ADD, d.ops->xs_fd(d.xs), EPOLLIN, &d.src_xs) ||
-	    epoll_set(&d, EPOLL_CTL_ADD, d.ops->evtchn_fd(d.evt), EPOLLIN, &d.src_evtchn) ||
+	    epoll_set(&d, EPOLL_CTL_ADD, d.notice_fd, EPOLLIN, &d.src_notice) ||
 	    epoll_set(&d, EPOLL_CTL_ADD, sig_fd, EPOLLIN, &src_signal) ||
-	    epoll_set(&d, EPOLL_CTL_ADD, timer_fd, EPOLLIN, &src_timer) ||
-	    epoll_set(&d, EPOLL_CTL_ADD, d.eoi_timer_fd, EPOLLIN, &src_eoi) ||
 	    epoll_set(&d, EPOLL_CTL_ADD, d.ipc_fd, EPOLLIN, &src_ipc)) {
 		log_err("epoll registration failed: %s", strerror(errno));
 		goto out;
@@ -644,17 +492,24 @@ int main(int argc, char **argv)
 		log_err("cannot enter the sandbox: %s", strerror(errno));
 		goto out;
 	}
-	/* 4. The handshake. */
+	/* 4. The queue threads, then the handshake. */
+	rc = worker_threads_start(&d);
+	if (rc) {
+		log_err("cannot start the queue threads: %s", strerror(-rc));
+		rc = WORKER_EXIT_FAILED;
+		goto out;
+	}
+	rc = WORKER_EXIT_FAILED;
 	if (xenbus_start(&d) != 0) {
 		log_err("cannot watch %s", d.guest_dir);
 		goto out;
 	}
-	log_info("serving domain %u's vifs on platform '%s'", d.guest_domid, platform);
+	log_info("serving domain %u's vifs on platform '%s', up to %u queue%s each", d.guest_domid,
+		 platform, d.max_queues, d.max_queues == 1 ? "" : "s");
 
 	while (outcome == IPC_GO_ON) {
-		struct epoll_event ev[64];
-		int n = epoll_wait(d.epfd, ev, 64, d.work_pending ? 0 : -1);
-		bool vifs_changed = false;
+		struct epoll_event ev[16];
+		int n = epoll_wait(d.epfd, ev, 16, -1);
 
 		if (n < 0 && errno != EINTR) {
 			log_err("epoll_wait: %s", strerror(errno));
@@ -666,26 +521,16 @@ int main(int argc, char **argv)
 			switch (*src) {
 			case SRC_XS:
 				handle_watches(&d);
-				vifs_changed = true;
 				break;
-			case SRC_EVTCHN:
-				handle_evtchn(&d);
-				break;
-			case SRC_TAP: {
-				struct vif_queue *q = (struct vif_queue *)src;
+			case SRC_NOTICE: {
+				uint64_t count;
 
-				if (!vifs_changed || queue_alive(&d, q))
-					vif_queue_tap_readable(q);
+				if (read(d.notice_fd, &count, sizeof(count)) > 0)
+					vif_check_faults(&d);
 				break;
 			}
 			case SRC_IPC:
 				outcome = handle_ipc(&d, true);
-				break;
-			case SRC_TIMER:
-				tick(&d, timer_fd);
-				break;
-			case SRC_EOI:
-				unmask_due(&d);
 				break;
 			case SRC_SIGNAL: {
 				struct signalfd_siginfo si;
@@ -700,8 +545,6 @@ int main(int argc, char **argv)
 				break;
 			}
 		}
-		if (d.work_pending && outcome == IPC_GO_ON)
-			run_pending(&d);
 	}
 	if (outcome == IPC_EXIT_DISCONNECT) {
 		log_info("closing every vif of domain %u", d.guest_domid);
@@ -713,19 +556,15 @@ int main(int argc, char **argv)
 out:
 	while (d.taps)
 		drop_tap(&d, d.taps->devid);
+	worker_threads_close(&d);
 	if (sig_fd >= 0)
 		close(sig_fd);
-	if (timer_fd >= 0)
-		close(timer_fd);
-	if (d.eoi_timer_fd >= 0)
-		close(d.eoi_timer_fd);
+	if (d.notice_fd >= 0)
+		close(d.notice_fd);
 	if (d.epfd >= 0)
 		close(d.epfd);
-	free(d.port_map);
 	if (d.xs)
 		d.ops->xs_close(d.xs);
-	if (d.evt)
-		d.ops->evtchn_close(d.evt);
 	if (d.gnt)
 		d.ops->gnttab_close(d.gnt);
 	d.ops->close(d.plat);

@@ -48,10 +48,10 @@ static void fmt_list(struct worker *d, const char *only, bool json, FILE *out)
 			fprintf(out, "%s{\"name\":\"vif%u.%u\",\"domid\":%u,\"devid\":%u,\"state\":\"%s\","
 				"\"tap\":\"%s\",\"frontend\":\"%s\",\"broken\":\"%s\"}",
 				first ? "" : ",", v->domid, v->devid, v->domid, v->devid,
-				state_name(v->state), v->tap.name, v->fe_path, v->broken);
+				state_name(v->state), v->ifname, v->fe_path, v->broken);
 		else
 			fprintf(out, "vif%u.%u  %-10s tap %-12s frontend %s%s%s\n", v->domid, v->devid,
-				state_name(v->state), v->tap.name, v->fe_path,
+				state_name(v->state), v->ifname, v->fe_path,
 				v->broken[0] ? "  broken: " : "", v->broken);
 		first = false;
 	}

@@ -297,10 +297,12 @@ static const int allow_always[] = {
 	SCMP_SYS(exit), SCMP_SYS(exit_group),
 };
 
-/* ioctl requests: TUN offloads (renegotiated with the frontend), and the
- * grant and event-channel devices behind libxengnttab and libxenevtchn. */
+/* ioctl requests: TUN offloads (renegotiated with the frontend), attaching
+ * and detaching a multi-queue TAP's queues (as many as the frontend uses),
+ * and the grant and event-channel devices behind libxengnttab and
+ * libxenevtchn. */
 static const unsigned long allow_ioctl[] = {
-	TUNSETOFFLOAD,
+	TUNSETOFFLOAD, TUNSETQUEUE,
 #if SANDBOX_HAVE_XEN_IOCTLS
 	IOCTL_GNTDEV_MAP_GRANT_REF, IOCTL_GNTDEV_UNMAP_GRANT_REF,
 	IOCTL_GNTDEV_GET_OFFSET_FOR_VADDR, /* xengnttab_unmap() looks up the mapping */

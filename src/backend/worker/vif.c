@@ -7,17 +7,22 @@
  * goes to the TAP with one writev (virtio-net header + frame), the
  * responses go back with one notification if the frontend asked for it.
  *
- * Guest RX (rx_work): frames are read from the TAP into a bounded queue
- * (VIF_RXQ_LEN); the engine places as many as the frontend has buffers
- * for, one grant-copy call per batch, one notification. When the queue is
- * full the TAP is no longer polled, so the back-pressure goes to the host
- * stack (whose queue is bounded and counted), never into our memory
- * (XSA-392). Packets left waiting longer than VIF_RX_DRAIN_MS for guest
- * buffers are dropped and counted.
+ * Guest RX (rx_work): frames are read from the queue's TAP fd into a
+ * queue bounded by packets (VIF_RXQ_LEN) and by bytes (VIF_RXQ_BYTES, as
+ * Linux bounds its per-queue RX queue); the engine places as many as the
+ * frontend has buffers for, one grant-copy call per batch, one
+ * notification. When the queue is full the TAP is no longer polled, so the
+ * back-pressure goes to the host stack (whose queue is bounded and
+ * counted), never into our memory (XSA-392). Packets left waiting longer
+ * than VIF_RX_DRAIN_MS for guest buffers are dropped and counted, and the
+ * queue's memory is given back.
  *
- * Each wake-up does a bounded amount of work (a ring's worth per
- * direction, a few rounds); leftovers are flagged and the loop comes back
- * before sleeping, so one busy guest cannot starve the others.
+ * Each queue runs in its thread (queue_thread.c) with the thread's lock
+ * held; each wake-up does a bounded amount of work (a ring's worth per
+ * direction, a few rounds); leftovers are flagged and the thread comes
+ * back before sleeping, so one busy queue cannot starve the others. A
+ * protocol fault found here is handed to the main thread (vif_check_faults),
+ * which owns the handshake and disconnects the vif.
  */
 #include "vif.h"
 
@@ -54,6 +59,15 @@ static bool is_multicast(const uint8_t *mac)
 static bool is_broadcast(const uint8_t *mac)
 {
 	return (mac[0] & mac[1] & mac[2] & mac[3] & mac[4] & mac[5]) == 0xff;
+}
+
+/* The frontend broke the protocol on @q: stop serving it, tell the main thread. */
+static void queue_fault(struct vif_queue *q, const char *reason)
+{
+	if (q->fault[0])
+		return;
+	snprintf(q->fault, sizeof(q->fault), "%s", reason);
+	worker_notice(q->vif->d);
 }
 
 static void queue_free(struct vif_queue *q)
@@ -93,6 +107,7 @@ static int queue_alloc(struct vif_queue *q)
 		q->rxq[i].buf = q->rxq_mem + (size_t)i * VIF_RXQ_BUF;
 	engine_tx_batch_init(q->txb, q->tx_arena, ENGINE_TX_ARENA_SIZE);
 	engine_rx_batch_reset(q->rxb);
+	q->rxq_bytes = 0;
 	q->tap_readable = true; /* frames may wait from before we polled */
 	q->read_batch = VIF_READ_BATCH_MIN;
 	return 0;
@@ -101,6 +116,8 @@ static int queue_alloc(struct vif_queue *q)
 struct vif *vif_create(struct worker *d, unsigned domid, unsigned devid)
 {
 	struct vif *v = calloc(1, sizeof(*v));
+	struct tap taps[VIF_MAX_QUEUES];
+	unsigned ntaps = 0;
 	int rc;
 
 	if (!v)
@@ -108,51 +125,61 @@ struct vif *vif_create(struct worker *d, unsigned domid, unsigned devid)
 	v->d = d;
 	v->domid = domid;
 	v->devid = devid;
-	v->tap.fd = -1;
 	v->mtu = TAP_MTU_DEFAULT;
 	v->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT;
 	snprintf(v->be_path, sizeof(v->be_path), "%s/%u/%u", d->backend_root, domid, devid);
 	snprintf(v->watch_token, sizeof(v->watch_token), "fe:%u:%u", domid, devid);
 	v->nr_queues = 1;
 	for (unsigned i = 0; i < VIF_MAX_QUEUES; i++) {
-		v->queues[i].tap_src = SRC_TAP;
-		v->queues[i].vif = v;
-		v->queues[i].index = i;
-		v->queues[i].port_tx = v->queues[i].port_rx = -1;
+		struct vif_queue *q = &v->queues[i];
+
+		q->vif = v;
+		q->t = &d->threads[i];
+		q->index = i;
+		q->tap.fd = -1;
+		q->port_tx = q->port_rx = -1;
+		q->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT;
 	}
-	rc = worker_take_tap(d, devid, &v->tap, &v->journal);
+	rc = worker_take_tap(d, devid, taps, &ntaps, &v->journal);
 	if (rc) {
 		free(v);
 		errno = -rc;
 		return NULL;
 	}
+	for (unsigned i = 0; i < ntaps; i++)
+		v->queues[i].tap = taps[i];
+	/* Offer what both the threads and the TAP's queue fds allow. */
+	v->max_queues = ntaps < d->max_queues ? ntaps : d->max_queues;
+	snprintf(v->ifname, sizeof(v->ifname), "%s", taps[0].name);
+	pthread_mutex_init(&v->mcast_lock, NULL);
 	return v;
 }
 
 void vif_destroy(struct vif *v)
 {
 	vif_disconnect(v);
-	tap_close(&v->tap);
+	for (unsigned i = 0; i < VIF_MAX_QUEUES; i++)
+		if (v->queues[i].tap.fd >= 0)
+			tap_close(&v->queues[i].tap);
 	journal_unmap(v->journal);
+	pthread_mutex_destroy(&v->mcast_lock);
 	free(v);
 }
 
+/* Out of its thread's care (under its lock), then unbound and unmapped. */
 static void queue_disconnect(struct vif *v, struct vif_queue *q)
 {
 	struct worker *d = v->d;
+	struct worker_thread *t = q->t;
 
-	worker_tap_del(d, q);
-	if (q->port_tx >= 0) {
-		worker_port_forget(d, q->port_tx);
-		worker_port_route(d, q->port_tx, NULL);
-		d->ops->evtchn_unbind(d->evt, (uint32_t)q->port_tx);
-	}
-	if (q->port_rx >= 0 && q->port_rx != q->port_tx) {
-		worker_port_forget(d, q->port_rx);
-		worker_port_route(d, q->port_rx, NULL);
-		d->ops->evtchn_unbind(d->evt, (uint32_t)q->port_rx);
-	}
+	worker_thread_lock(t);
+	worker_queue_detach(t, q);
+	if (q->port_tx >= 0)
+		d->ops->evtchn_unbind(t->evt, (uint32_t)q->port_tx);
+	if (q->port_rx >= 0 && q->port_rx != q->port_tx)
+		d->ops->evtchn_unbind(t->evt, (uint32_t)q->port_rx);
 	q->port_tx = q->port_rx = -1;
+	worker_thread_unlock(t);
 	if (q->tx_ring)
 		d->ops->gnttab_unmap(d->gnt, q->tx_ring);
 	if (q->rx_ring)
@@ -160,6 +187,7 @@ static void queue_disconnect(struct vif *v, struct vif_queue *q)
 	q->tx_ring = q->rx_ring = NULL;
 	q->rxq_head = q->rxq_count = 0;
 	q->rx_waiting = q->tx_pending = q->rx_pending = false;
+	q->fault[0] = '\0';
 	queue_free(q);
 }
 
@@ -170,6 +198,25 @@ void vif_detach(struct vif *v)
 	for (unsigned i = 0; i < v->nr_queues; i++)
 		queue_disconnect(v, &v->queues[i]);
 	v->connected = false;
+}
+
+void vif_check_faults(struct worker *d)
+{
+	for (struct vif *v = d->vifs, *next; v; v = next) {
+		char reason[sizeof(v->queues[0].fault)] = "";
+
+		next = v->next; /* vif_mark_broken may remove v */
+		for (unsigned i = 0; i < v->nr_queues && v->connected && !reason[0]; i++) {
+			struct vif_queue *q = &v->queues[i];
+
+			worker_thread_lock(q->t);
+			if (q->fault[0])
+				snprintf(reason, sizeof(reason), "%s", q->fault);
+			worker_thread_unlock(q->t);
+		}
+		if (reason[0])
+			vif_mark_broken(v, reason);
+	}
 }
 
 void vif_disconnect(struct vif *v)
@@ -192,18 +239,78 @@ void vif_mark_broken(struct vif *v, const char *reason)
 	xenbus_vif_broken(v);
 }
 
+/* On the queue's thread's handle, routed to @q; the thread's lock is held. */
 static int bind_port(struct vif *v, struct vif_queue *q, uint32_t remote)
 {
 	struct worker *d = v->d;
-	int port = d->ops->evtchn_bind_interdomain(d->evt, (uint16_t)v->domid, remote);
+	int port = d->ops->evtchn_bind_interdomain(q->t->evt, (uint16_t)v->domid, remote);
 
 	if (port < 0)
 		return port;
-	if (worker_port_route(d, port, q) != 0) {
-		d->ops->evtchn_unbind(d->evt, (uint32_t)port);
+	if (worker_port_route(q->t, port, q) != 0) {
+		d->ops->evtchn_unbind(q->t->evt, (uint32_t)port);
 		return -ENOMEM;
 	}
 	return port;
+}
+
+/*
+ * Bind @q's ports, finish what a dead predecessor was publishing, attach
+ * the engine at the rings' indices and put the queue in its thread's care:
+ * all under the thread's lock, so the thread sees the queue whole or not
+ * at all. 0 or -errno with @why.
+ */
+static int queue_start(struct vif *v, struct vif_queue *q, uint32_t tx_ref, uint32_t rx_ref,
+		       uint32_t evtchn_tx, uint32_t evtchn_rx, bool resume,
+		       const struct engine_tx_config *tcfg, const struct engine_rx_config *rcfg,
+		       char *why, size_t why_len)
+{
+	int rc = 0;
+
+	q->port_tx = bind_port(v, q, evtchn_tx);
+	if (q->port_tx < 0) {
+		rc = q->port_tx;
+		snprintf(why, why_len, "binding event channel %u failed: %s", evtchn_tx,
+			 strerror(-rc));
+		return rc;
+	}
+	if (evtchn_rx != evtchn_tx) {
+		q->port_rx = bind_port(v, q, evtchn_rx);
+		if (q->port_rx < 0) {
+			rc = q->port_rx;
+			snprintf(why, why_len, "binding event channel %u failed: %s", evtchn_rx,
+				 strerror(-rc));
+			return rc;
+		}
+	} else {
+		q->port_rx = q->port_tx;
+	}
+	/* A predecessor that died publishing: finish it, then attach after it. */
+	if (resume) {
+		unsigned replayed = journal_replay(v->journal, q->index, tx_ref, rx_ref, q->tx_ring,
+						   q->rx_ring);
+
+		if (replayed)
+			log_info("vif%u.%u: queue %u: %u responses the last worker recorded but "
+				 "did not publish: published", v->domid, v->devid, q->index, replayed);
+	} else {
+		journal_reset(v->journal, q->index, tx_ref, rx_ref);
+	}
+	engine_tx_init(&q->tx, q->tx_ring, tcfg);
+	engine_rx_init(&q->rx, q->rx_ring, rcfg);
+	q->rx_prod_seen = engine_ring_read_idx(&q->rx.ring.sring->req_prod);
+	q->spurious_streak[0] = q->spurious_streak[1] = 0;
+	q->fault[0] = '\0';
+	if (q->tx.ring.sring->req_prod - q->tx.ring.req_cons > ENGINE_TX_RING_SIZE ||
+	    q->rx.ring.sring->req_prod - q->rx.ring.req_cons > ENGINE_RX_RING_SIZE) {
+		snprintf(why, why_len, "rings of queue %u handed over with impossible indices",
+			 q->index);
+		return -EINVAL;
+	}
+	rc = worker_queue_attach(q->t, q);
+	if (rc)
+		snprintf(why, why_len, "cannot poll the TAP: %s", strerror(-rc));
+	return rc;
 }
 
 int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
@@ -213,26 +320,49 @@ int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
 	struct worker *d = v->d;
 	struct vnet_offloads off = { .csum = v->fe.csum, .tso4 = v->fe.gso_tcpv4 && v->fe.csum,
 				     .tso6 = v->fe.gso_tcpv6 && v->fe.csum && v->fe.ipv6_csum };
+	struct engine_tx_config tcfg = {
+		.peer_domid = (uint16_t)v->domid,
+		.complete_csum = false, /* the TAP takes partial checksums */
+		.gso_tcpv4 = true,
+		.gso_tcpv6 = true,
+		.multicast_control = v->fe.mcast_control,
+	};
+	struct engine_rx_config rcfg = {
+		.peer_domid = (uint16_t)v->domid,
+		.sg = v->fe.sg,
+		.gso_tcpv4 = v->fe.gso_tcpv4,
+		.gso_tcpv6 = v->fe.gso_tcpv6,
+		.csum_blank = v->fe.csum,
+		.ipv6_csum_blank = v->fe.ipv6_csum,
+	};
 	int rc;
 
+	if (v->nr_queues < 1 || v->nr_queues > v->max_queues) {
+		snprintf(why, why_len, "%u queues asked for, %u offered", v->nr_queues, v->max_queues);
+		return -EINVAL;
+	}
 	v->broken[0] = '\0';
+	/* The subscriptions the guest made: it will not send them again. */
+	pthread_mutex_lock(&v->mcast_lock);
+	if (resume)
+		v->nr_mcast = journal_mcast_load(v->journal, v->mcast, VIF_MCAST_MAX);
+	else
+		journal_mcast_save(v->journal, NULL, 0);
+	pthread_mutex_unlock(&v->mcast_lock);
+	/* Queues past the frontend's count take no frames from the kernel. */
+	for (unsigned i = 0; i < VIF_MAX_QUEUES; i++) {
+		if (v->queues[i].tap.fd < 0)
+			continue;
+		rc = tap_set_queue_enabled(&v->queues[i].tap, i < v->nr_queues);
+		if (rc) {
+			snprintf(why, why_len, "%s: cannot %s queue %u: %s", v->ifname,
+				 i < v->nr_queues ? "attach" : "detach", i, strerror(-rc));
+			return rc;
+		}
+	}
+	v->connected = true; /* from here, detach releases what was taken */
 	for (unsigned i = 0; i < v->nr_queues; i++) {
 		struct vif_queue *q = &v->queues[i];
-		struct engine_tx_config tcfg = {
-			.peer_domid = (uint16_t)v->domid,
-			.complete_csum = false, /* the TAP takes partial checksums */
-			.gso_tcpv4 = true,
-			.gso_tcpv6 = true,
-			.multicast_control = v->fe.mcast_control,
-		};
-		struct engine_rx_config rcfg = {
-			.peer_domid = (uint16_t)v->domid,
-			.sg = v->fe.sg,
-			.gso_tcpv4 = v->fe.gso_tcpv4,
-			.gso_tcpv6 = v->fe.gso_tcpv6,
-			.csum_blank = v->fe.csum,
-			.ipv6_csum_blank = v->fe.ipv6_csum,
-		};
 		int16_t st = 0;
 
 		rc = queue_alloc(q);
@@ -252,75 +382,30 @@ int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
 			snprintf(why, why_len, "mapping rx-ring-ref %u failed (status %d)", rx_ref[i], st);
 			goto fail;
 		}
-		q->port_tx = bind_port(v, q, evtchn_tx[i]);
-		if (q->port_tx < 0) {
-			rc = q->port_tx;
-			snprintf(why, why_len, "binding event channel %u failed: %s", evtchn_tx[i],
-				 strerror(-rc));
+		worker_thread_lock(q->t);
+		rc = queue_start(v, q, tx_ref[i], rx_ref[i], evtchn_tx[i], evtchn_rx[i], resume,
+				 &tcfg, &rcfg, why, why_len);
+		worker_thread_unlock(q->t);
+		if (rc)
 			goto fail;
-		}
-		if (evtchn_rx[i] != evtchn_tx[i]) {
-			q->port_rx = bind_port(v, q, evtchn_rx[i]);
-			if (q->port_rx < 0) {
-				rc = q->port_rx;
-				snprintf(why, why_len, "binding event channel %u failed: %s",
-					 evtchn_rx[i], strerror(-rc));
-				goto fail;
-			}
-		} else {
-			q->port_rx = q->port_tx;
-		}
-		/* A predecessor that died publishing: finish it, then attach after it. */
-		if (resume) {
-			unsigned replayed;
-
-			/* The subscriptions the guest made: it will not send them again. */
-			if (i == 0)
-				v->nr_mcast = journal_mcast_load(v->journal, v->mcast, VIF_MCAST_MAX);
-			replayed = journal_replay(v->journal, tx_ref[i], rx_ref[i], q->tx_ring,
-						  q->rx_ring);
-			if (replayed)
-				log_info("vif%u.%u: %u responses the last worker recorded but did "
-					 "not publish: published", v->domid, v->devid, replayed);
-		} else {
-			journal_reset(v->journal, tx_ref[i], rx_ref[i]);
-		}
-		engine_tx_init(&q->tx, q->tx_ring, &tcfg);
-		engine_rx_init(&q->rx, q->rx_ring, &rcfg);
-		q->rx_prod_seen = engine_ring_read_idx(&q->rx.ring.sring->req_prod);
-		q->spurious_streak[0] = q->spurious_streak[1] = 0;
-		if (q->tx.ring.sring->req_prod - q->tx.ring.req_cons > ENGINE_TX_RING_SIZE ||
-		    q->rx.ring.sring->req_prod - q->rx.ring.req_cons > ENGINE_RX_RING_SIZE) {
-			rc = -EINVAL;
-			snprintf(why, why_len, "rings handed over with impossible indices");
-			goto fail;
-		}
-		rc = worker_tap_add(d, q);
-		if (rc) {
-			snprintf(why, why_len, "cannot poll the TAP: %s", strerror(-rc));
-			goto fail;
-		}
 	}
-	v->connected = true;
-	rc = tap_set_offloads(&v->tap, &off);
+	rc = tap_set_offloads(&v->queues[0].tap, &off);
 	if (rc) {
-		snprintf(why, why_len, "configuring %s failed: %s", v->tap.name, strerror(-rc));
+		snprintf(why, why_len, "configuring %s failed: %s", v->ifname, strerror(-rc));
 		goto fail;
 	}
 	/* A resumed vif keeps the MTU it has: the administrator may have set it. */
 	worker_link(d, v, true, resume ? 0 : v->mtu);
-	log_info("vif%u.%u: %s (sg %d, gso4 %d, gso6 %d, csum %d, mtu %u, %s event channel%s)",
+	log_info("vif%u.%u: %s (%u queue%s, sg %d, gso4 %d, gso6 %d, csum %d, mtu %u, "
+		 "%s event channel%s)",
 		 v->domid, v->devid, resume ? "resumed from the rings' shared indices" : "connected",
-		 v->fe.sg, v->fe.gso_tcpv4, v->fe.gso_tcpv6, v->fe.csum, v->mtu,
+		 v->nr_queues, v->nr_queues == 1 ? "" : "s", v->fe.sg, v->fe.gso_tcpv4,
+		 v->fe.gso_tcpv6, v->fe.csum, v->mtu,
 		 v->queues[0].port_tx == v->queues[0].port_rx ? "one" : "split",
 		 v->queues[0].port_tx == v->queues[0].port_rx ? "" : "s");
-	/* Work may have been posted before we were listening. */
-	for (unsigned i = 0; i < v->nr_queues; i++)
-		vif_queue_event(&v->queues[i]);
 	return 0;
 
 fail:
-	v->connected = true; /* so that detach releases what was taken */
 	vif_detach(v);
 	return rc ? rc : -EINVAL;
 }
@@ -331,20 +416,23 @@ static void mcast_update(struct vif *v, const struct engine_tx_pkt *p)
 {
 	unsigned i;
 
+	pthread_mutex_lock(&v->mcast_lock);
 	for (i = 0; i < v->nr_mcast; i++)
 		if (memcmp(v->mcast[i], p->mcast_addr, 6) == 0)
 			break;
 	if (p->kind == ENGINE_TX_MCAST_ADD && i == v->nr_mcast) {
 		if (v->nr_mcast == VIF_MCAST_MAX)
-			return; /* full: Linux refuses too, the guest gets OKAY regardless */
+			goto out; /* full: Linux refuses too, the guest gets OKAY regardless */
 		memcpy(v->mcast[v->nr_mcast++], p->mcast_addr, 6);
 	} else if (p->kind == ENGINE_TX_MCAST_DEL && i < v->nr_mcast) {
 		memmove(v->mcast[i], v->mcast[i + 1], (size_t)(v->nr_mcast - i - 1) * 6);
 		v->nr_mcast--;
 	} else {
-		return;
+		goto out;
 	}
 	journal_mcast_save(v->journal, (const uint8_t (*)[6])v->mcast, v->nr_mcast);
+out:
+	pthread_mutex_unlock(&v->mcast_lock);
 }
 
 static void run_copy(struct vif_queue *q, struct engine_copy_seg *segs, unsigned n)
@@ -355,7 +443,7 @@ static void run_copy(struct vif_queue *q, struct engine_copy_seg *segs, unsigned
 		return;
 	q->stats.copy_batches++;
 	/* A refused batch leaves every status failed: each packet fails alone. */
-	if (d->ops->gnttab_copy(d->gnt, segs, n) != 0)
+	if (d->ops->gnttab_copy(q->t->gnt, segs, n) != 0)
 		q->stats.copy_errors++;
 }
 
@@ -363,7 +451,7 @@ static void notify(struct vif_queue *q, int port, uint64_t *counter)
 {
 	struct worker *d = q->vif->d;
 
-	d->ops->evtchn_notify(d->evt, (uint32_t)port);
+	d->ops->evtchn_notify(q->t->evt, (uint32_t)port);
 	(*counter)++;
 }
 
@@ -387,15 +475,15 @@ static void deliver(struct vif_queue *q, struct engine_tx_batch *b)
 			continue;
 		if (p->kind != ENGINE_TX_PACKET) {
 			mcast_update(v, p);
-		} else if (!v->tap.batch) {
-			if (tap_send(&v->tap, &p->meta, p->data, p->len) != 0)
+		} else if (!q->tap.batch) {
+			if (tap_send(&q->tap, &p->meta, p->data, p->len) != 0)
 				engine_tx_host_refused(&q->tx, p);
 		} else {
-			tap_batch_add(&v->tap, &p->meta, p->data, p->len);
+			tap_batch_add(&q->tap, &p->meta, p->data, p->len);
 			idx[n++] = (uint16_t)i;
 		}
 	}
-	if (n && tap_batch_flush(&v->tap, results)) {
+	if (n && tap_batch_flush(&q->tap, results)) {
 		for (unsigned k = 0; k < n; k++)
 			if (results[k])
 				engine_tx_host_refused(&q->tx, &b->pkts[idx[k]]);
@@ -412,7 +500,7 @@ static void tx_work(struct vif_queue *q)
 		int n = engine_tx_parse(&q->tx, b, ENGINE_TX_RING_SIZE);
 
 		if (n < 0) {
-			vif_mark_broken(v, engine_fault_str(q->tx.fault));
+			queue_fault(q, engine_fault_str(q->tx.fault));
 			return;
 		}
 		if (n > 0) {
@@ -423,29 +511,33 @@ static void tx_work(struct vif_queue *q)
 			 * Small Queues), and the TAP write below runs dom0's whole
 			 * receive path; answering after it serialises the two. */
 			engine_tx_settle(&q->tx, b);
-			journal_tx_begin(v->journal, &q->tx, b);
+			journal_tx_begin(v->journal, q->index, &q->tx, b);
 			if (engine_tx_publish(&q->tx, b))
 				notify(q, q->port_tx, &q->stats.notify_tx);
-			journal_end(v->journal);
+			journal_end(v->journal, q->index);
 			deliver(q, b);
 		}
 		if (!engine_tx_more(&q->tx))
 			return;
 	}
 	q->tx_pending = true;
-	v->d->work_pending = true;
+	q->t->work_pending = true;
 }
 
 /* ---- guest RX ---------------------------------------------------------- */
 
-static bool mcast_filtered(const struct vif *v, const uint8_t *frame, long len)
+static bool mcast_filtered(struct vif *v, const uint8_t *frame, long len)
 {
+	bool filtered = true;
+
 	if (!v->fe.mcast_control || len < 6 || !is_multicast(frame) || is_broadcast(frame))
 		return false;
-	for (unsigned i = 0; i < v->nr_mcast; i++)
+	pthread_mutex_lock(&v->mcast_lock);
+	for (unsigned i = 0; i < v->nr_mcast && filtered; i++)
 		if (memcmp(v->mcast[i], frame, 6) == 0)
-			return false;
-	return true;
+			filtered = false;
+	pthread_mutex_unlock(&v->mcast_lock);
+	return filtered;
 }
 
 /*
@@ -461,7 +553,8 @@ static void rxq_fill(struct vif_queue *q)
 	uint64_t now = worker_now_ms();
 	unsigned budget = VIF_RXQ_LEN; /* reads per call, even if all are filtered out */
 
-	while (q->tap_readable && q->rxq_count < VIF_RXQ_LEN && budget) {
+	while (q->tap_readable && q->rxq_count < VIF_RXQ_LEN && q->rxq_bytes < VIF_RXQ_BYTES &&
+	       budget) {
 		unsigned tail = q->rxq_head + q->rxq_count;
 		unsigned want = VIF_RXQ_LEN - q->rxq_count, got, frames = 0;
 
@@ -474,7 +567,7 @@ static void rxq_fill(struct vif_queue *q)
 			f[i].buf = q->rxq[(tail + i) % VIF_RXQ_LEN].buf;
 			f[i].size = VIF_RXQ_BUF;
 		}
-		got = tap_recv_batch(&v->tap, f, want);
+		got = tap_recv_batch(&q->tap, f, want);
 		for (unsigned i = 0; i < got; i++) {
 			struct vif_rxq_slot *read_into = &q->rxq[(tail + i) % VIF_RXQ_LEN], *s;
 			long n = f[i].len;
@@ -489,7 +582,7 @@ static void rxq_fill(struct vif_queue *q)
 				continue;
 			}
 			if (n < 0) {
-				log_limited(&v->rl, LOG_LVL_WARN, "vif%u.%u: TAP read: %s", v->domid,
+				log_limited(&q->rl, LOG_LVL_WARN, "vif%u.%u: TAP read: %s", v->domid,
 					    v->devid, strerror((int)-n));
 				q->tap_readable = false; /* epoll tells us when to try again */
 				continue;
@@ -509,6 +602,7 @@ static void rxq_fill(struct vif_queue *q)
 			s->meta = f[i].meta;
 			s->queued_ms = now;
 			q->rxq_count++;
+			q->rxq_bytes += (uint32_t)n;
 		}
 		if (got < want)
 			q->tap_readable = false; /* the one-by-one fallback stopped at -EAGAIN */
@@ -526,16 +620,35 @@ static void rx_flush(struct vif_queue *q)
 		return;
 	run_copy(q, q->rxb->segs, q->rxb->nr_segs);
 	engine_rx_settle(&q->rx, q->rxb);
-	journal_rx_begin(q->vif->journal, &q->rx, q->rxb);
+	journal_rx_begin(q->vif->journal, q->index, &q->rx, q->rxb);
 	if (engine_rx_publish(&q->rx, q->rxb))
 		notify(q, q->port_rx, &q->stats.notify_rx);
-	journal_end(q->vif->journal);
+	journal_end(q->vif->journal, q->index);
 	engine_rx_batch_reset(q->rxb);
+}
+
+/*
+ * The head slot is done with. Its buffer becomes the next one read into
+ * (it moves to the tail), so reads reuse the few buffers already touched
+ * and the queue's memory stays near what it holds, not what it could.
+ * (The buffer's bytes may still await the batch's copy: rx_work flushes
+ * before it reads again.)
+ */
+static void rxq_pop(struct vif_queue *q)
+{
+	struct vif_rxq_slot *head = &q->rxq[q->rxq_head];
+	struct vif_rxq_slot *tail = &q->rxq[(q->rxq_head + q->rxq_count) % VIF_RXQ_LEN];
+	uint8_t *buf = head->buf;
+
+	q->rxq_bytes -= head->len;
+	head->buf = tail->buf;
+	tail->buf = buf;
+	q->rxq_head = (q->rxq_head + 1) % VIF_RXQ_LEN;
+	q->rxq_count--;
 }
 
 static void rx_work(struct vif_queue *q)
 {
-	struct vif *v = q->vif;
 	unsigned placed = 0, races = 0;
 
 	q->rx_pending = false;
@@ -564,16 +677,15 @@ static void rx_work(struct vif_queue *q)
 			break;
 		}
 		if (rc == -EPROTO) {
-			vif_mark_broken(v, engine_fault_str(q->rx.fault));
+			queue_fault(q, engine_fault_str(q->rx.fault));
 			return;
 		}
 		/* Placed, or refused for good (counted by the engine): next. */
 		q->rx_waiting = false;
-		q->rxq_head = (q->rxq_head + 1) % VIF_RXQ_LEN;
-		q->rxq_count--;
+		rxq_pop(q);
 		if (++placed == ENGINE_RX_RING_SIZE * VIF_WORK_ROUNDS) {
 			q->rx_pending = true;
-			v->d->work_pending = true;
+			q->t->work_pending = true;
 			break;
 		}
 		if (q->rxq_count == 0) {
@@ -585,25 +697,24 @@ static void rx_work(struct vif_queue *q)
 	}
 	rx_flush(q);
 	/* Host-side back-pressure: stop reading while our queue is full. */
-	worker_tap_poll(v->d, q, q->rxq_count < VIF_RXQ_LEN);
+	worker_tap_poll(q, q->rxq_count < VIF_RXQ_LEN && q->rxq_bytes < VIF_RXQ_BYTES);
 }
 
 bool vif_queue_event(struct vif_queue *q)
 {
-	struct vif *v = q->vif;
 	RING_IDX tx_before, rx_before, rx_prod;
 	bool spurious, posted;
 
-	if (!v->connected)
+	if (!q->connected || q->fault[0])
 		return false;
 	q->stats.events++;
 	tx_before = q->tx.ring.req_cons;
 	rx_before = q->rx.ring.req_cons;
 	tx_work(q);
-	if (!v->connected)
+	if (q->fault[0])
 		return false;
 	rx_work(q);
-	if (!v->connected)
+	if (q->fault[0])
 		return false;
 	/*
 	 * Spurious: no request taken on either ring and no RX buffer posted
@@ -625,28 +736,31 @@ bool vif_queue_event(struct vif_queue *q)
 void vif_queue_tap_readable(struct vif_queue *q)
 {
 	q->tap_readable = true;
-	if (q->vif->connected)
+	if (q->connected && !q->fault[0])
 		rx_work(q);
 }
 
 void vif_queue_run_pending(struct vif_queue *q)
 {
-	if (q->vif->connected && q->tx_pending)
+	if (q->connected && !q->fault[0] && q->tx_pending)
 		tx_work(q);
-	if (q->vif->connected && q->rx_pending)
+	if (q->connected && !q->fault[0] && q->rx_pending)
 		rx_work(q);
 }
 
 void vif_queue_tick(struct vif_queue *q, uint64_t now_ms)
 {
-	if (!q->vif->connected || !q->rx_waiting || q->rxq_count == 0)
+	if (!q->connected || q->fault[0] || !q->rx_waiting || q->rxq_count == 0)
 		return;
 	if (now_ms - q->rxq[q->rxq_head].queued_ms < VIF_RX_DRAIN_MS)
 		return;
-	/* The guest has posted no buffers for a long time: drain (XSA-392). */
+	/* The guest has posted no buffers for a long time: drain (XSA-392), and
+	 * give the buffers' pages back until traffic needs them again. */
 	q->stats.rx_queue_drops += q->rxq_count;
 	q->rxq_head = q->rxq_count = 0;
-	log_limited(&q->vif->rl, LOG_LVL_WARN, "vif%u.%u: guest RX stalled, queue drained",
-		    q->vif->domid, q->vif->devid);
-	worker_tap_poll(q->vif->d, q, true);
+	q->rxq_bytes = 0;
+	madvise(q->rxq_mem, (size_t)VIF_RXQ_LEN * VIF_RXQ_BUF, MADV_DONTNEED);
+	log_limited(&q->rl, LOG_LVL_WARN, "vif%u.%u: queue %u: guest RX stalled, queue drained",
+		    q->vif->domid, q->vif->devid, q->index);
+	worker_tap_poll(q, true);
 }

@@ -6,13 +6,18 @@
  * supervisor has handed over its TAP (made at once, so the toolstack's
  * hotplug script finds it at InitWait), connected when the frontend has
  * published its rings (or resumed, after a worker restart), and destroyed
- * when the toolstack takes it offline. The queue is the unit of data-path work: its
- * rings, event channel(s), batches and host-side RX queue belong to it, so
- * several queues (one per core) fit the same code; one is negotiated today.
+ * when the toolstack takes it offline. The queue is the unit of data-path
+ * work: its rings, event channel(s), TAP queue fd, batches and host-side
+ * RX queue belong to it, and queue i of every vif is served by the
+ * worker's thread i (worker.h), under that thread's lock. The frontend
+ * picks how many queues (multi-queue-num-queues, up to what we publish in
+ * multi-queue-max-queues); the TAP has one fd per queue (IFF_MULTI_QUEUE),
+ * the unused ones detached so the kernel steers nothing to them.
  */
 #ifndef XNB_BACKEND_VIF_H
 #define XNB_BACKEND_VIF_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -23,9 +28,13 @@
 #include "tap.h"
 #include "tx.h"
 
-#define VIF_MAX_QUEUES 1
+/* Queues a frontend may have: Linux netback's default cap (xenvif_max_queues
+ * is the number of CPUs; we cap at 8 as the issue's configuration does). */
+#define VIF_MAX_QUEUES 8
 /* Host packets waiting for guest RX slots, per queue (XSA-392: bounded). */
 #define VIF_RXQ_LEN 256
+/* ... and their bytes: half a ring of pages, Linux's XENVIF_RX_QUEUE_BYTES. */
+#define VIF_RXQ_BYTES (ENGINE_RX_RING_SIZE / 2 * 4096u)
 /* Largest frame a TAP hands us with GSO: 64 KiB of IP plus L2 headers, in
  * whole pages so that every buffer starts on a page: each guest RX page is
  * then filled from one of ours with one grant-copy operation, not two. */
@@ -36,10 +45,14 @@
 #define VIF_RX_DRAIN_MS 10000
 
 struct worker;
+struct worker_thread;
 struct vif;
 
-/* Event-loop tag: epoll data points at one of these, first in its owner. */
-enum worker_source { SRC_XS, SRC_EVTCHN, SRC_TAP, SRC_IPC, SRC_SIGNAL, SRC_TIMER, SRC_EOI };
+/* Event-loop tags: the main thread's sources, then a queue thread's. */
+enum worker_source {
+	SRC_XS, SRC_IPC, SRC_SIGNAL, SRC_TIMER, SRC_NOTICE,
+	SRC_EVTCHN, SRC_TAP, SRC_EOI, SRC_WAKE, SRC_TICK,
+};
 
 struct vif_rxq_slot {
 	uint32_t len;
@@ -60,9 +73,13 @@ struct vif_queue_stats {
 };
 
 struct vif_queue {
-	enum worker_source tap_src; /* epoll tag for the TAP fd; first member */
 	struct vif *vif;
+	struct worker_thread *t;   /* the thread that serves it */
 	unsigned index;
+	struct tap tap;            /* this queue's fd of the vif's TAP */
+	bool connected;            /* rings mapped, ports bound, in its thread's care */
+	char fault[96];            /* the frontend broke the protocol here (thread -> main) */
+	struct log_ratelimit rl;   /* guest-triggered messages */
 	void *tx_ring, *rx_ring;  /* mapped frontend pages */
 	int port_tx, port_rx;     /* local ports; equal unless split */
 	struct engine_tx_queue tx;
@@ -73,6 +90,7 @@ struct vif_queue {
 	struct vif_rxq_slot *rxq;  /* VIF_RXQ_LEN slots */
 	uint8_t *rxq_mem;
 	unsigned rxq_head, rxq_count;
+	uint32_t rxq_bytes;        /* frame bytes queued */
 	bool rx_waiting;           /* waiting for guest RX buffers */
 	bool tap_readable;         /* epoll said so, and no read has found it empty since */
 	unsigned read_batch;       /* TAP reads per submission, adapted to the traffic */
@@ -104,9 +122,11 @@ struct vif {
 	char broken[128];          /* why the guest's vif was disconnected */
 	struct vif_features fe;    /* what the frontend asked for */
 	unsigned mtu;
-	struct tap tap;
-	unsigned nr_queues;
+	char ifname[16];           /* the TAP's name */
+	unsigned max_queues;       /* what we offer: threads, and TAP fds we hold */
+	unsigned nr_queues;        /* what the frontend asked for */
 	struct vif_queue queues[VIF_MAX_QUEUES];
+	pthread_mutex_t mcast_lock; /* the list below: any queue's TX writes, every RX reads */
 	uint8_t mcast[VIF_MCAST_MAX][6];
 	unsigned nr_mcast;
 	char watch_token[32];      /* for the frontend state watch */
@@ -123,8 +143,9 @@ void vif_destroy(struct vif *v);
 
 /*
  * vif_connect() - map the frontend's rings, bind its event channel(s),
- * configure the TAP for what it negotiated. Returns 0 or -errno with a
- * reason for the XenStore error node in @why.
+ * configure the TAP for what it negotiated, for v->nr_queues queues (the
+ * arrays have one entry each), and hand each queue to its thread. Returns
+ * 0 or -errno with a reason for the XenStore error node in @why.
  */
 int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
 		const uint32_t *evtchn_tx, const uint32_t *evtchn_rx, bool resume, char *why,
@@ -137,10 +158,13 @@ void vif_disconnect(struct vif *v);
  */
 void vif_detach(struct vif *v);
 
-/* vif_mark_broken() - the frontend broke the protocol: disconnect, log once. */
+/* vif_mark_broken() - the frontend broke the protocol: disconnect, log once. Main thread. */
 void vif_mark_broken(struct vif *v, const char *reason);
 
-/* Data path. */
+/* vif_check_faults() - main thread: disconnect vifs whose queue threads found a fault. */
+void vif_check_faults(struct worker *d);
+
+/* Data path, in the queue's thread with its lock held. */
 /* The frontend notified us. Returns true if the event brought no work. */
 bool vif_queue_event(struct vif_queue *q);
 void vif_queue_tap_readable(struct vif_queue *q);

@@ -5,7 +5,8 @@
  * A worker serves every vif of one guest domain: its own platform handles
  * (grant copy and map, event channels restricted to that guest, a XenStore
  * connection watching only that guest's nodes), the handshake (xenbus.c),
- * the data path (vif.c), and one epoll loop (main.c). The TAPs come from
+ * the data path (vif.c) in one thread per queue (queue_thread.c), and the
+ * main thread's epoll loop (main.c). The TAPs come from
  * the supervisor over the IPC channel (../ipc.h); so do control requests.
  * Nothing here outlives the process that matters to the guest: the rings
  * are the guest's pages, the TAPs are held by the supervisor, the state is
@@ -14,13 +15,16 @@
 #ifndef XNB_BACKEND_WORKER_H
 #define XNB_BACKEND_WORKER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 
 #include "platform.h"
 #include "vif.h"
 
-/* Most ports whose unmask can be held back at once (spurious events). */
+/* Most ports whose unmask one thread can hold back at once (spurious events). */
 #define WORKER_DEFERRED_MAX 64
+/* Vifs one guest may have (the supervisor's bound), so queues one thread serves. */
+#define WORKER_VIFS_MAX 64
 
 /* A port left masked until @due_ms: its guest kept notifying for nothing. */
 struct worker_deferred_eoi {
@@ -32,51 +36,107 @@ struct worker_deferred_eoi {
 struct worker_tap {
 	struct worker_tap *next;
 	unsigned devid;
-	struct tap tap;
+	unsigned nr_queues;        /* queue fds handed over (1 for a single-queue TAP) */
+	struct tap tap[VIF_MAX_QUEUES];
 	struct vif_journal *journal; /* NULL until (unless) it comes */
+};
+
+/*
+ * A data-path thread: it serves queue @index of each of the guest's vifs
+ * (with one vif, the usual case, one thread is one queue). It has its own
+ * epoll set, its own event-channel handle (the ports of its queues only,
+ * so no thread reads another's events) and grant-copy handle, because
+ * platform handles are not thread-safe.
+ *
+ * @lock is held by the thread whenever it works and dropped only while it
+ * sleeps in epoll_wait. The main thread takes it to change what the thread
+ * serves (connect, disconnect: bind and unbind ports on @evt, register
+ * fds), to read or reset its queues' counters, and to tell it to stop;
+ * so everything below, and the vif_queue fields the data path uses, are
+ * only touched under it.
+ */
+struct worker_thread {
+	struct worker *d;
+	unsigned index;
+	pthread_t tid;
+	bool started;
+	pthread_mutex_t lock;
+	int epfd;
+	int wake_fd;               /* eventfd: stop, or look at every queue */
+	int eoi_timer_fd;          /* a held-back unmask is due */
+	int tick_fd;               /* 1 s: stall and drain checks */
+	struct platform_gnttab *gnt;
+	struct platform_evtchn *evt;
+	bool stop;
+	bool kicked;               /* look at every queue: work may wait unannounced */
+	bool work_pending;         /* some queue has work left over */
+	struct vif_queue *queues[WORKER_VIFS_MAX]; /* the queues it serves */
+	unsigned nr_queues;
+	struct vif_queue **port_map; /* local port -> queue */
+	unsigned port_map_len;
+	struct vif_queue **fd_map;   /* TAP fd -> queue */
+	unsigned fd_map_len;
+	struct worker_deferred_eoi deferred[WORKER_DEFERRED_MAX];
+	unsigned nr_deferred;
 };
 
 struct worker {
 	const struct platform_ops *ops;
 	struct platform *plat;
-	struct platform_gnttab *gnt;
-	struct platform_evtchn *evt;
+	struct platform_gnttab *gnt; /* ring maps (main thread) */
 	struct platform_xs *xs;
 	unsigned self_domid;
 	unsigned guest_domid;      /* the one guest this worker serves */
+	unsigned max_queues;       /* offered to frontends: the number of threads */
 	char backend_root[64];     /* /local/domain/<self>/backend/vif */
 	char guest_dir[80];        /* backend_root/<guest> */
 	int epfd;
 	int ipc_fd;                /* to the supervisor */
+	int notice_fd;             /* eventfd: a queue thread found a vif broken */
 	struct vif *vifs;
 	struct worker_tap *taps;   /* handed over, not yet probed */
-	struct vif_queue **port_map; /* local event-channel port -> queue */
-	unsigned port_map_len;
-	bool work_pending;         /* some queue has work left over */
-	int eoi_timer_fd;          /* fires when a held-back unmask is due */
-	struct worker_deferred_eoi deferred[WORKER_DEFERRED_MAX];
-	unsigned nr_deferred;
-	enum worker_source src_xs, src_evtchn, src_eoi;
+	struct worker_thread threads[VIF_MAX_QUEUES];
+	enum worker_source src_xs, src_notice;
 };
 
-/* worker_port_route() - route events of local @port to @q (NULL: unroute). 0 / -ENOMEM. */
-int worker_port_route(struct worker *d, int port, struct vif_queue *q);
+/*
+ * worker_queue_attach() - put a connected @q in its thread's care: its
+ * ports routed, its TAP polled, and a look at its rings (work may wait).
+ * Caller holds the thread's lock. 0 / -errno.
+ */
+int worker_queue_attach(struct worker_thread *t, struct vif_queue *q);
+/* worker_queue_detach() - and out again (ports unrouted, TAP unpolled). Lock held. */
+void worker_queue_detach(struct worker_thread *t, struct vif_queue *q);
 
-/* worker_port_forget() - drop a held-back unmask of @port (being unbound). */
-void worker_port_forget(struct worker *d, int port);
+/* worker_port_route() - route events of local @port to @q (NULL: unroute). Lock held. */
+int worker_port_route(struct worker_thread *t, int port, struct vif_queue *q);
 
 /* worker_tap_poll() - watch @q's TAP for input, or stop (host-side back-pressure). */
-void worker_tap_poll(struct worker *d, struct vif_queue *q, bool on);
+void worker_tap_poll(struct vif_queue *q, bool on);
 
-/* worker_tap_add() / worker_tap_del() - register a queue's TAP with the loop. */
-int worker_tap_add(struct worker *d, struct vif_queue *q);
-void worker_tap_del(struct worker *d, struct vif_queue *q);
+/* worker_thread_lock() / unlock() - see struct worker_thread. */
+void worker_thread_lock(struct worker_thread *t);
+void worker_thread_unlock(struct worker_thread *t);
 
 /*
- * worker_take_tap() - the TAP (and journal) handed over for @devid, moved
- * into @out and @journal. 0 / -ENOENT.
+ * worker_threads_open() - each thread's handles (event channels confined
+ * to the guest), epoll set and timers, before the sandbox: 0 / -errno.
+ * worker_threads_start() - the threads themselves, after it.
+ * worker_threads_close() - stop and join them, close what they had.
  */
-int worker_take_tap(struct worker *d, unsigned devid, struct tap *out,
+int worker_threads_open(struct worker *d);
+int worker_threads_start(struct worker *d);
+void worker_threads_close(struct worker *d);
+
+/* worker_notice() - from a queue thread: a vif needs the main thread (broken). */
+void worker_notice(struct worker *d);
+
+/*
+ * worker_take_tap() - the TAP queue fds (and journal) handed over for
+ * @devid, moved into @out[VIF_MAX_QUEUES], @nr_queues and @journal.
+ * 0 / -ENOENT.
+ */
+int worker_take_tap(struct worker *d, unsigned devid, struct tap *out, unsigned *nr_queues,
 		    struct vif_journal **journal);
 
 /*

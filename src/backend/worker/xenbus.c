@@ -147,8 +147,14 @@ static int publish_features(struct vif *v)
 		{ "feature-split-event-channels", "1" },
 	};
 	struct xs_util u = xsu(v->d);
+	char queues[12];
+	int rc;
 
-	return xs_util_write_keys(&u, v->be_path, features, sizeof(features) / sizeof(features[0]));
+	rc = xs_util_write_keys(&u, v->be_path, features, sizeof(features) / sizeof(features[0]));
+	snprintf(queues, sizeof(queues), "%u", v->max_queues);
+	if (rc == 0)
+		rc = xs_write_str(v->d, v->be_path, "multi-queue-max-queues", queues);
+	return rc;
 }
 
 static struct vif *find_vif(struct worker *d, unsigned domid, unsigned devid)
@@ -226,7 +232,7 @@ static void probe(struct worker *d, unsigned domid, unsigned devid)
 	d->vifs = v;
 	set_state(v, XenbusStateInitWait);
 	log_info("vif%u.%u: probed, %s created, waiting for the frontend at %s", domid, devid,
-		 v->tap.name, v->fe_path);
+		 v->ifname, v->fe_path);
 }
 
 static void remove_vif(struct vif *v)
@@ -255,28 +261,52 @@ static void try_connect(struct vif *v, bool resume)
 {
 	struct worker *d = v->d;
 	const char *fe = v->fe_path;
-	uint32_t tx_ref, rx_ref, ev_tx, ev_rx, nq, val;
+	uint32_t tx_ref[VIF_MAX_QUEUES], rx_ref[VIF_MAX_QUEUES], ev_tx[VIF_MAX_QUEUES],
+		ev_rx[VIF_MAX_QUEUES], nq = 1, val;
 	bool rx_copy, rx_notify, no_csum, req_mcast, feat_mcast;
 	char why[160];
 	int rc;
 
-	if (xs_read_u32(d, fe, "multi-queue-num-queues", &nq) == 0 && nq != 1)
-		{ fatal(v, "frontend asked for several queues; one is offered"); return; }
+	/* Absent: one queue, its keys in the frontend's own directory. */
+	rc = xs_read_u32(d, fe, "multi-queue-num-queues", &nq);
+	if (rc == -ENOENT)
+		nq = 1;
+	else if (rc != 0)
+		{ fatal(v, "bad multi-queue-num-queues"); return; }
+	if (nq < 1 || nq > v->max_queues) {
+		snprintf(why, sizeof(why), "guest requested %u queues, exceeding the maximum of %u",
+			 nq, v->max_queues);
+		fatal(v, why);
+		return;
+	}
 	rc = xs_read_u32(d, fe, "request-rx-copy", &val);
 	rx_copy = rc == 0 && val == 1;
 	if (!rx_copy)
 		{ fatal(v, "frontend does not request rx-copy (rx-flip is not offered)"); return; }
 	if (xs_read_flag(d, fe, "feature-rx-notify", false, &rx_notify) != 0 || !rx_notify)
 		{ fatal(v, "frontend lacks feature-rx-notify"); return; }
-	if (xs_read_u32(d, fe, "tx-ring-ref", &tx_ref) != 0)
-		{ fatal(v, "missing or bad tx-ring-ref"); return; }
-	if (xs_read_u32(d, fe, "rx-ring-ref", &rx_ref) != 0)
-		{ fatal(v, "missing or bad rx-ring-ref"); return; }
-	if (xs_read_u32(d, fe, "event-channel", &ev_tx) == 0) {
-		ev_rx = ev_tx;
-	} else if (xs_read_u32(d, fe, "event-channel-tx", &ev_tx) != 0 ||
-		   xs_read_u32(d, fe, "event-channel-rx", &ev_rx) != 0) {
-		{ fatal(v, "missing or bad event-channel"); return; }
+	for (unsigned i = 0; i < nq; i++) {
+		char dir[160];
+
+		/* Linux's layout: one queue flat (count written or not), else queue-N/. */
+		if (nq > 1)
+			snprintf(dir, sizeof(dir), "%s/queue-%u", fe, i);
+		else
+			snprintf(dir, sizeof(dir), "%s", fe);
+		if (xs_read_u32(d, dir, "tx-ring-ref", &tx_ref[i]) != 0 ||
+		    xs_read_u32(d, dir, "rx-ring-ref", &rx_ref[i]) != 0) {
+			snprintf(why, sizeof(why), "missing or bad ring references of queue %u", i);
+			fatal(v, why);
+			return;
+		}
+		if (xs_read_u32(d, dir, "event-channel", &ev_tx[i]) == 0) {
+			ev_rx[i] = ev_tx[i];
+		} else if (xs_read_u32(d, dir, "event-channel-tx", &ev_tx[i]) != 0 ||
+			   xs_read_u32(d, dir, "event-channel-rx", &ev_rx[i]) != 0) {
+			snprintf(why, sizeof(why), "missing or bad event channel of queue %u", i);
+			fatal(v, why);
+			return;
+		}
 	}
 	if (xs_read_flag(d, fe, "feature-sg", false, &v->fe.sg) ||
 	    xs_read_flag(d, fe, "feature-gso-tcpv4", false, &v->fe.gso_tcpv4) ||
@@ -292,7 +322,8 @@ static void try_connect(struct vif *v, bool resume)
 	if (!v->fe.sg && v->mtu > TAP_MTU_DEFAULT)
 		v->mtu = TAP_MTU_DEFAULT;
 
-	rc = vif_connect(v, &tx_ref, &rx_ref, &ev_tx, &ev_rx, resume, why, sizeof(why));
+	v->nr_queues = nq;
+	rc = vif_connect(v, tx_ref, rx_ref, ev_tx, ev_rx, resume, why, sizeof(why));
 	if (rc)
 		{ fatal(v, why); return; }
 	set_state(v, XenbusStateConnected);
@@ -386,7 +417,10 @@ static void check_released(struct worker *d)
 		if (!v->connected)
 			continue;
 		/* Unknown (no status query here) is not gone: the toolstack will tell. */
-		st = d->ops->evtchn_status(d->evt, (uint32_t)v->queues[0].port_tx, NULL, NULL);
+		worker_thread_lock(&d->threads[0]);
+		st = d->ops->evtchn_status(d->threads[0].evt, (uint32_t)v->queues[0].port_tx, NULL,
+					   NULL);
+		worker_thread_unlock(&d->threads[0]);
 		if (st >= 0 && st != EVTCHNSTAT_interdomain) {
 			log_info("vif%u.%u: frontend domain %u is gone", v->domid, v->devid, v->domid);
 			go_state(v, XenbusStateClosed);
