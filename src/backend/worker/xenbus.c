@@ -293,17 +293,22 @@ static void try_connect(struct vif *v, bool resume)
 			snprintf(dir, sizeof(dir), "%s/queue-%u", fe, i);
 		else
 			snprintf(dir, sizeof(dir), "%s", fe);
-		if (xs_read_u32(d, dir, "tx-ring-ref", &tx_ref[i]) != 0 ||
-		    xs_read_u32(d, dir, "rx-ring-ref", &rx_ref[i]) != 0) {
-			snprintf(why, sizeof(why), "missing or bad ring references of queue %u", i);
-			fatal(v, why);
-			return;
-		}
-		if (xs_read_u32(d, dir, "event-channel", &ev_tx[i]) == 0) {
+		const char *bad = NULL;
+
+		if (xs_read_u32(d, dir, "tx-ring-ref", &tx_ref[i]) != 0)
+			bad = "tx-ring-ref";
+		else if (xs_read_u32(d, dir, "rx-ring-ref", &rx_ref[i]) != 0)
+			bad = "rx-ring-ref";
+		else if (xs_read_u32(d, dir, "event-channel", &ev_tx[i]) == 0)
 			ev_rx[i] = ev_tx[i];
-		} else if (xs_read_u32(d, dir, "event-channel-tx", &ev_tx[i]) != 0 ||
-			   xs_read_u32(d, dir, "event-channel-rx", &ev_rx[i]) != 0) {
-			snprintf(why, sizeof(why), "missing or bad event channel of queue %u", i);
+		else if (xs_read_u32(d, dir, "event-channel-tx", &ev_tx[i]) != 0 ||
+			 xs_read_u32(d, dir, "event-channel-rx", &ev_rx[i]) != 0)
+			bad = "event-channel";
+		if (bad) {
+			if (nq > 1)
+				snprintf(why, sizeof(why), "missing or bad queue-%u/%s", i, bad);
+			else
+				snprintf(why, sizeof(why), "missing or bad %s", bad);
 			fatal(v, why);
 			return;
 		}
