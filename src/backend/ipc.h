@@ -22,7 +22,8 @@
  *     IPC_DISCONNECT   close every vif (Closed in XenStore), then exit 0
  *   worker -> supervisor
  *     IPC_VIF_GONE     devid: the toolstack removed it; the TAP may go
- *     IPC_LINK         devid, arg = 1 up / 0 down, arg2 = MTU (0: keep)
+ *     IPC_LINK         devid, arg = 1 carrier on (admin up) / 0 carrier off,
+ *                      arg2 = MTU (0: keep)
  *     IPC_CTL_REPLY    id, payload = this worker's part of the answer
  */
 #ifndef XNB_BACKEND_IPC_H
@@ -51,6 +52,9 @@ enum ipc_type {
 #define WORKER_EXIT_OK 0       /* asked to (SIGTERM, IPC_DISCONNECT): no restart */
 #define WORKER_EXIT_FAILED 1   /* restart with back-off */
 #define WORKER_EXIT_USAGE 2    /* bad arguments: restarting will not help */
+
+/* Guest RX without buffers this long: carrier off (Linux's rx_stall_timeout). */
+#define WORKER_RX_STALL_MS 60000
 
 /* TAP queues (so data-path threads) one vif may have: a worker's most. */
 #define IPC_MAX_QUEUES 8

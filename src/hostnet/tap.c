@@ -283,6 +283,23 @@ int tap_set_offloads(struct tap *t, const struct vnet_offloads *o)
 	return ioctl(t->fd, TUNSETOFFLOAD, vnet_offload_flags(o)) < 0 ? -errno : 0;
 }
 
+int tap_set_carrier(const struct tap *t, bool on)
+{
+	int carrier = on;
+
+	return ioctl(t->fd, TUNSETCARRIER, &carrier) < 0 ? -errno : 0;
+}
+
+int tap_get_mtu(const struct tap *t)
+{
+	struct ifreq ifr;
+	int rc;
+
+	memset(&ifr, 0, sizeof(ifr));
+	rc = ifreq_ioctl(t->name, SIOCGIFMTU, &ifr);
+	return rc ? rc : ifr.ifr_mtu;
+}
+
 int tap_set_mtu(const struct tap *t, unsigned mtu)
 {
 	struct ifreq ifr = { .ifr_mtu = (int)mtu };

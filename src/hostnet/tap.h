@@ -93,6 +93,17 @@ int tap_remove_by_name(const char *name);
 /* tap_set_offloads() - what the kernel may hand us (TUNSETOFFLOAD). */
 int tap_set_offloads(struct tap *t, const struct vnet_offloads *o);
 
+/*
+ * tap_set_carrier() - the link's carrier (TUNSETCARRIER), not its admin state:
+ * a vif whose guest is gone or stalled has no carrier but keeps its
+ * addresses and routes (ip link set down would drop IPv6 addresses and
+ * vif-route's routes). 0 or -errno.
+ */
+int tap_set_carrier(const struct tap *t, bool on);
+
+/* tap_get_mtu() - the device's MTU now, or -errno. */
+int tap_get_mtu(const struct tap *t);
+
 /* tap_set_mtu() / tap_set_up() / tap_set_mac() - interface settings via an ioctl socket. */
 int tap_set_mtu(const struct tap *t, unsigned mtu);
 int tap_set_mac(const struct tap *t, const uint8_t mac[6]);

@@ -88,11 +88,14 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: xnbd [--platform sim|xen] [--ctl PATH] [--worker PATH] [--user NAME]\n"
-		"            [--no-sandbox] [--max-queues N] [--verbose]\n"
+		"            [--no-sandbox] [--max-queues N] [--rx-stall-timeout SECONDS]\n"
+		"            [--verbose]\n"
 		"  Serves backend/vif/<domid>/<devid> under this domain's XenStore path: a\n"
 		"  persistent TAP vif<domid>.<devid> per vif, a sandboxed worker per guest.\n"
 		"  --max-queues: queues offered to each frontend (multi-queue-max-queues),\n"
 		"  one thread each in the guest's worker; default: online CPUs, at most %u.\n"
+		"  --rx-stall-timeout: a guest that posts no RX buffer this long loses its\n"
+		"  vif's carrier until it posts again (default 60, as Linux netback).\n"
 		"  The platform defaults to $XNB_PLATFORM, else 'xen' on a Xen host, else\n"
 		"  'sim'. The control socket defaults to $XNB_SIM_DIR/xnbd.sock on 'sim',\n"
 		"  /run/xnb/xnbd.sock otherwise. Workers run as --user (default %s).\n"
@@ -118,6 +121,7 @@ int main(int argc, char **argv)
 		{ "user", required_argument, NULL, 'u' },
 		{ "no-sandbox", no_argument, NULL, 'n' },
 		{ "max-queues", required_argument, NULL, 'q' },
+		{ "rx-stall-timeout", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -131,7 +135,8 @@ int main(int argc, char **argv)
 	sigset_t mask;
 
 	s.max_queues = default_max_queues();
-	while ((opt = getopt_long(argc, argv, "p:c:w:u:nq:vh", opts, NULL)) != -1) {
+	s.rx_stall_s = WORKER_RX_STALL_MS / 1000;
+	while ((opt = getopt_long(argc, argv, "p:c:w:u:nq:s:vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			platform = optarg;
@@ -157,6 +162,17 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			s.max_queues = (unsigned)n;
+			break;
+		}
+		case 's': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+
+			if (*end || n < 1 || n > 3600) {
+				fprintf(stderr, "xnbd: --rx-stall-timeout takes 1 to 3600 seconds\n");
+				return 2;
+			}
+			s.rx_stall_s = (unsigned)n;
 			break;
 		}
 		case 'v':

@@ -30,7 +30,8 @@ struct sup_vif {
 	unsigned nr_taps;
 	int journal_fd;            /* its response journal file (worker/journal.h), or -1 */
 	bool seen;                 /* found again by the current scan */
-	bool link_known, up;       /* as we last set it */
+	bool link_known, up;       /* carrier, as we last set it */
+	bool admin_up;             /* we raised its admin state (never lowered) */
 	unsigned mtu;              /* as we last set it (0: not yet) */
 };
 
@@ -62,6 +63,7 @@ struct supervisor {
 	char worker_path[4096];
 	const char *worker_user;   /* NULL: the worker's default */
 	unsigned max_queues;       /* per vif: TAP queue fds, worker threads */
+	unsigned rx_stall_s;       /* the workers' rx_stall_timeout */
 	bool no_sandbox, verbose;
 	int epfd;
 	struct sup_vif *vifs;

@@ -452,29 +452,57 @@ void vifs_gone(struct supervisor *s, unsigned domid, unsigned devid)
 		workers_retire(s, domid);
 }
 
+/*
+ * The guest's link: carrier on when its frontend is connected and taking
+ * frames, off when it is gone or stalled. The admin state is only ever
+ * raised (a hotplug script usually has): taking it down would drop the
+ * vif's IPv6 addresses and vif-route's routes when a guest reconnects in
+ * place. The frontend's MTU is applied unless someone else (the
+ * administrator, a hotplug script) has set another since the TAP was made:
+ * the device still has the default, or what we set last.
+ */
 void vifs_link(struct supervisor *s, unsigned domid, unsigned devid, bool up, unsigned mtu)
 {
 	struct sup_vif *v = find(s, domid, devid);
+	const char *what = "carrier";
 	int rc = 0;
 
 	if (!v)
 		return;
 	/* A worker is not trusted: sane MTUs only, and no work for a no-op. */
 	if (up && mtu >= 68 && mtu <= TAP_MTU_MAX_SG && mtu != v->mtu) {
-		rc = tap_set_mtu(&v->taps[0], mtu);
-		if (rc == 0)
+		int now = tap_get_mtu(&v->taps[0]);
+
+		if (now == (int)mtu) {
 			v->mtu = mtu;
+		} else if (now == TAP_MTU_DEFAULT || (v->mtu && now == (int)v->mtu)) {
+			what = "MTU";
+			rc = tap_set_mtu(&v->taps[0], mtu);
+			if (rc == 0)
+				v->mtu = mtu;
+		} else if (now > 0) {
+			log_info("vif%u.%u: keeping the MTU %d set on %s since it was made (the "
+				 "frontend's is %u)", domid, devid, now, v->taps[0].name, mtu);
+			v->mtu = mtu; /* said once */
+		}
+	}
+	if (rc == 0 && up && !v->admin_up) {
+		what = "up";
+		rc = tap_set_up(&v->taps[0], true);
+		if (rc == 0)
+			v->admin_up = true;
 	}
 	if (rc == 0 && (v->link_known ? v->up != up : true)) {
-		rc = tap_set_up(&v->taps[0], up);
+		what = "carrier";
+		rc = tap_set_carrier(&v->taps[0], up);
 		if (rc == 0) {
 			v->up = up;
 			v->link_known = true;
 		}
 	}
 	if (rc)
-		log_warn("vif%u.%u: cannot set %s %s: %s", domid, devid, v->taps[0].name,
-			 up ? "up" : "down", strerror(-rc));
+		log_warn("vif%u.%u: cannot set %s %s%s: %s", domid, devid, v->taps[0].name, what,
+			 strcmp(what, "carrier") ? "" : up ? " on" : " off", strerror(-rc));
 }
 
 void vifs_release(struct supervisor *s, bool remove)

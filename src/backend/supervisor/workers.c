@@ -63,8 +63,8 @@ static int send_tap(struct sup_worker *w, const struct sup_vif *v)
 
 static pid_t spawn(struct supervisor *s, unsigned domid, int child_end)
 {
-	char domid_arg[16], queues_arg[16];
-	const char *argv[14];
+	char domid_arg[16], queues_arg[16], stall_arg[16];
+	const char *argv[16];
 	unsigned argc = 0;
 	pid_t pid;
 
@@ -77,6 +77,9 @@ static pid_t spawn(struct supervisor *s, unsigned domid, int child_end)
 	snprintf(queues_arg, sizeof(queues_arg), "%u", s->max_queues);
 	argv[argc++] = "--max-queues";
 	argv[argc++] = queues_arg;
+	snprintf(stall_arg, sizeof(stall_arg), "%u", s->rx_stall_s);
+	argv[argc++] = "--rx-stall-timeout";
+	argv[argc++] = stall_arg;
 	if (s->worker_user) {
 		argv[argc++] = "--user";
 		argv[argc++] = s->worker_user;

@@ -349,7 +349,8 @@ static int enter_sandbox(const char *user, unsigned long max_data_mb, pid_t supe
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xnbd-worker --domid N [--platform sim|xen] [--user NAME] [--no-sandbox]\n"
-		   "                   [--max-queues N] [--max-data MIB] [--verbose]\n"
+		   "                   [--max-queues N] [--rx-stall-timeout SECONDS] [--max-data MIB]\n"
+		   "                   [--verbose]\n"
 		   "  Serves guest N's vifs for xnbd, which starts it with the channel on fd 3.\n"
 		   "  --user: the unprivileged user it runs as (default %s).\n",
 		WORKER_DEFAULT_USER);
@@ -364,13 +365,15 @@ int main(int argc, char **argv)
 		{ "no-sandbox", no_argument, NULL, 'n' },
 		{ "max-data", required_argument, NULL, 'm' },
 		{ "max-queues", required_argument, NULL, 'q' },
+		{ "rx-stall-timeout", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *platform = getenv("XNB_PLATFORM"), *user = WORKER_DEFAULT_USER;
 	struct worker d = { .epfd = -1, .ipc_fd = IPC_WORKER_FD, .notice_fd = -1,
-			    .src_xs = SRC_XS, .src_notice = SRC_NOTICE, .max_queues = 1 };
+			    .src_xs = SRC_XS, .src_notice = SRC_NOTICE, .max_queues = 1,
+			    .rx_stall_ms = WORKER_RX_STALL_MS };
 	enum log_level level = LOG_LVL_INFO;
 	enum ipc_outcome outcome = IPC_GO_ON;
 	unsigned long max_data_mb = WORKER_MAX_DATA_MB;
@@ -381,7 +384,7 @@ int main(int argc, char **argv)
 	char prog[32];
 	sigset_t mask;
 
-	while ((opt = getopt_long(argc, argv, "d:p:u:nm:q:vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "d:p:u:nm:q:s:vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
 			domid = strtol(optarg, NULL, 10);
@@ -404,6 +407,9 @@ int main(int argc, char **argv)
 				usage(stderr);
 				return WORKER_EXIT_USAGE;
 			}
+			break;
+		case 's':
+			d.rx_stall_ms = (unsigned)strtoul(optarg, NULL, 10) * 1000;
 			break;
 		case 'v':
 			level = LOG_LVL_DEBUG;
@@ -526,7 +532,7 @@ int main(int argc, char **argv)
 				uint64_t count;
 
 				if (read(d.notice_fd, &count, sizeof(count)) > 0)
-					vif_check_faults(&d);
+					vif_check_notices(&d);
 				break;
 			}
 			case SRC_IPC:

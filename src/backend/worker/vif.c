@@ -200,22 +200,32 @@ void vif_detach(struct vif *v)
 	v->connected = false;
 }
 
-void vif_check_faults(struct worker *d)
+void vif_check_notices(struct worker *d)
 {
 	for (struct vif *v = d->vifs, *next; v; v = next) {
 		char reason[sizeof(v->queues[0].fault)] = "";
+		bool stalled = false;
 
 		next = v->next; /* vif_mark_broken may remove v */
-		for (unsigned i = 0; i < v->nr_queues && v->connected && !reason[0]; i++) {
+		for (unsigned i = 0; i < v->nr_queues && v->connected; i++) {
 			struct vif_queue *q = &v->queues[i];
 
 			worker_thread_lock(q->t);
-			if (q->fault[0])
+			if (q->fault[0] && !reason[0])
 				snprintf(reason, sizeof(reason), "%s", q->fault);
+			stalled |= q->stalled;
 			worker_thread_unlock(q->t);
 		}
-		if (reason[0])
+		if (reason[0]) {
 			vif_mark_broken(v, reason);
+		} else if (v->connected && v->carrier == stalled) {
+			/* As Linux: one stalled queue takes the carrier, all back bring it back. */
+			v->carrier = !stalled;
+			worker_link(d, v, v->carrier, 0);
+			log_limited(&v->rl, LOG_LVL_INFO, "vif%u.%u: %s", v->domid, v->devid,
+				    stalled ? "guest posts no RX buffers: carrier off"
+					    : "guest RX buffers again: carrier on");
+		}
 	}
 }
 
@@ -224,6 +234,7 @@ void vif_disconnect(struct vif *v)
 	if (!v->connected)
 		return;
 	vif_detach(v);
+	v->carrier = false;
 	worker_link(v->d, v, false, 0);
 	log_info("vif%u.%u: disconnected", v->domid, v->devid);
 }
@@ -301,6 +312,8 @@ static int queue_start(struct vif *v, struct vif_queue *q, uint32_t tx_ref, uint
 	q->rx_prod_seen = engine_ring_read_idx(&q->rx.ring.sring->req_prod);
 	q->spurious_streak[0] = q->spurious_streak[1] = 0;
 	q->fault[0] = '\0';
+	q->stalled = false;
+	q->last_rx_ms = worker_now_ms();
 	if (q->tx.ring.sring->req_prod - q->tx.ring.req_cons > ENGINE_TX_RING_SIZE ||
 	    q->rx.ring.sring->req_prod - q->rx.ring.req_cons > ENGINE_RX_RING_SIZE) {
 		snprintf(why, why_len, "rings of queue %u handed over with impossible indices",
@@ -395,6 +408,7 @@ int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
 		goto fail;
 	}
 	/* A resumed vif keeps the MTU it has: the administrator may have set it. */
+	v->carrier = true;
 	worker_link(d, v, true, resume ? 0 : v->mtu);
 	log_info("vif%u.%u: %s (%u queue%s, sg %d, gso4 %d, gso6 %d, csum %d, mtu %u, "
 		 "%s event channel%s)",
@@ -619,6 +633,8 @@ static void rx_flush(struct vif_queue *q)
 	if (q->rxb->nr_pkts == 0 && q->rxb->nr_slots == 0)
 		return;
 	run_copy(q, q->rxb->segs, q->rxb->nr_segs);
+	if (q->rxb->nr_slots)
+		q->last_rx_ms = worker_now_ms();
 	engine_rx_settle(&q->rx, q->rxb);
 	journal_rx_begin(q->vif->journal, q->index, &q->rx, q->rxb);
 	if (engine_rx_publish(&q->rx, q->rxb))
@@ -700,6 +716,14 @@ static void rx_work(struct vif_queue *q)
 	worker_tap_poll(q, q->rxq_count < VIF_RXQ_LEN && q->rxq_bytes < VIF_RXQ_BYTES);
 }
 
+/* The guest posts buffers again: carrier back (via the main thread). */
+static void unstall(struct vif_queue *q)
+{
+	q->stalled = false;
+	q->last_rx_ms = worker_now_ms();
+	worker_notice(q->vif->d);
+}
+
 bool vif_queue_event(struct vif_queue *q)
 {
 	RING_IDX tx_before, rx_before, rx_prod;
@@ -728,6 +752,8 @@ bool vif_queue_event(struct vif_queue *q)
 	if (posted)
 		q->rx_prod_seen = rx_prod;
 	spurious = q->tx.ring.req_cons == tx_before && q->rx.ring.req_cons == rx_before && !posted;
+	if (posted && q->stalled)
+		unstall(q);
 	if (spurious)
 		q->stats.spurious_events++;
 	return spurious;
@@ -748,19 +774,41 @@ void vif_queue_run_pending(struct vif_queue *q)
 		rx_work(q);
 }
 
-void vif_queue_tick(struct vif_queue *q, uint64_t now_ms)
+/* Drop what waits for the guest, and give the buffers' pages back until traffic needs them. */
+static void drain(struct vif_queue *q)
 {
-	if (!q->connected || q->fault[0] || !q->rx_waiting || q->rxq_count == 0)
-		return;
-	if (now_ms - q->rxq[q->rxq_head].queued_ms < VIF_RX_DRAIN_MS)
-		return;
-	/* The guest has posted no buffers for a long time: drain (XSA-392), and
-	 * give the buffers' pages back until traffic needs them again. */
 	q->stats.rx_queue_drops += q->rxq_count;
 	q->rxq_head = q->rxq_count = 0;
 	q->rxq_bytes = 0;
 	madvise(q->rxq_mem, (size_t)VIF_RXQ_LEN * VIF_RXQ_BUF, MADV_DONTNEED);
+	worker_tap_poll(q, true);
+}
+
+void vif_queue_tick(struct vif_queue *q, uint64_t now_ms)
+{
+	RING_IDX posted;
+
+	if (!q->connected || q->fault[0])
+		return;
+	/*
+	 * Linux's rx_stall_timeout: no buffer posted and nothing taken for that
+	 * long, the guest is stalled: carrier off (the main thread asks the
+	 * supervisor), queue drained. One posted buffer ends it.
+	 */
+	posted = engine_ring_read_idx(&q->rx.ring.sring->req_prod) - q->rx.ring.req_cons;
+	if (!q->stalled && posted == 0 && now_ms - q->last_rx_ms >= q->vif->d->rx_stall_ms) {
+		q->stalled = true;
+		q->stats.rx_stall_carrier_off++;
+		drain(q);
+		worker_notice(q->vif->d);
+	} else if (q->stalled && posted >= 1 && posted <= ENGINE_RX_RING_SIZE) {
+		unstall(q);
+	}
+	if (!q->rx_waiting || q->rxq_count == 0 ||
+	    now_ms - q->rxq[q->rxq_head].queued_ms < VIF_RX_DRAIN_MS)
+		return;
+	/* The guest has posted no buffers for a long time: drain (XSA-392). */
+	drain(q);
 	log_limited(&q->rl, LOG_LVL_WARN, "vif%u.%u: queue %u: guest RX stalled, queue drained",
 		    q->vif->domid, q->vif->devid, q->index);
-	worker_tap_poll(q, true);
 }

@@ -66,6 +66,7 @@ struct vif_queue_stats {
 	uint64_t rx_mcast_filtered;
 	uint64_t rx_queue_drops;   /* dropped after the drain timeout */
 	uint64_t rx_stalls;        /* times the queue waited for guest buffers */
+	uint64_t rx_stall_carrier_off; /* ... for rx_stall_timeout: carrier dropped */
 	uint64_t events, spurious_events;
 	uint64_t eoi_delayed;      /* unmasks held back after spurious events */
 	uint64_t notify_tx, notify_rx;
@@ -92,6 +93,8 @@ struct vif_queue {
 	unsigned rxq_head, rxq_count;
 	uint32_t rxq_bytes;        /* frame bytes queued */
 	bool rx_waiting;           /* waiting for guest RX buffers */
+	bool stalled;              /* no guest RX buffers for rx_stall_timeout: carrier off */
+	uint64_t last_rx_ms;       /* when the guest last took frames */
 	bool tap_readable;         /* epoll said so, and no read has found it empty since */
 	unsigned read_batch;       /* TAP reads per submission, adapted to the traffic */
 	bool tap_registered;       /* TAP fd in the epoll set */
@@ -122,6 +125,7 @@ struct vif {
 	char broken[128];          /* why the guest's vif was disconnected */
 	struct vif_features fe;    /* what the frontend asked for */
 	unsigned mtu;
+	bool carrier;              /* as last asked of the supervisor */
 	char ifname[16];           /* the TAP's name */
 	unsigned max_queues;       /* what we offer: threads, and TAP fds we hold */
 	unsigned nr_queues;        /* what the frontend asked for */
@@ -161,8 +165,12 @@ void vif_detach(struct vif *v);
 /* vif_mark_broken() - the frontend broke the protocol: disconnect, log once. Main thread. */
 void vif_mark_broken(struct vif *v, const char *reason);
 
-/* vif_check_faults() - main thread: disconnect vifs whose queue threads found a fault. */
-void vif_check_faults(struct worker *d);
+/*
+ * vif_check_notices() - main thread: what the queue threads flagged.
+ * Vifs with a protocol fault are disconnected; a vif's carrier follows its
+ * queues' stalls.
+ */
+void vif_check_notices(struct worker *d);
 
 /* Data path, in the queue's thread with its lock held. */
 /* The frontend notified us. Returns true if the event brought no work. */

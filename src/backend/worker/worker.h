@@ -88,6 +88,7 @@ struct worker {
 	unsigned self_domid;
 	unsigned guest_domid;      /* the one guest this worker serves */
 	unsigned max_queues;       /* offered to frontends: the number of threads */
+	unsigned rx_stall_ms;      /* guest RX without buffers this long: carrier off */
 	char backend_root[64];     /* /local/domain/<self>/backend/vif */
 	char guest_dir[80];        /* backend_root/<guest> */
 	int epfd;
