@@ -3,6 +3,7 @@
 #include "xsvalue.h"
 
 #include <errno.h>
+#include <string.h>
 
 int xsvalue_parse_uint(const char *s, size_t len, uint64_t max, uint64_t *out)
 {
@@ -68,4 +69,38 @@ int xsvalue_parse_flag(const char *s, size_t len, bool *out)
 	if (rc == 0)
 		*out = v != 0;
 	return rc;
+}
+
+int xsvalue_parse_rate(const char *s, size_t len, struct xsvalue_rate *out)
+{
+	const char *comma;
+	size_t blen;
+	uint64_t bytes = 0;
+	uint32_t usec = 0;
+	int rb, ru;
+
+	/* Bad or not, the limit the node stands for is decided here. */
+	out->bytes = XSVALUE_RATE_UNLIMITED;
+	out->usec = 0;
+
+	if (len > 0 && s[len - 1] == '\0')
+		len--;
+	/* Strip the one NUL here: the halves must not tolerate another. */
+	if (memchr(s, '\0', len))
+		return -EINVAL;
+	comma = memchr(s, ',', len);
+	if (!comma)
+		return -EINVAL;
+	blen = (size_t)(comma - s);
+	/* Digits only on each side, so a second comma is garbage too. */
+	rb = xsvalue_parse_uint(s, blen, UINT64_MAX, &bytes);
+	ru = xsvalue_parse_u32(comma + 1, len - blen - 1, &usec);
+	/* A malformed value is reported as such before any range trouble. */
+	if (rb == -EINVAL || ru == -EINVAL)
+		return -EINVAL;
+	if (rb != 0 || ru != 0 || usec == 0)
+		return -ERANGE;
+	out->bytes = bytes;
+	out->usec = usec;
+	return 0;
 }

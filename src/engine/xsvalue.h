@@ -34,4 +34,31 @@ int xsvalue_parse_u32(const char *s, size_t len, uint32_t *out);
  */
 int xsvalue_parse_flag(const char *s, size_t len, bool *out);
 
+/*
+ * The backend's `rate` node: "<bytes>,<usec>", @bytes of guest TX allowed per
+ * period of @usec microseconds. libxl writes it (libxl_nic.c, as
+ * "%" PRIu64 ",%" PRIu32) only when a rate was configured; xl's "rate=10Mb/s"
+ * becomes "62500,50000" (libxlu_vif.c: 1250000 bytes/s over the default
+ * 50 ms period). No node means no limit.
+ */
+struct xsvalue_rate {
+	uint64_t bytes;   /* per period; XSVALUE_RATE_UNLIMITED: no limit */
+	uint32_t usec;    /* the period; 0 when unlimited */
+};
+
+/* Linux's default when the node is absent or bad: ~0UL bytes, 0 usec. */
+#define XSVALUE_RATE_UNLIMITED UINT64_MAX
+
+/*
+ * xsvalue_parse_rate() - @s[0..@len) as "<bytes>,<usec>": two plain decimals
+ * and one comma, a single trailing NUL tolerated. @usec must be in
+ * [1, UINT32_MAX] (libxl's field is 32 bits and a zero period is no rate),
+ * @bytes below UINT64_MAX. "0,<usec>" is valid: nothing passes, as in Linux.
+ * Unlike the number parsers above, *@out is always written: the parsed rate
+ * on success, unlimited on error, which is what Linux's xen_net_read_rate()
+ * falls back to; the caller logs the bad value and carries on.
+ * Returns 0, -EINVAL (not that shape), or -ERANGE (a number out of range).
+ */
+int xsvalue_parse_rate(const char *s, size_t len, struct xsvalue_rate *out);
+
 #endif

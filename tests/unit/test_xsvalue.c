@@ -142,6 +142,94 @@ static void test_flag(void **state)
 	assert_false(b);
 }
 
+static int parse_rate(const char *s, struct xsvalue_rate *r)
+{
+	return xsvalue_parse_rate(s, strlen(s), r);
+}
+
+static void assert_unlimited(const struct xsvalue_rate *r)
+{
+	assert_true(r->bytes == XSVALUE_RATE_UNLIMITED);
+	assert_int_equal(r->usec, 0);
+}
+
+static void test_rate_libxl(void **state)
+{
+	struct xsvalue_rate r;
+
+	(void)state;
+	/* xl "rate=10Mb/s": libxlu_vif.c's default 50 ms period. */
+	assert_int_equal(parse_rate("62500,50000", &r), 0);
+	assert_true(r.bytes == 62500);
+	assert_int_equal(r.usec, 50000);
+	/* xl "rate=10Mb/s@1ms". */
+	assert_int_equal(parse_rate("1250,1000", &r), 0);
+	assert_true(r.bytes == 1250);
+	assert_int_equal(r.usec, 1000);
+	/* With the NUL some writers include, and not NUL-terminated at all. */
+	assert_int_equal(xsvalue_parse_rate("7,9\0", 4, &r), 0);
+	assert_true(r.bytes == 7);
+	assert_int_equal(r.usec, 9);
+	assert_int_equal(xsvalue_parse_rate("12,34567", 5, &r), 0);
+	assert_true(r.bytes == 12);
+	assert_int_equal(r.usec, 34);
+}
+
+static void test_rate_limits(void **state)
+{
+	struct xsvalue_rate r;
+
+	(void)state;
+	/* The widest values libxl can write: PRIu64 bytes, PRIu32 usec. */
+	assert_int_equal(parse_rate("18446744073709551614,4294967295", &r), 0);
+	assert_true(r.bytes == UINT64_MAX - 1);
+	assert_true(r.usec == UINT32_MAX);
+	/* Zero bytes is a rate (libxl writes it for a tiny one): nothing passes. */
+	assert_int_equal(parse_rate("0,50000", &r), 0);
+	assert_true(r.bytes == 0);
+	assert_int_equal(r.usec, 50000);
+
+	/* Out of range: unlimited, and said so. */
+	assert_int_equal(parse_rate("18446744073709551615,1", &r), -ERANGE);
+	assert_unlimited(&r);
+	assert_int_equal(parse_rate("99999999999999999999999,1", &r), -ERANGE);
+	assert_unlimited(&r);
+	assert_int_equal(parse_rate("1,4294967296", &r), -ERANGE);
+	assert_unlimited(&r);
+	/* A zero period would be no rate at all; libxl never writes one. */
+	assert_int_equal(parse_rate("62500,0", &r), -ERANGE);
+	assert_unlimited(&r);
+}
+
+static void test_rate_garbage(void **state)
+{
+	static const char *const bad[] = {
+		"", ",", "1,", ",1", "1", "1,2,3", "1,,2", " 1,2", "1 ,2", "1, 2", "1,2 ",
+		"1,2\n", "+1,2", "1,-2", "0x10,2", "1,0x10", "1;2", "1.5,2", "1,2ms",
+		"10Mb/s", "10Mb/s@50ms", "62500,50000,", "١,2",
+		/* Garbage wins over range: the value is not a rate at all. */
+		"99999999999999999999999,x", "1,0,",
+	};
+	struct xsvalue_rate r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r.bytes = 1;
+		r.usec = 1;
+		assert_int_equal(parse_rate(bad[i], &r), -EINVAL);
+		assert_unlimited(&r);
+	}
+	/* One trailing NUL is tolerated, not two, nor one anywhere else. */
+	assert_int_equal(xsvalue_parse_rate("1,2\0\0", 5, &r), -EINVAL);
+	assert_unlimited(&r);
+	assert_int_equal(xsvalue_parse_rate("1\0,2", 4, &r), -EINVAL);
+	assert_unlimited(&r);
+	assert_int_equal(xsvalue_parse_rate("1,\0002", 4, &r), -EINVAL);
+	assert_unlimited(&r);
+	assert_int_equal(xsvalue_parse_rate("\0", 1, &r), -EINVAL);
+	assert_unlimited(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -152,6 +240,9 @@ int main(void)
 		cmocka_unit_test(test_not_nul_terminated),
 		cmocka_unit_test(test_leading_zeros_and_max),
 		cmocka_unit_test(test_flag),
+		cmocka_unit_test(test_rate_libxl),
+		cmocka_unit_test(test_rate_limits),
+		cmocka_unit_test(test_rate_garbage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
