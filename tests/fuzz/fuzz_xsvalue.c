@@ -3,7 +3,9 @@
  * fuzz_xsvalue.c - XenStore value parsing against arbitrary bytes: whatever
  * it accepts must be exactly a run of decimal digits (one trailing NUL
  * allowed) whose value fits the target, and a refusal must leave the target
- * untouched.
+ * untouched. The rate node likewise against a model of "<digits>,<digits>":
+ * accepted exactly when it has that shape and its numbers fit, and unlimited
+ * whenever it is refused.
  */
 #include <errno.h>
 
@@ -11,6 +13,51 @@
 #include "xsvalue.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Digits only, non-empty; *@v saturates at UINT64_MAX. */
+static bool model_number(const char *s, size_t n, uint64_t *v)
+{
+	*v = 0;
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		if (*v > (UINT64_MAX - 9) / 10)
+			*v = UINT64_MAX;
+		else
+			*v = *v * 10 + (uint64_t)(s[i] - '0');
+	}
+	return true;
+}
+
+static void check_rate(const char *s, size_t size)
+{
+	struct xsvalue_rate r = { 1, 1 };
+	size_t n = size, commas = 0, at = 0;
+	uint64_t b = 0, u = 0;
+	bool shape;
+	int rc;
+
+	if (n && s[n - 1] == '\0')
+		n--;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == ',') {
+			commas++;
+			at = i;
+		}
+	shape = commas == 1 && model_number(s, at, &b) &&
+		model_number(s + at + 1, n - at - 1, &u);
+	rc = xsvalue_parse_rate(s, size, &r);
+	if (rc == 0) {
+		FUZZ_CHECK(shape && b < UINT64_MAX && u >= 1 && u <= UINT32_MAX);
+		FUZZ_CHECK(r.bytes == b && r.usec == u);
+	} else {
+		FUZZ_CHECK(r.bytes == XSVALUE_RATE_UNLIMITED && r.usec == 0);
+		FUZZ_CHECK(rc == -EINVAL ? !shape :
+			   (shape && (b == UINT64_MAX || u == 0 || u > UINT32_MAX)));
+	}
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -42,6 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(v16 == 0xbeef);
 		FUZZ_CHECK(rc == -EINVAL ? !all_digits : (all_digits && (overflow || ref > UINT16_MAX)));
 	}
+	check_rate(s, size);
 	free(s);
 	return 0;
 }
