@@ -45,7 +45,7 @@ struct tx_frag {
 	uint16_t size;
 };
 
-enum parse_result { PARSED, INCOMPLETE, BATCH_FULL, FATAL };
+enum parse_result { PARSED, INCOMPLETE, BATCH_FULL, RATE_LIMITED, FATAL };
 
 void engine_tx_init(struct engine_tx_queue *q, netif_tx_sring_t *sring,
 		    const struct engine_tx_config *cfg)
@@ -154,6 +154,10 @@ static enum parse_result parse_packet(struct engine_tx_queue *q, struct engine_t
 	uint16_t remaining, flags;
 
 	copy_slot(q, cons, &first);
+	/* Linux's tx_credit_exceeded: the whole packet's size, from our copy. */
+	if (q->credit &&
+	    !engine_credit_check(q->credit, q->now_us, first.size, &q->rate_wait_until_us))
+		return RATE_LIMITED;
 	plan_rsp(b, first.id, false);
 	remaining = first.size;
 
@@ -286,6 +290,8 @@ static enum parse_result parse_packet(struct engine_tx_queue *q, struct engine_t
 	pkt->seg_count = (uint16_t)(b->nr_segs - pkt->seg_first);
 	b->nr_pkts++;
 	*used = idx;
+	if (q->credit)
+		engine_credit_charge(q->credit, first.size); /* taken, well-formed or not */
 	return PARSED;
 
 incomplete:
@@ -318,6 +324,7 @@ int engine_tx_parse(struct engine_tx_queue *q, struct engine_tx_batch *b, unsign
 	}
 
 	q->incomplete = false;
+	q->rate_limited = false;
 	while (consumed < budget && consumed < avail) {
 		unsigned used = 0;
 
@@ -331,6 +338,9 @@ int engine_tx_parse(struct engine_tx_queue *q, struct engine_tx_batch *b, unsign
 			q->incomplete_prod = prod;
 			goto out;
 		case BATCH_FULL:
+			goto out;
+		case RATE_LIMITED:
+			q->rate_limited = true;
 			goto out;
 		case FATAL:
 			return -EPROTO;
@@ -464,7 +474,7 @@ bool engine_tx_more(struct engine_tx_queue *q)
 {
 	RING_IDX prod, seen;
 
-	if (q->fault)
+	if (q->fault || q->rate_limited)
 		return false;
 	/* What is already published and seen: the start of a packet, or nothing. */
 	seen = q->incomplete ? q->incomplete_prod : q->ring.req_cons;

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "copy.h"
+#include "credit.h"
 #include "fault.h"
 #include "meta.h"
 #include "ring.h"
@@ -95,6 +96,17 @@ struct engine_tx_queue {
 	RING_IDX incomplete_prod;     /* req_prod when parse last stopped at an
 				       * incomplete packet (see incomplete) */
 	bool incomplete;              /* requests are waiting for the rest of a packet */
+	/*
+	 * Rate limit (credit.h): NULL for none. The caller sets @now_us before
+	 * each parse; a packet that does not fit the credit stops the parse
+	 * with @rate_limited set, left on the ring until @rate_wait_until_us,
+	 * and engine_tx_more() then says no (req_event untouched, as Linux:
+	 * the guest's notifications could only wake us for nothing).
+	 */
+	struct engine_credit *credit;
+	uint64_t now_us;
+	bool rate_limited;
+	uint64_t rate_wait_until_us;
 	struct engine_tx_config cfg;
 	struct engine_tx_stats stats;
 	enum engine_fault fault;      /* set once; then the queue does nothing */

@@ -98,6 +98,47 @@ static void forget_port(struct worker_thread *t, int port)
 	}
 }
 
+uint64_t worker_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void arm_at_us(int fd, uint64_t due_us)
+{
+	struct itimerspec at = { { 0, 0 }, { (time_t)(due_us / 1000000),
+					     (long)(due_us % 1000000) * 1000 } };
+
+	if (due_us == 0)
+		at.it_value.tv_nsec = 0; /* disarm */
+	timerfd_settime(fd, TFD_TIMER_ABSTIME, &at, NULL);
+}
+
+void worker_rate_wait(struct vif_queue *q)
+{
+	struct worker_thread *t = q->t;
+	uint64_t due = q->tx.rate_wait_until_us ? q->tx.rate_wait_until_us : 1;
+
+	if (t->rate_due_us == 0 || due < t->rate_due_us) {
+		t->rate_due_us = due;
+		arm_at_us(t->rate_timer_fd, due);
+	}
+}
+
+/* Credit came: run the queues that waited for it, wait again for the rest. */
+static void rate_due(struct worker_thread *t)
+{
+	uint64_t expirations, now = worker_now_us();
+
+	if (read(t->rate_timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		return;
+	t->rate_due_us = 0;
+	for (unsigned i = 0; i < t->nr_queues; i++)
+		vif_queue_rate_due(t->queues[i], now);
+}
+
 static void kick(struct worker_thread *t)
 {
 	uint64_t one = 1;
@@ -106,6 +147,11 @@ static void kick(struct worker_thread *t)
 	if (write(t->wake_fd, &one, sizeof(one)) < 0) {
 		/* The counter is full: the thread has a wake-up waiting anyway. */
 	}
+}
+
+void worker_kick(struct worker_thread *t)
+{
+	kick(t);
 }
 
 int worker_queue_attach(struct worker_thread *t, struct vif_queue *q)
@@ -326,6 +372,9 @@ static void *thread_main(void *arg)
 			case SRC_TICK:
 				tick(t);
 				break;
+			case SRC_RATE:
+				rate_due(t);
+				break;
 			default:
 				break;
 			}
@@ -357,7 +406,7 @@ static void thread_close(struct worker_thread *t)
 		d->ops->gnttab_close(t->gnt);
 	t->evt = NULL;
 	t->gnt = NULL;
-	int *fds[] = { &t->epfd, &t->wake_fd, &t->eoi_timer_fd, &t->tick_fd };
+	int *fds[] = { &t->epfd, &t->wake_fd, &t->eoi_timer_fd, &t->tick_fd, &t->rate_timer_fd };
 
 	for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -381,7 +430,7 @@ int worker_threads_open(struct worker *d)
 
 		t->d = d;
 		t->index = i;
-		t->epfd = t->wake_fd = t->eoi_timer_fd = t->tick_fd = -1;
+		t->epfd = t->wake_fd = t->eoi_timer_fd = t->tick_fd = t->rate_timer_fd = -1;
 		pthread_mutex_init(&t->lock, NULL);
 		t->gnt = d->ops->gnttab_open(d->plat);
 		t->evt = d->ops->evtchn_open(d->plat);
@@ -394,7 +443,9 @@ int worker_threads_open(struct worker *d)
 		t->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		t->eoi_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 		t->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-		if (t->epfd < 0 || t->wake_fd < 0 || t->eoi_timer_fd < 0 || t->tick_fd < 0)
+		t->rate_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (t->epfd < 0 || t->wake_fd < 0 || t->eoi_timer_fd < 0 || t->tick_fd < 0 ||
+		    t->rate_timer_fd < 0)
 			return -errno;
 		timerfd_settime(t->tick_fd, 0, &period, NULL);
 		rc = epoll_set(t, EPOLL_CTL_ADD, d->ops->evtchn_fd(t->evt), EPOLLIN, SRC_EVTCHN);
@@ -404,6 +455,8 @@ int worker_threads_open(struct worker *d)
 			rc = epoll_set(t, EPOLL_CTL_ADD, t->eoi_timer_fd, EPOLLIN, SRC_EOI);
 		if (!rc)
 			rc = epoll_set(t, EPOLL_CTL_ADD, t->tick_fd, EPOLLIN, SRC_TICK);
+		if (!rc)
+			rc = epoll_set(t, EPOLL_CTL_ADD, t->rate_timer_fd, EPOLLIN, SRC_RATE);
 		if (rc)
 			return rc;
 	}

@@ -33,6 +33,7 @@
 #include <sys/mman.h>
 
 #include "journal.h"
+#include "xsvalue.h"
 #include "xenbus.h"
 #include "worker.h"
 
@@ -126,6 +127,7 @@ struct vif *vif_create(struct worker *d, unsigned domid, unsigned devid)
 	v->domid = domid;
 	v->devid = devid;
 	v->mtu = TAP_MTU_DEFAULT;
+	v->rate_bytes = XSVALUE_RATE_UNLIMITED;
 	v->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT;
 	snprintf(v->be_path, sizeof(v->be_path), "%s/%u/%u", d->backend_root, domid, devid);
 	snprintf(v->watch_token, sizeof(v->watch_token), "fe:%u:%u", domid, devid);
@@ -308,6 +310,8 @@ static int queue_start(struct vif *v, struct vif_queue *q, uint32_t tx_ref, uint
 		journal_reset(v->journal, q->index, tx_ref, rx_ref);
 	}
 	engine_tx_init(&q->tx, q->tx_ring, tcfg);
+	engine_credit_init(&q->credit, v->rate_bytes, v->rate_usec, worker_now_us());
+	q->tx.credit = engine_credit_unlimited(&q->credit) ? NULL : &q->credit;
 	engine_rx_init(&q->rx, q->rx_ring, rcfg);
 	q->rx_prod_seen = engine_ring_read_idx(&q->rx.ring.sring->req_prod);
 	q->spurious_streak[0] = q->spurious_streak[1] = 0;
@@ -511,7 +515,11 @@ static void tx_work(struct vif_queue *q)
 	q->tx_pending = false;
 	for (int round = 0; round < VIF_WORK_ROUNDS; round++) {
 		struct engine_tx_batch *b = q->txb;
-		int n = engine_tx_parse(&q->tx, b, ENGINE_TX_RING_SIZE);
+		int n;
+
+		if (q->tx.credit)
+			q->tx.now_us = worker_now_us();
+		n = engine_tx_parse(&q->tx, b, ENGINE_TX_RING_SIZE);
 
 		if (n < 0) {
 			queue_fault(q, engine_fault_str(q->tx.fault));
@@ -530,6 +538,10 @@ static void tx_work(struct vif_queue *q)
 				notify(q, q->port_tx, &q->stats.notify_tx);
 			journal_end(v->journal, q->index);
 			deliver(q, b);
+		}
+		if (q->tx.rate_limited) {
+			worker_rate_wait(q); /* the rest waits on the ring for credit */
+			return;
 		}
 		if (!engine_tx_more(&q->tx))
 			return;
@@ -714,6 +726,39 @@ static void rx_work(struct vif_queue *q)
 	rx_flush(q);
 	/* Host-side back-pressure: stop reading while our queue is full. */
 	worker_tap_poll(q, q->rxq_count < VIF_RXQ_LEN && q->rxq_bytes < VIF_RXQ_BYTES);
+}
+
+void vif_queue_rate_due(struct vif_queue *q, uint64_t now_us)
+{
+	if (!q->connected || q->fault[0] || !q->tx.rate_limited)
+		return;
+	if (now_us < q->tx.rate_wait_until_us) {
+		worker_rate_wait(q);
+		return;
+	}
+	tx_work(q);
+}
+
+void vif_set_rate(struct vif *v, uint64_t bytes, uint32_t usec)
+{
+	if (bytes == v->rate_bytes && usec == v->rate_usec)
+		return;
+	v->rate_bytes = bytes;
+	v->rate_usec = usec;
+	for (unsigned i = 0; i < v->nr_queues && v->connected; i++) {
+		struct vif_queue *q = &v->queues[i];
+
+		worker_thread_lock(q->t);
+		if (q->connected) {
+			bool run = engine_credit_set(&q->credit, bytes, usec, worker_now_us());
+
+			q->tx.credit = engine_credit_unlimited(&q->credit) ? NULL : &q->credit;
+			/* A wait it ended (or a limit lifted) leaves requests on the ring. */
+			if (run || (q->tx.rate_limited && !q->tx.credit))
+				worker_kick(q->t);
+		}
+		worker_thread_unlock(q->t);
+	}
 }
 
 /* The guest posts buffers again: carrier back (via the main thread). */

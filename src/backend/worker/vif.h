@@ -24,6 +24,7 @@
 
 #include "log.h"
 #include "platform.h"
+#include "credit.h"
 #include "rx.h"
 #include "tap.h"
 #include "tx.h"
@@ -51,7 +52,7 @@ struct vif;
 /* Event-loop tags: the main thread's sources, then a queue thread's. */
 enum worker_source {
 	SRC_XS, SRC_IPC, SRC_SIGNAL, SRC_TIMER, SRC_NOTICE,
-	SRC_EVTCHN, SRC_TAP, SRC_EOI, SRC_WAKE, SRC_TICK,
+	SRC_EVTCHN, SRC_TAP, SRC_EOI, SRC_WAKE, SRC_TICK, SRC_RATE,
 };
 
 struct vif_rxq_slot {
@@ -85,6 +86,7 @@ struct vif_queue {
 	int port_tx, port_rx;     /* local ports; equal unless split */
 	struct engine_tx_queue tx;
 	struct engine_rx_queue rx;
+	struct engine_credit credit; /* the `rate` limit of guest TX, per queue as Linux */
 	struct engine_tx_batch *txb;
 	uint8_t *tx_arena;
 	struct engine_rx_batch *rxb;
@@ -125,6 +127,8 @@ struct vif {
 	char broken[128];          /* why the guest's vif was disconnected */
 	struct vif_features fe;    /* what the frontend asked for */
 	unsigned mtu;
+	uint64_t rate_bytes;       /* the `rate` node: bytes per rate_usec (or unlimited) */
+	uint32_t rate_usec;
 	bool carrier;              /* as last asked of the supervisor */
 	char ifname[16];           /* the TAP's name */
 	unsigned max_queues;       /* what we offer: threads, and TAP fds we hold */
@@ -172,11 +176,19 @@ void vif_mark_broken(struct vif *v, const char *reason);
  */
 void vif_check_notices(struct worker *d);
 
+/*
+ * vif_set_rate() - main thread: the `rate` node changed (or was read at
+ * connect): apply @bytes per @usec to every queue, live (credit.h).
+ */
+void vif_set_rate(struct vif *v, uint64_t bytes, uint32_t usec);
+
 /* Data path, in the queue's thread with its lock held. */
 /* The frontend notified us. Returns true if the event brought no work. */
 bool vif_queue_event(struct vif_queue *q);
 void vif_queue_tap_readable(struct vif_queue *q);
 void vif_queue_run_pending(struct vif_queue *q);  /* finish work left by the budget */
 void vif_queue_tick(struct vif_queue *q, uint64_t now_ms); /* stall / drain checks */
+/* The queue's TX waits for credit: run it if @now_us has reached the wait's end. */
+void vif_queue_rate_due(struct vif_queue *q, uint64_t now_us);
 
 #endif

@@ -65,6 +65,8 @@ struct worker_thread {
 	int wake_fd;               /* eventfd: stop, or look at every queue */
 	int eoi_timer_fd;          /* a held-back unmask is due */
 	int tick_fd;               /* 1 s: stall and drain checks */
+	int rate_timer_fd;         /* a rate-limited queue's credit is due */
+	uint64_t rate_due_us;      /* when it is armed for (0: not) */
 	struct platform_gnttab *gnt;
 	struct platform_evtchn *evt;
 	bool stop;
@@ -114,6 +116,18 @@ int worker_port_route(struct worker_thread *t, int port, struct vif_queue *q);
 
 /* worker_tap_poll() - watch @q's TAP for input, or stop (host-side back-pressure). */
 void worker_tap_poll(struct vif_queue *q, bool on);
+
+/*
+ * worker_rate_wait() - @q's TX is out of credit until q->tx.rate_wait_until_us:
+ * have its thread come back then. Lock held.
+ */
+void worker_rate_wait(struct vif_queue *q);
+
+/* worker_kick() - have @t look at every queue it serves (lock held or not). */
+void worker_kick(struct worker_thread *t);
+
+/* Monotonic microseconds (the precise clock: only rate limits read it). */
+uint64_t worker_now_us(void);
 
 /* worker_thread_lock() / unlock() - see struct worker_thread. */
 void worker_thread_lock(struct worker_thread *t);

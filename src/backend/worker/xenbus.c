@@ -175,6 +175,35 @@ static void read_frontend_path(struct vif *v)
 
 static void try_connect(struct vif *v, bool resume);
 
+/*
+ * The toolstack's `rate` node ("<bytes>,<usec>", libxl's vif rate=...),
+ * applied live. Absent is unlimited; a bad value is unlimited with a log
+ * line, as Linux's xen_net_read_rate does.
+ */
+static void read_rate(struct vif *v)
+{
+	struct xsvalue_rate r = { XSVALUE_RATE_UNLIMITED, 0 };
+	char path[160], *val = NULL;
+	size_t len = 0;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/rate", v->be_path);
+	rc = v->d->ops->xs_read(v->d->xs, 0, path, &val, &len);
+	if (rc == 0 && xsvalue_parse_rate(val, len, &r) != 0)
+		log_limited(&v->rl, LOG_LVL_WARN, "vif%u.%u: bad rate '%.40s': no limit", v->domid,
+			    v->devid, val);
+	free(val);
+	if (r.bytes == v->rate_bytes && r.usec == v->rate_usec)
+		return;
+	if (r.bytes == XSVALUE_RATE_UNLIMITED)
+		log_info("vif%u.%u: guest TX not rate-limited", v->domid, v->devid);
+	else
+		log_info("vif%u.%u: guest TX limited to %llu bytes per %u us (%.1f Mbit/s)",
+			 v->domid, v->devid, (unsigned long long)r.bytes, r.usec,
+			 (double)r.bytes * 8 / r.usec);
+	vif_set_rate(v, r.bytes, r.usec);
+}
+
 static void probe(struct worker *d, unsigned domid, unsigned devid)
 {
 	char dir[128];
@@ -328,6 +357,7 @@ static void try_connect(struct vif *v, bool resume)
 		v->mtu = TAP_MTU_DEFAULT;
 
 	v->nr_queues = nq;
+	read_rate(v);
 	rc = vif_connect(v, tx_ref, rx_ref, ev_tx, ev_rx, resume, why, sizeof(why));
 	if (rc)
 		{ fatal(v, why); return; }
@@ -349,6 +379,9 @@ static void evaluate(struct vif *v)
 	if (!v->online && xs_read_u32(d, v->be_path, "state", &own) == 0 &&
 	    own == XenbusStateClosing && v->state != XenbusStateClosed)
 		go_state(v, XenbusStateClosed);
+
+	if (v->connected)
+		read_rate(v); /* a write of `rate` comes here through the guest-dir watch */
 
 	switch (fe_state) {
 	case XenbusStateInitialising:
