@@ -116,6 +116,7 @@ static const char *drop_name(uint8_t d)
 		"delivered", "dropped: too many slots", "dropped: size underflow",
 		"dropped: runt", "dropped: bad extra", "dropped: bad GSO",
 		"dropped: bad checksum request", "dropped: copy failed", "dropped by host",
+		"refused: multicast table full",
 	};
 	return d < ENGINE_TX_DROP_MAX ? names[d] : "?";
 }

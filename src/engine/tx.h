@@ -65,6 +65,7 @@ enum engine_tx_drop {
 	ENGINE_TX_DROP_BAD_CSUM,     /* csum_blank on headers we cannot checksum */
 	ENGINE_TX_DROP_COPY,         /* a grant copy of the packet failed */
 	ENGINE_TX_DROP_HOST,         /* the host side refused it */
+	ENGINE_TX_DROP_MCAST_FULL,   /* MCAST_ADD to a full filter table (the caller's) */
 	ENGINE_TX_DROP_MAX
 };
 

@@ -430,8 +430,10 @@ fail:
 
 /* ---- guest TX ---------------------------------------------------------- */
 
-static void mcast_update(struct vif *v, const struct engine_tx_pkt *p)
+/* Apply one filter update; false when the table is full (Linux: -ENOSPC, an error response). */
+static bool mcast_update(struct vif *v, const struct engine_tx_pkt *p)
 {
+	bool ok = true;
 	unsigned i;
 
 	pthread_mutex_lock(&v->mcast_lock);
@@ -439,8 +441,10 @@ static void mcast_update(struct vif *v, const struct engine_tx_pkt *p)
 		if (memcmp(v->mcast[i], p->mcast_addr, 6) == 0)
 			break;
 	if (p->kind == ENGINE_TX_MCAST_ADD && i == v->nr_mcast) {
-		if (v->nr_mcast == VIF_MCAST_MAX)
-			goto out; /* full: Linux refuses too, the guest gets OKAY regardless */
+		if (v->nr_mcast == VIF_MCAST_MAX) {
+			ok = false;
+			goto out;
+		}
 		memcpy(v->mcast[v->nr_mcast++], p->mcast_addr, 6);
 	} else if (p->kind == ENGINE_TX_MCAST_DEL && i < v->nr_mcast) {
 		memmove(v->mcast[i], v->mcast[i + 1], (size_t)(v->nr_mcast - i - 1) * 6);
@@ -451,6 +455,22 @@ static void mcast_update(struct vif *v, const struct engine_tx_pkt *p)
 	journal_mcast_save(v->journal, (const uint8_t (*)[6])v->mcast, v->nr_mcast);
 out:
 	pthread_mutex_unlock(&v->mcast_lock);
+	return ok;
+}
+
+/* Filter updates are applied before the answers are settled: a full table answers ERROR. */
+static void apply_mcast(struct vif_queue *q, struct engine_tx_batch *b)
+{
+	for (unsigned i = 0; i < b->nr_pkts; i++) {
+		struct engine_tx_pkt *p = &b->pkts[i];
+
+		if (!p->drop && p->kind != ENGINE_TX_PACKET && !mcast_update(q->vif, p)) {
+			p->drop = ENGINE_TX_DROP_MCAST_FULL;
+			log_limited(&q->rl, LOG_LVL_WARN, "vif%u.%u: multicast filter full (%u "
+				    "addresses): subscription refused", q->vif->domid, q->vif->devid,
+				    VIF_MCAST_MAX);
+		}
+	}
 }
 
 static void run_copy(struct vif_queue *q, struct engine_copy_seg *segs, unsigned n)
@@ -481,7 +501,6 @@ static void notify(struct vif_queue *q, int port, uint64_t *counter)
  */
 static void deliver(struct vif_queue *q, struct engine_tx_batch *b)
 {
-	struct vif *v = q->vif;
 	uint16_t idx[TAP_BATCH_MAX];
 	int results[TAP_BATCH_MAX];
 	unsigned n = 0;
@@ -489,11 +508,9 @@ static void deliver(struct vif_queue *q, struct engine_tx_batch *b)
 	for (unsigned i = 0; i < b->nr_pkts; i++) {
 		struct engine_tx_pkt *p = &b->pkts[i];
 
-		if (p->drop)
-			continue;
-		if (p->kind != ENGINE_TX_PACKET) {
-			mcast_update(v, p);
-		} else if (!q->tap.batch) {
+		if (p->drop || p->kind != ENGINE_TX_PACKET)
+			continue; /* filter updates were applied before the answers */
+		if (!q->tap.batch) {
 			if (tap_send(&q->tap, &p->meta, p->data, p->len) != 0)
 				engine_tx_host_refused(&q->tx, p);
 		} else {
@@ -528,6 +545,7 @@ static void tx_work(struct vif_queue *q)
 		if (n > 0) {
 			run_copy(q, b->segs, b->nr_segs);
 			engine_tx_finish(&q->tx, b);
+			apply_mcast(q, b);
 			/* The bytes are ours now: answer first. Guest TCP holds its
 			 * next frames until netfront frees these on our answer (TCP
 			 * Small Queues), and the TAP write below runs dom0's whole
@@ -556,7 +574,8 @@ static bool mcast_filtered(struct vif *v, const uint8_t *frame, long len)
 {
 	bool filtered = true;
 
-	if (!v->fe.mcast_control || len < 6 || !is_multicast(frame) || is_broadcast(frame))
+	if (!__atomic_load_n(&v->fe.mcast_control, __ATOMIC_RELAXED) || len < 6 ||
+	    !is_multicast(frame) || is_broadcast(frame))
 		return false;
 	pthread_mutex_lock(&v->mcast_lock);
 	for (unsigned i = 0; i < v->nr_mcast && filtered; i++)
@@ -758,6 +777,18 @@ void vif_set_rate(struct vif *v, uint64_t bytes, uint32_t usec)
 				worker_kick(q->t);
 		}
 		worker_thread_unlock(q->t);
+	}
+}
+
+void vif_set_mcast_control(struct vif *v, bool on)
+{
+	if (v->fe.mcast_control == on)
+		return;
+	__atomic_store_n(&v->fe.mcast_control, on, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < v->nr_queues && v->connected; i++) {
+		worker_thread_lock(v->queues[i].t);
+		v->queues[i].tx.cfg.multicast_control = on;
+		worker_thread_unlock(v->queues[i].t);
 	}
 }
 

@@ -182,6 +182,14 @@ void vif_check_notices(struct worker *d);
  */
 void vif_set_rate(struct vif *v, uint64_t bytes, uint32_t usec);
 
+/*
+ * vif_set_mcast_control() - main thread: the frontend's
+ * request-multicast-control changed: filter guest RX multicast by its
+ * list, and take its MCAST_ADD/DEL requests, or neither (Linux's
+ * xen_mcast_ctrl_changed; the list is kept).
+ */
+void vif_set_mcast_control(struct vif *v, bool on);
+
 /* Data path, in the queue's thread with its lock held. */
 /* The frontend notified us. Returns true if the event brought no work. */
 bool vif_queue_event(struct vif_queue *q);

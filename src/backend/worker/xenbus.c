@@ -176,6 +176,29 @@ static void read_frontend_path(struct vif *v)
 static void try_connect(struct vif *v, bool resume);
 
 /*
+ * The frontend nodes we watch (token fe:<domid>:<devid>): its state, and
+ * request-multicast-control, which Linux lets a frontend flip while connected.
+ */
+static const char *const fe_watched[] = { "state", "request-multicast-control" };
+
+static int watch_frontend(struct vif *v, bool on)
+{
+	struct worker *d = v->d;
+	int rc = 0;
+
+	for (unsigned i = 0; i < sizeof(fe_watched) / sizeof(fe_watched[0]); i++) {
+		char node[300];
+
+		snprintf(node, sizeof(node), "%s/%s", v->fe_path, fe_watched[i]);
+		if (on && rc == 0)
+			rc = d->ops->xs_watch(d->xs, node, v->watch_token);
+		else if (!on)
+			d->ops->xs_unwatch(d->xs, node, v->watch_token);
+	}
+	return rc;
+}
+
+/*
  * The toolstack's `rate` node ("<bytes>,<usec>", libxl's vif rate=...),
  * applied live. Absent is unlimited; a bad value is unlimited with a log
  * line, as Linux's xen_net_read_rate does.
@@ -230,12 +253,9 @@ static void probe(struct worker *d, unsigned domid, unsigned devid)
 		v->mtu = mtu;
 	if (xs_read_u32(d, v->be_path, "state", &be_state) == 0 && be_state == XenbusStateConnected &&
 	    xs_read_u32(d, v->fe_path, "state", &fe_state) == 0 && fe_state == XenbusStateConnected) {
-		char fe_node[300];
-
-		snprintf(fe_node, sizeof(fe_node), "%s/state", v->fe_path);
-		rc = d->ops->xs_watch(d->xs, fe_node, v->watch_token);
+		rc = watch_frontend(v, true);
 		if (rc) {
-			log_err("vif%u.%u: cannot watch %s: %s", domid, devid, fe_node, strerror(-rc));
+			log_err("vif%u.%u: cannot watch %s: %s", domid, devid, v->fe_path, strerror(-rc));
 			vif_destroy(v);
 			return;
 		}
@@ -246,12 +266,8 @@ static void probe(struct worker *d, unsigned domid, unsigned devid)
 		return;
 	}
 	rc = publish_features(v);
-	if (rc == 0) {
-		char fe_node[300];
-
-		snprintf(fe_node, sizeof(fe_node), "%s/state", v->fe_path);
-		rc = d->ops->xs_watch(d->xs, fe_node, v->watch_token);
-	}
+	if (rc == 0)
+		rc = watch_frontend(v, true);
 	if (rc) {
 		log_err("vif%u.%u: cannot publish features: %s", domid, devid, strerror(-rc));
 		vif_destroy(v);
@@ -267,7 +283,6 @@ static void probe(struct worker *d, unsigned domid, unsigned devid)
 static void remove_vif(struct vif *v)
 {
 	struct worker *d = v->d;
-	char fe_state[300];
 
 	for (struct vif **pp = &d->vifs; *pp; pp = &(*pp)->next) {
 		if (*pp == v) {
@@ -275,8 +290,7 @@ static void remove_vif(struct vif *v)
 			break;
 		}
 	}
-	snprintf(fe_state, sizeof(fe_state), "%s/state", v->fe_path);
-	d->ops->xs_unwatch(d->xs, fe_state, v->watch_token);
+	watch_frontend(v, false);
 	log_info("vif%u.%u: removed", v->domid, v->devid);
 	worker_vif_gone(d, v);
 	vif_destroy(v);
@@ -380,8 +394,15 @@ static void evaluate(struct vif *v)
 	    own == XenbusStateClosing && v->state != XenbusStateClosed)
 		go_state(v, XenbusStateClosed);
 
-	if (v->connected)
+	if (v->connected) {
+		bool req_mcast, feat_mcast;
+
 		read_rate(v); /* a write of `rate` comes here through the guest-dir watch */
+		/* Either name, as at connect (feature- is the older frontends'). */
+		if (xs_read_flag(d, v->fe_path, "request-multicast-control", false, &req_mcast) == 0 &&
+		    xs_read_flag(d, v->fe_path, "feature-multicast-control", false, &feat_mcast) == 0)
+			vif_set_mcast_control(v, req_mcast || feat_mcast);
+	}
 
 	switch (fe_state) {
 	case XenbusStateInitialising:
@@ -518,11 +539,9 @@ void xenbus_detach(struct worker *d)
 {
 	while (d->vifs) {
 		struct vif *v = d->vifs;
-		char fe_state[300];
 
 		d->vifs = v->next;
-		snprintf(fe_state, sizeof(fe_state), "%s/state", v->fe_path);
-		d->ops->xs_unwatch(d->xs, fe_state, v->watch_token);
+		watch_frontend(v, false);
 		vif_detach(v);
 		vif_destroy(v);
 	}
