@@ -4,8 +4,9 @@
  *
  *   Initialising  read `backend` / `backend-id` written by the toolstack,
  *                 wait for the backend's InitWait
- *   -> Connected  backend features read, rings and buffers granted, the
- *                 event channel allocated, keys written in one transaction
+ *   -> Connected  backend features read, the number of queues chosen, each
+ *                 queue's rings and buffers granted and event channel(s)
+ *                 allocated, keys written in one transaction
  *   -> Closing    on our shutdown, or when the backend closes
  *   -> Closed     once the backend is Closed (or gone)
  *   -> Initialising again when a closed backend returns to InitWait (an
@@ -32,7 +33,24 @@
  * modes a backend that stays Connected while its process restarts (port
  * closed and bound again, same ring pages) is simply carried on with:
  * nothing here times out, and a notification to an unbound port is counted
- * (nf->notify_errors), never fatal.
+ * (per queue: "notify errors"), never fatal.
+ *
+ * Queues, as Linux's talk_to_netback(): min(--queues, the backend's
+ * multi-queue-max-queues), one when the backend does not publish it. The
+ * keys of one queue go flat in our directory, those of several under
+ * queue-<i>/ with multi-queue-num-queues; the features are at the top
+ * either way:
+ *
+ *   one queue                        several queues (N)
+ *   [multi-queue-num-queues = 1]     multi-queue-num-queues = N
+ *   tx-ring-ref, rx-ring-ref         queue-<i>/tx-ring-ref, rx-ring-ref
+ *   event-channel, or                queue-<i>/event-channel, or
+ *   event-channel-tx + -rx (split)   queue-<i>/event-channel-tx + -rx
+ *   request-rx-copy, feature-rx-notify, feature-sg, feature-gso-tcpv4,
+ *   feature-gso-tcpv6, feature-ipv6-csum-offload   (top level, always)
+ *
+ * ([...]: only when the backend publishes multi-queue-max-queues.) The
+ * transaction first removes whatever queue keys an earlier connection left.
  *
  * The backend's values are untrusted like everything else it writes:
  * parsed strictly, and a backend that breaks the ring protocol gets the
@@ -88,34 +106,161 @@ static void set_state(struct netfront *nf, int state)
 	nf->ops->xs_write(nf->xs, 0, path, val, strlen(val));
 }
 
-/* Write what the backend needs, all or nothing. */
-static int publish(struct netfront *nf)
+/* Conflicting commits of the connection's keys are retried this often. */
+#define PUBLISH_ATTEMPTS 5
+
+static int tx_write(struct netfront *nf, uint32_t tx, const char *dir, const char *key,
+		    const char *val)
 {
-	char tx[12], rx[12], port[12], port_rx[12];
-	struct xs_util_kv keys[] = {
-		{ "tx-ring-ref", tx },
-		{ "rx-ring-ref", rx },
+	char path[256];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, key) >= sizeof(path))
+		return -ENAMETOOLONG;
+	return nf->ops->xs_write(nf->xs, tx, path, val, strlen(val));
+}
+
+static int tx_rm(struct netfront *nf, uint32_t tx, const char *key)
+{
+	char path[256];
+	int rc;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", nf->fe_path, key) >= sizeof(path))
+		return -ENAMETOOLONG;
+	rc = nf->ops->xs_rm(nf->xs, tx, path);
+	return rc == -ENOENT ? 0 : rc;
+}
+
+/*
+ * What an earlier connection may have left: the backend must not read a
+ * queue-1/ of ours after we came back with one queue, nor an
+ * event-channel-tx after it stopped offering split channels.
+ */
+static int remove_queue_keys(struct netfront *nf, uint32_t tx)
+{
+	static const char *const flat[] = {
+		"multi-queue-num-queues", "tx-ring-ref", "rx-ring-ref",
+		"event-channel", "event-channel-tx", "event-channel-rx",
+	};
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(flat) / sizeof(flat[0]) && rc == 0; i++)
+		rc = tx_rm(nf, tx, flat[i]);
+	for (unsigned i = 0; i < NF_MAX_QUEUES && rc == 0; i++) {
+		char dir[16];
+
+		snprintf(dir, sizeof(dir), "queue-%u", i);
+		rc = tx_rm(nf, tx, dir);
+	}
+	return rc;
+}
+
+/* One queue's rings and channel(s), under @dir (Linux's write_queue_xenstore_keys). */
+static int write_queue_keys(struct netfront *nf, uint32_t tx, const struct nf_queue *q,
+			    const char *dir)
+{
+	char val[12];
+	int rc;
+
+	snprintf(val, sizeof(val), "%u", q->tx_ring_ref);
+	rc = tx_write(nf, tx, dir, "tx-ring-ref", val);
+	snprintf(val, sizeof(val), "%u", q->rx_ring_ref);
+	if (rc == 0)
+		rc = tx_write(nf, tx, dir, "rx-ring-ref", val);
+	snprintf(val, sizeof(val), "%d", q->port);
+	if (rc == 0 && q->port_rx < 0)
+		return tx_write(nf, tx, dir, "event-channel", val);
+	/* feature-split-event-channels */
+	if (rc == 0)
+		rc = tx_write(nf, tx, dir, "event-channel-tx", val);
+	snprintf(val, sizeof(val), "%d", q->port_rx);
+	if (rc == 0)
+		rc = tx_write(nf, tx, dir, "event-channel-rx", val);
+	return rc;
+}
+
+/*
+ * Everything the backend needs for this connection, in one transaction, as
+ * Linux's talk_to_netback() writes it: multi-queue-num-queues whenever the
+ * backend publishes multi-queue-max-queues (1 included), the queue keys
+ * flat with one queue and under queue-<i>/ with several, the rest at the
+ * top whatever the number of queues.
+ */
+static int publish_once(struct netfront *nf, uint32_t tx)
+{
+	static const struct xs_util_kv features[] = {
 		{ "request-rx-copy", "1" },
 		{ "feature-rx-notify", "1" },
 		{ "feature-sg", "1" },
 		{ "feature-gso-tcpv4", "1" },
 		{ "feature-gso-tcpv6", "1" },
 		{ "feature-ipv6-csum-offload", "1" },
-		{ "event-channel", port },
-		{ "event-channel-rx", port_rx }, /* only when split */
 	};
-	size_t n = sizeof(keys) / sizeof(keys[0]);
-	struct xs_util u = xsu(nf);
+	char val[12];
+	int rc = remove_queue_keys(nf, tx);
 
-	snprintf(tx, sizeof(tx), "%u", nf->tx_ring_ref);
-	snprintf(rx, sizeof(rx), "%u", nf->rx_ring_ref);
-	snprintf(port, sizeof(port), "%d", nf->port);
-	snprintf(port_rx, sizeof(port_rx), "%d", nf->port_rx);
-	if (nf->port_rx >= 0)
-		keys[n - 2].key = "event-channel-tx"; /* feature-split-event-channels */
-	else
-		n--;
-	return xs_util_write_keys(&u, nf->fe_path, keys, n);
+	if (rc == 0 && nf->be_multi_queue) {
+		snprintf(val, sizeof(val), "%u", nf->nr_queues);
+		rc = tx_write(nf, tx, nf->fe_path, "multi-queue-num-queues", val);
+	}
+	if (rc == 0 && nf->nr_queues == 1)
+		rc = write_queue_keys(nf, tx, &nf->queues[0], nf->fe_path);
+	for (unsigned i = 0; rc == 0 && nf->nr_queues > 1 && i < nf->nr_queues; i++) {
+		char dir[sizeof(nf->fe_path) + 24]; /* "/queue-" and a u32 */
+
+		snprintf(dir, sizeof(dir), "%s/queue-%u", nf->fe_path, i);
+		rc = write_queue_keys(nf, tx, &nf->queues[i], dir);
+	}
+	for (size_t i = 0; rc == 0 && i < sizeof(features) / sizeof(features[0]); i++)
+		rc = tx_write(nf, tx, nf->fe_path, features[i].key, features[i].val);
+	return rc;
+}
+
+static int publish(struct netfront *nf)
+{
+	int rc = -EAGAIN;
+
+	for (int attempt = 0; attempt < PUBLISH_ATTEMPTS && rc == -EAGAIN; attempt++) {
+		uint32_t tx;
+
+		rc = nf->ops->xs_transaction_start(nf->xs, &tx);
+		if (rc)
+			return rc;
+		rc = publish_once(nf, tx);
+		if (rc) {
+			nf->ops->xs_transaction_end(nf->xs, tx, false);
+			return rc;
+		}
+		rc = nf->ops->xs_transaction_end(nf->xs, tx, true);
+	}
+	return rc;
+}
+
+/*
+ * How many queues: ours (--queues, by default Linux's xennet_max_queues)
+ * capped by the backend's multi-queue-max-queues. A backend without it
+ * gets one queue and no multi-queue key; nonsense is clamped to 1..8.
+ */
+static unsigned pick_queues(struct netfront *nf)
+{
+	uint32_t max = 1;
+	int rc = read_u32(nf, nf->be_path, "multi-queue-max-queues", &max);
+
+	nf->be_multi_queue = rc != -ENOENT;
+	if (rc == -ENOENT) {
+		max = 1;
+	} else if (rc) {
+		log_warn("%s: backend's multi-queue-max-queues is unreadable (%s): one queue",
+			 nf->tap.name, strerror(-rc));
+		max = 1;
+	} else if (max < 1) {
+		log_warn("%s: backend offers multi-queue-max-queues 0: one queue", nf->tap.name);
+		max = 1;
+	} else if (max > NF_MAX_QUEUES) {
+		log_warn("%s: backend offers multi-queue-max-queues %u: clamped to %u",
+			 nf->tap.name, max, NF_MAX_QUEUES);
+		max = NF_MAX_QUEUES;
+	}
+	return nf->want_queues < max ? nf->want_queues : max;
 }
 
 static int parse_mac(const char *s, uint8_t mac[6])
@@ -144,6 +289,7 @@ static void connect(struct netfront *nf)
 	nf->be_gso6 = read_flag(nf, "feature-gso-tcpv6");
 	nf->be_ipv6_csum = read_flag(nf, "feature-ipv6-csum-offload");
 	nf->be_split = read_flag(nf, "feature-split-event-channels");
+	nf->nr_queues = pick_queues(nf);
 	rc = nf_datapath_setup(nf);
 	if (rc == 0)
 		rc = publish(nf);
@@ -153,7 +299,8 @@ static void connect(struct netfront *nf)
 		set_state(nf, XenbusStateClosing);
 		return;
 	}
-	/* The guest's NIC takes what the backend can carry (TSO needs partial checksums). */
+	/* The guest's NIC takes what the backend can carry (TSO needs partial checksums);
+	 * set once every queue's fd is attached (attaching one resets them). */
 	off = (struct vnet_offloads){ .csum = true, .tso4 = nf->be_gso4,
 				      .tso6 = nf->be_gso6 && nf->be_ipv6_csum };
 	if (!nf->be_sg && nf->mtu > TAP_MTU_DEFAULT)
@@ -164,9 +311,12 @@ static void connect(struct netfront *nf)
 	tap_set_mtu(&nf->tap, nf->mtu);
 	nf->broken[0] = '\0';
 	set_state(nf, XenbusStateConnected);
-	log_info("%s: rings granted (tx %u, rx %u, port %d%s), waiting for the backend",
-		 nf->tap.name, nf->tx_ring_ref, nf->rx_ring_ref, nf->port,
-		 nf->port_rx >= 0 ? " + rx port" : "");
+	log_info("%s: %u queue%s (we want %u, backend %s), rings granted (queue 0: tx %u, rx %u, "
+		 "port %d%s), waiting for the backend", nf->tap.name, nf->nr_queues,
+		 nf->nr_queues > 1 ? "s" : "", nf->want_queues,
+		 nf->be_multi_queue ? "multi-queue" : "single-queue", nf->queues[0].tx_ring_ref,
+		 nf->queues[0].rx_ring_ref, nf->queues[0].port,
+		 nf->queues[0].port_rx >= 0 ? " + rx port" : "");
 }
 
 static void disconnect(struct netfront *nf)
@@ -174,22 +324,28 @@ static void disconnect(struct netfront *nf)
 	if (nf->connected)
 		log_info("%s: disconnected", nf->tap.name);
 	nf->connected = false;
-	nf_tap_poll(nf, false);
 	tap_set_up(&nf->tap, 0);
-	nf_datapath_teardown(nf);
+	nf_datapath_teardown(nf); /* threads joined first */
 }
 
 /* The backend is Connected: start moving frames if our side is ready. */
 static void bring_up(struct netfront *nf)
 {
+	int rc;
+
 	if (nf->state != XenbusStateConnected || nf->connected || nf->broken[0])
 		return;
+	rc = nf_datapath_start(nf); /* each thread looks at what arrived before */
+	if (rc) {
+		log_err("%s: cannot start the queue threads: %s", nf->tap.name, strerror(-rc));
+		set_state(nf, XenbusStateClosing);
+		return;
+	}
 	nf->connected = true;
 	tap_set_up(&nf->tap, 1);
-	nf_tap_poll(nf, true);
-	log_info("%s: connected to %s (sg %d, gso4 %d, gso6 %d, mtu %u)", nf->tap.name,
-		 nf->be_path, nf->be_sg, nf->be_gso4, nf->be_gso6, nf->mtu);
-	nf_datapath_event(nf); /* anything that arrived before */
+	log_info("%s: connected to %s (%u queue%s, sg %d, gso4 %d, gso6 %d, mtu %u)",
+		 nf->tap.name, nf->be_path, nf->nr_queues, nf->nr_queues > 1 ? "s" : "",
+		 nf->be_sg, nf->be_gso4, nf->be_gso6, nf->mtu);
 }
 
 void nf_mark_broken(struct netfront *nf, const char *reason)
@@ -199,7 +355,7 @@ void nf_mark_broken(struct netfront *nf, const char *reason)
 	snprintf(nf->broken, sizeof(nf->broken), "%s", reason);
 	log_err("%s: backend broke the protocol, closing: %s", nf->tap.name, reason);
 	nf->connected = false;
-	nf_tap_poll(nf, false);
+	nf_datapath_stop(nf); /* every queue stops moving; tear-down when the backend closes */
 	set_state(nf, XenbusStateClosing);
 }
 

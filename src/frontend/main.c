@@ -4,8 +4,11 @@
  *
  * Run inside the guest's network namespace: the NIC it creates there is a
  * TAP (default name eth0) carrying the guest's traffic to and from the
- * rings. One epoll set: the event channel, the TAP, XenStore watches and a
- * signalfd (SIGTERM: Closing, then Closed, grants ended, exit).
+ * rings; multi-queue (IFF_MULTI_QUEUE) when more than one queue is wanted.
+ * The main thread's epoll set: XenStore watches, the queue threads' notify
+ * eventfd (a queue broke) and a signalfd (SIGTERM: Closing, then Closed,
+ * threads joined, grants ended, exit; SIGUSR1: counters to the log). The
+ * frames move on the queue threads (datapath.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -14,47 +17,64 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "netfront.h"
 
-enum nf_source { NF_SRC_EVTCHN = 1, NF_SRC_TAP, NF_SRC_XS, NF_SRC_SIGNAL };
+enum nf_source { NF_SRC_XS = 1, NF_SRC_QUEUE, NF_SRC_SIGNAL };
 
-void nf_tap_poll(struct netfront *nf, bool on)
+static int add(int epfd, int fd, enum nf_source src)
 {
-	struct epoll_event ev = { .events = on ? EPOLLIN : 0, .data.u32 = NF_SRC_TAP };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = src };
 
-	if (nf->tap_polled == on || nf->tap.fd < 0)
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+/* Linux's xennet_max_queues default: one per online CPU, at most 8. */
+static unsigned default_queues(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (cpus < 1)
+		return 1;
+	return cpus > (long)NF_MAX_QUEUES ? NF_MAX_QUEUES : (unsigned)cpus;
+}
+
+/* A queue thread wrote nf->notify_fd: a queue broke the protocol. */
+static void queue_news(struct netfront *nf)
+{
+	uint64_t v;
+	const char *why;
+
+	if (read(nf->notify_fd, &v, sizeof(v)) < 0)
 		return;
-	if (epoll_ctl(nf->epfd, EPOLL_CTL_MOD, nf->tap.fd, &ev) == 0)
-		nf->tap_polled = on;
+	why = nf_datapath_broken(nf);
+	if (why)
+		nf_mark_broken(nf, why);
 }
 
-static int add(struct netfront *nf, int fd, uint32_t events, enum nf_source src)
+/* Read the signalfd: SIGUSR1 logs the counters; true for SIGTERM / SIGINT. */
+static bool stop_signal(int sig_fd, struct netfront *nf)
 {
-	struct epoll_event ev = { .events = events, .data.u32 = src };
+	struct signalfd_siginfo si;
+	bool stop = false;
 
-	return epoll_ctl(nf->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
-}
-
-static void handle_evtchn(struct netfront *nf)
-{
-	for (int i = 0; i < 64; i++) {
-		int port = nf->ops->evtchn_pending(nf->evt);
-
-		if (port < 0)
-			break;
-		nf->ops->evtchn_unmask(nf->evt, (uint32_t)port);
-		if (port == nf->port || port == nf->port_rx)
-			nf_datapath_event(nf);
+	while (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGUSR1)
+			nf_datapath_report(nf, "SIGUSR1");
+		else
+			stop = true;
 	}
+	return stop;
 }
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xnb-netfront --domid N [--devid N] [--ifname NAME] [--mtu N]\n"
 		   "                    [--platform sim|xen] [--single-evtchn] [--no-reconnect]\n"
+		   "                    [--queues N]\n"
 		   "  The guest side of vif N: waits for device/vif/N from the toolstack,\n"
 		   "  connects to its backend and runs the NIC NAME (a TAP, default eth0)\n"
 		   "  in the current network namespace.\n"
@@ -62,7 +82,13 @@ static void usage(FILE *f)
 		   "                  the connection we go Closed and stay Closed (still\n"
 		   "                  running) instead of connecting again when the backend\n"
 		   "                  returns to InitWait; a backend InitWait is only acted\n"
-		   "                  on while we are Initialising.\n");
+		   "                  on while we are Initialising.\n"
+		   "  --queues N      at most N queue pairs, 1..%u (default: one per online CPU,\n"
+		   "                  at most %u, as Linux's netfront); fewer if the backend's\n"
+		   "                  multi-queue-max-queues says so, one if it has none.\n"
+		   "                  With N > 1 the NIC is a multi-queue TAP, one fd and one\n"
+		   "                  thread per queue. SIGUSR1 logs the counters.\n",
+		NF_MAX_QUEUES, NF_MAX_QUEUES);
 }
 
 int main(int argc, char **argv)
@@ -75,23 +101,23 @@ int main(int argc, char **argv)
 		{ "platform", required_argument, NULL, 'p' },
 		{ "single-evtchn", no_argument, NULL, 's' },
 		{ "no-reconnect", no_argument, NULL, 'R' },
+		{ "queues", required_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct netfront nf;
 	const char *platform = getenv("XNB_PLATFORM"), *ifname = "eth0";
-	int want_domid = PLATFORM_DOMID_ANY, sig_fd = -1, rc = 1, opt;
+	int want_domid = PLATFORM_DOMID_ANY, sig_fd = -1, epfd = -1, rc = 1, opt;
+	long queues = default_queues();
 	sigset_t mask;
 
 	nf.devid = 0;
 	nf.mtu = TAP_MTU_DEFAULT;
-	nf.port = nf.port_rx = -1;
 	nf.want_split = true;
 	nf.tap.fd = -1;
-	nf.epfd = -1;
+	nf.stop_fd = nf.notify_fd = -1;
 	nf.backend_state = -1;
-	nf.rl = (struct log_ratelimit)LOG_RATELIMIT_INIT;
-	while ((opt = getopt_long(argc, argv, "d:n:i:m:p:sRh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "d:n:i:m:p:sRQ:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
 			want_domid = atoi(optarg);
@@ -114,6 +140,9 @@ int main(int argc, char **argv)
 		case 'R':
 			nf.no_reconnect = true;
 			break;
+		case 'Q':
+			queues = strtol(optarg, NULL, 10);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -133,6 +162,11 @@ int main(int argc, char **argv)
 			TAP_MTU_MAX_SG);
 		return 2;
 	}
+	if (queues < 1 || queues > (long)NF_MAX_QUEUES) {
+		log_err("--queues takes 1..%u", NF_MAX_QUEUES);
+		return 2;
+	}
+	nf.want_queues = (unsigned)queues;
 	nf.plat = nf.ops->open(want_domid);
 	if (!nf.plat) {
 		log_err("cannot attach as domain %d: %s", want_domid, strerror(errno));
@@ -142,27 +176,30 @@ int main(int argc, char **argv)
 	snprintf(nf.fe_path, sizeof(nf.fe_path), "/local/domain/%u/device/vif/%u", nf.self_domid,
 		 nf.devid);
 	nf.shr = nf.ops->gntshr_open(nf.plat);
-	nf.evt = nf.ops->evtchn_open(nf.plat);
 	nf.xs = nf.ops->xs_open(nf.plat);
-	nf.epfd = epoll_create1(EPOLL_CLOEXEC);
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	nf.notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	/* Blocked before any queue thread exists: they inherit the mask, and
+	 * the signals all come to the main thread's signalfd. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (!nf.shr || !nf.evt || !nf.xs || nf.epfd < 0 || sig_fd < 0) {
+	if (!nf.shr || !nf.xs || epfd < 0 || nf.notify_fd < 0 || sig_fd < 0) {
 		log_err("start-up failed: %s", strerror(errno));
 		goto out;
 	}
-	rc = tap_open(&nf.tap, ifname, 0);
+	/* Multi-queue only if we may want several: with --queues 1 the NIC is as before. */
+	rc = tap_open(&nf.tap, ifname, nf.want_queues > 1);
 	if (rc) {
 		log_err("cannot create the NIC %s: %s", ifname, strerror(-rc));
 		rc = 1;
 		goto out;
 	}
-	if (add(&nf, nf.ops->evtchn_fd(nf.evt), EPOLLIN, NF_SRC_EVTCHN) ||
-	    add(&nf, nf.ops->xs_fd(nf.xs), EPOLLIN, NF_SRC_XS) ||
-	    add(&nf, sig_fd, EPOLLIN, NF_SRC_SIGNAL) || add(&nf, nf.tap.fd, 0, NF_SRC_TAP)) {
+	if (add(epfd, nf.ops->xs_fd(nf.xs), NF_SRC_XS) || add(epfd, nf.notify_fd, NF_SRC_QUEUE) ||
+	    add(epfd, sig_fd, NF_SRC_SIGNAL)) {
 		log_err("epoll registration failed: %s", strerror(errno));
 		rc = 1;
 		goto out;
@@ -175,7 +212,8 @@ int main(int argc, char **argv)
 
 		if (tries == 0)
 			log_info("waiting for the toolstack to create %s", nf.fe_path);
-		if (epoll_wait(nf.epfd, &ev, 1, 1000) == 1 && ev.data.u32 == NF_SRC_SIGNAL)
+		if (epoll_wait(epfd, &ev, 1, 1000) == 1 && ev.data.u32 == NF_SRC_SIGNAL &&
+		    stop_signal(sig_fd, &nf))
 			goto out_quiet;
 		while (nf.ops->xs_read_watch(nf.xs, &path, &token) == 1) {
 			free(path);
@@ -186,7 +224,7 @@ int main(int argc, char **argv)
 
 	for (bool stop = false; !stop;) {
 		struct epoll_event ev[16];
-		int n = epoll_wait(nf.epfd, ev, 16, nf.work_pending ? 0 : -1);
+		int n = epoll_wait(epfd, ev, 16, -1);
 
 		if (n < 0 && errno != EINTR)
 			break;
@@ -194,12 +232,6 @@ int main(int argc, char **argv)
 			char *path, *token;
 
 			switch (ev[i].data.u32) {
-			case NF_SRC_EVTCHN:
-				handle_evtchn(&nf);
-				break;
-			case NF_SRC_TAP:
-				nf_datapath_tap_readable(&nf);
-				break;
 			case NF_SRC_XS:
 				for (int k = 0; k < 64 && nf.ops->xs_read_watch(nf.xs, &path, &token) == 1;
 				     k++) {
@@ -208,13 +240,14 @@ int main(int argc, char **argv)
 					nf_handshake_event(&nf);
 				}
 				break;
+			case NF_SRC_QUEUE:
+				queue_news(&nf);
+				break;
 			case NF_SRC_SIGNAL:
-				stop = true;
+				stop = stop_signal(sig_fd, &nf);
 				break;
 			}
 		}
-		if (nf.work_pending)
-			nf_datapath_run_pending(&nf);
 	}
 	nf_handshake_close(&nf);
 out_quiet:
@@ -223,12 +256,12 @@ out:
 	tap_close(&nf.tap);
 	if (sig_fd >= 0)
 		close(sig_fd);
-	if (nf.epfd >= 0)
-		close(nf.epfd);
+	if (epfd >= 0)
+		close(epfd);
+	if (nf.notify_fd >= 0)
+		close(nf.notify_fd);
 	if (nf.xs)
 		nf.ops->xs_close(nf.xs);
-	if (nf.evt)
-		nf.ops->evtchn_close(nf.evt);
 	if (nf.shr)
 		nf.ops->gntshr_close(nf.shr);
 	nf.ops->close(nf.plat);

@@ -6,10 +6,22 @@
  * handshake.c speaks XenBus from the guest side (device/vif/<devid>),
  * datapath.c moves frames between the TAP and the rings through the
  * frontend engine (src/engine/front.h), main.c owns the event loop.
+ *
+ * Threads. The main thread owns XenStore, the XenBus state machine, the
+ * grant-sharing handle and everything in struct netfront outside the
+ * queues. Each queue (struct nf_queue) has one thread moving its frames,
+ * from nf_datapath_start() to nf_datapath_stop(): it alone touches the
+ * queue's engine state, its event-channel handle and its TAP fd while it
+ * runs; the main thread sets the queue up before the thread starts and
+ * tears it down after the join, so pthread_create / pthread_join order the
+ * two. While a thread runs, the main thread reads only its stats snapshot
+ * (under nf_queue.lock) and its `broken` flag (atomic).
  */
 #ifndef XNB_FRONTEND_NETFRONT_H
 #define XNB_FRONTEND_NETFRONT_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -20,12 +32,65 @@
 
 #define NF_TX_BUFS 256
 #define NF_RX_BUFS 256
+/* Linux's xen-netfront default (MAX_QUEUES_DEFAULT): at most 8 queues. */
+#define NF_MAX_QUEUES 8u
+
+/* What one queue counts: the engine's counters and ours around it. */
+struct nf_queue_stats {
+	struct engine_front_tx_stats tx;
+	struct engine_front_rx_stats rx;
+	uint64_t tx_host_unsupported; /* frames the TAP gave us that netif cannot carry */
+	uint64_t tx_host_too_big;     /* refused by the engine (too long, bad offload) */
+	uint64_t rx_host_errors;      /* frames the TAP would not take */
+	uint64_t events;              /* wake-ups by the backend's notifications */
+	uint64_t notify_errors;       /* evtchn_notify failed (backend's port unbound): ignored */
+};
+
+struct netfront;
+
+/* One queue pair: rings, buffers, event channel(s), TAP queue, thread. */
+struct nf_queue {
+	struct netfront *nf;
+	unsigned id;
+
+	/* Set up by the main thread before the thread starts. */
+	struct platform_evtchn *evt; /* this queue's own handle: handles are not thread-safe */
+	int port;                    /* unbound, then bound by the backend */
+	int port_rx;                 /* the RX one when split, else -1 */
+	void *tx_ring_page, *rx_ring_page;
+	uint32_t tx_ring_ref, rx_ring_ref;
+	uint8_t *tx_pages, *rx_pages;
+	uint32_t tx_refs[NF_TX_BUFS], rx_refs[NF_RX_BUFS];
+	struct engine_front_buf tx_bufs[NF_TX_BUFS], rx_bufs[NF_RX_BUFS];
+	uint8_t *rx_arena;
+	uint8_t *tx_frame;           /* one frame read from the TAP */
+	struct tap own_tap;          /* queues 1..: our fd on the multi-queue TAP */
+	struct tap *tap;             /* &nf->tap for queue 0, else &own_tap */
+	int epfd;                    /* the thread's: stop, event channel, TAP */
+	pthread_t thread;
+	bool thread_started;
+
+	/* The queue's thread only, while it runs. */
+	struct engine_front_tx_queue tx;
+	struct engine_front_rx_queue rx;
+	struct engine_front_rx_batch rxb;
+	bool tap_polled;
+	bool work_pending;
+	struct nf_queue_stats c;     /* c.tx / c.rx unused: the engine's are live */
+	struct log_ratelimit rl;
+
+	/* Shared with the main thread. */
+	pthread_mutex_t lock;        /* protects snap */
+	bool lock_init;
+	struct nf_queue_stats snap;  /* copied by the thread after each wake-up */
+	char why[96];                /* written once, before broken is set */
+	atomic_bool broken;          /* release by the thread, acquire by main */
+};
 
 struct netfront {
 	const struct platform_ops *ops;
 	struct platform *plat;
-	struct platform_gntshr *shr;
-	struct platform_evtchn *evt;
+	struct platform_gntshr *shr; /* main thread only: pages are shared at set-up */
 	struct platform_xs *xs;
 	unsigned self_domid, devid;
 	unsigned backend_id;
@@ -38,35 +103,22 @@ struct netfront {
 
 	/* What the backend offers. */
 	bool be_sg, be_gso4, be_gso6, be_ipv6_csum, be_split;
+	bool be_multi_queue;       /* it publishes multi-queue-max-queues */
 	unsigned mtu;
 
-	/* Shared memory, all granted to the backend. */
-	void *tx_ring_page, *rx_ring_page;
-	uint32_t tx_ring_ref, rx_ring_ref;
-	uint8_t *tx_pages, *rx_pages;
-	uint32_t tx_refs[NF_TX_BUFS], rx_refs[NF_RX_BUFS];
-	struct engine_front_buf tx_bufs[NF_TX_BUFS], rx_bufs[NF_RX_BUFS];
-	int port;                  /* our event channel (unbound, then bound by the backend) */
-	int port_rx;               /* the RX one when split (feature-split-event-channels), else -1 */
 	bool want_split;           /* use split channels when the backend offers them */
 	bool no_reconnect;         /* --no-reconnect: Closed is final, as in Linux netfront */
+	unsigned want_queues;      /* --queues: 1..NF_MAX_QUEUES */
 
-	struct engine_front_tx_queue tx;
-	struct engine_front_rx_queue rx;
-	struct engine_front_rx_batch rxb;
-	uint8_t *rx_arena;
-	uint8_t *tx_frame;         /* one frame read from the TAP */
+	/* The connection's queues: nr_queues of them from set-up to tear-down. */
+	struct nf_queue *queues;
+	unsigned nr_queues;
+	int stop_fd;               /* eventfd, readable: the queue threads return */
+	int notify_fd;             /* eventfd: a queue thread has news for main (broken) */
+	bool data_ran;             /* threads were started: tear-down reports the counters */
 
-	struct tap tap;
-	char tap_name[16];
+	struct tap tap;            /* the NIC; queue 0's fd, open for the process's life */
 	uint8_t mac[6];
-	bool tap_polled;
-	int epfd;
-	bool work_pending;
-	struct log_ratelimit rl;
-
-	uint64_t tx_host_unsupported, tx_host_too_big, rx_host_errors, events;
-	uint64_t notify_errors;    /* evtchn_notify failed (backend's port unbound): ignored */
 };
 
 /* handshake.c */
@@ -75,14 +127,26 @@ void nf_handshake_event(struct netfront *nf);         /* a watch fired */
 void nf_handshake_close(struct netfront *nf);         /* orderly Closing -> Closed */
 void nf_mark_broken(struct netfront *nf, const char *reason);
 
-/* datapath.c */
-int nf_datapath_setup(struct netfront *nf);           /* rings, buffers, engine */
+/*
+ * datapath.c, all called from the main thread.
+ *
+ * nf_datapath_setup() - nf->nr_queues queues: rings, buffers and their
+ * grants, event channel(s), TAP queue fds; no thread yet. 0 or -errno (then
+ * whatever was made is torn down). A queue after the first that cannot be
+ * made lowers nf->nr_queues instead (Linux's xennet_create_queues).
+ * nf_datapath_start() - one thread per queue starts moving frames. 0 or -errno.
+ * nf_datapath_stop() - the threads return and are joined; idempotent.
+ * nf_datapath_teardown() - stop, log the counters, unbind, unshare, close,
+ * free the queues; idempotent.
+ * nf_datapath_broken() - the reason of a queue that broke the protocol
+ * (its thread has returned), or NULL; after nf->notify_fd fired.
+ * nf_datapath_report() - log each queue's counters and, with several, the sum.
+ */
+int nf_datapath_setup(struct netfront *nf);
+int nf_datapath_start(struct netfront *nf);
+void nf_datapath_stop(struct netfront *nf);
 void nf_datapath_teardown(struct netfront *nf);
-void nf_datapath_event(struct netfront *nf);          /* backend notified us */
-void nf_datapath_tap_readable(struct netfront *nf);
-void nf_datapath_run_pending(struct netfront *nf);
-
-/* main.c */
-void nf_tap_poll(struct netfront *nf, bool on);
+const char *nf_datapath_broken(struct netfront *nf);
+void nf_datapath_report(struct netfront *nf, const char *when);
 
 #endif

@@ -29,7 +29,7 @@
 
 /* --- an in-memory XenStore ---------------------------------------------- */
 
-#define MAX_NODES 64
+#define MAX_NODES 128
 
 static struct node {
 	char path[160];
@@ -94,6 +94,24 @@ static int fake_xs_write(struct platform_xs *x, uint32_t txid, const char *path,
 	return 0;
 }
 
+/* Recursive, as XenStore's rm: the node and everything under it. */
+static int fake_xs_rm(struct platform_xs *x, uint32_t txid, const char *path)
+{
+	size_t len = strlen(path);
+	bool found = false;
+
+	(void)x;
+	(void)txid;
+	for (int i = 0; i < MAX_NODES; i++) {
+		if (nodes[i].used && strncmp(nodes[i].path, path, len) == 0 &&
+		    (nodes[i].path[len] == '\0' || nodes[i].path[len] == '/')) {
+			nodes[i].used = false;
+			found = true;
+		}
+	}
+	return found ? 0 : -ENOENT;
+}
+
 static int fake_xs_watch(struct platform_xs *x, const char *path, const char *token)
 {
 	(void)x;
@@ -121,6 +139,7 @@ static const struct platform_ops fake_ops = {
 	.name = "fake",
 	.xs_read = fake_xs_read,
 	.xs_write = fake_xs_write,
+	.xs_rm = fake_xs_rm,
 	.xs_watch = fake_xs_watch,
 	.xs_unwatch = fake_xs_watch,
 	.xs_transaction_start = fake_xs_tx_start,
@@ -129,33 +148,66 @@ static const struct platform_ops fake_ops = {
 
 /* --- stubs for the data path and the TAP --------------------------------- */
 
-static int setups, teardowns;
+static int setups, teardowns, starts, stops;
+static const char *fake_broken;
+static unsigned fake_queue_limit; /* queues the "grants" allow, 0: no limit */
 
+/* Queue i of connection n: tx-ring-ref 100 + 2n + 10i, rx one more; port 10 + n + 20i. */
 int nf_datapath_setup(struct netfront *nf)
 {
 	setups++;
-	nf->tx_ring_ref = (uint32_t)(100 + setups * 2);
-	nf->rx_ring_ref = (uint32_t)(101 + setups * 2);
-	nf->port = 10 + setups;
-	nf->port_rx = -1;
+	assert_null(nf->queues);
+	assert_true(nf->nr_queues >= 1 && nf->nr_queues <= NF_MAX_QUEUES);
+	assert_true(nf->nr_queues <= nf->want_queues);
+	nf->queues = calloc(nf->nr_queues, sizeof(*nf->queues));
+	assert_non_null(nf->queues);
+	if (fake_queue_limit && nf->nr_queues > fake_queue_limit)
+		nf->nr_queues = fake_queue_limit; /* as datapath.c: fewer rather than none */
+	for (unsigned i = 0; i < nf->nr_queues; i++) {
+		struct nf_queue *q = &nf->queues[i];
+
+		q->id = i;
+		q->tx_ring_ref = (uint32_t)(100 + setups * 2 + (int)i * 10);
+		q->rx_ring_ref = q->tx_ring_ref + 1;
+		q->port = 10 + setups + (int)i * 20;
+		q->port_rx = nf->want_split && nf->be_split ? q->port + 1 : -1;
+	}
 	return 0;
+}
+
+int nf_datapath_start(struct netfront *nf)
+{
+	assert_non_null(nf->queues);
+	starts++;
+	return 0;
+}
+
+void nf_datapath_stop(struct netfront *nf)
+{
+	(void)nf;
+	stops++;
 }
 
 void nf_datapath_teardown(struct netfront *nf)
 {
-	if (nf->port >= 0)
-		teardowns++;
-	nf->port = nf->port_rx = -1;
+	if (!nf->queues)
+		return;
+	nf_datapath_stop(nf);
+	teardowns++;
+	free(nf->queues);
+	nf->queues = NULL;
 }
 
-void nf_datapath_event(struct netfront *nf)
+const char *nf_datapath_broken(struct netfront *nf)
 {
 	(void)nf;
+	return fake_broken;
 }
 
-void nf_tap_poll(struct netfront *nf, bool on)
+void nf_datapath_report(struct netfront *nf, const char *when)
 {
-	nf->tap_polled = on;
+	(void)nf;
+	(void)when;
 }
 
 int tap_set_offloads(struct tap *t, const struct vnet_offloads *o)
@@ -215,17 +267,22 @@ static void backend_gone(void)
 	nf_handshake_event(&nf);
 }
 
-static void start(bool no_reconnect)
+static void start_queues(bool no_reconnect, unsigned want_queues)
 {
+	free(nf.queues);
 	memset(nodes, 0, sizeof(nodes));
 	memset(&nf, 0, sizeof(nf));
-	setups = teardowns = 0;
+	setups = teardowns = starts = stops = 0;
+	fake_broken = NULL;
+	fake_queue_limit = 0;
 	nf.ops = &fake_ops;
 	nf.mtu = 1500;
-	nf.port = nf.port_rx = -1;
 	nf.tap.fd = -1;
+	nf.stop_fd = nf.notify_fd = -1;
 	nf.backend_state = -1;
 	nf.no_reconnect = no_reconnect;
+	nf.want_queues = want_queues;
+	nf.want_split = true;
 	snprintf(nf.fe_path, sizeof(nf.fe_path), "%s", FE);
 	snprintf(nf.tap.name, sizeof(nf.tap.name), "eth0");
 	node_set(FE "/backend", BE);
@@ -235,6 +292,12 @@ static void start(bool no_reconnect)
 	node_set(BE "/feature-sg", "1");
 	assert_int_equal(nf_handshake_start(&nf), 0);
 	assert_int_equal(fe_state(), XenbusStateInitialising);
+}
+
+/* As before multi-queue: --queues 1, a backend that publishes no multi-queue. */
+static void start(bool no_reconnect)
+{
+	start_queues(no_reconnect, 1);
 }
 
 /* Start, backend InitWait then Connected: both sides Connected. */
@@ -278,7 +341,7 @@ static void no_reconnect_stays_closed(void **st)
 	}
 	assert_int_equal(setups, 1);
 	assert_false(nf.connected);
-	assert_int_equal(nf.port, -1);
+	assert_null(nf.queues);
 }
 
 /* Backend straight to Closed ("missed the backend's Closing" in Linux). */
@@ -315,7 +378,7 @@ static void no_reconnect_ignores_what_linux_ignores(void **st)
 	assert_true(nf.connected);
 	assert_int_equal(setups, 1);
 	assert_int_equal(teardowns, 0);
-	assert_int_equal(nf.port, 11);
+	assert_int_equal(nf.queues[0].port, 11);
 }
 
 /* Closing before we ever connected: Closed, and InitWait no longer connects. */
