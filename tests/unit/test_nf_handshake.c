@@ -7,7 +7,11 @@
  *
  * Checks that --no-reconnect follows Linux's netback_changed() (Closed is
  * final, InitWait only acted on while Initialising, Unknown ignored) and
- * that the default mode still reconnects after a backend restart.
+ * that the default mode still reconnects after a backend restart; and the
+ * multi-queue layout Linux's talk_to_netback() writes: queue-<i>/ keys and
+ * multi-queue-num-queues with several queues, flat keys with one, the
+ * number capped by (and clamped from) the backend's multi-queue-max-queues,
+ * stale keys of an earlier connection removed, queues torn down.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -267,6 +271,13 @@ static void backend_gone(void)
 	nf_handshake_event(&nf);
 }
 
+static const char *val(const char *path)
+{
+	struct node *n = node_find(path);
+
+	return n ? n->val : NULL;
+}
+
 static void start_queues(bool no_reconnect, unsigned want_queues)
 {
 	free(nf.queues);
@@ -414,6 +425,325 @@ static void default_reconnects(void **st)
 	assert_int_equal(setups, 3);
 }
 
+/* --- multi-queue ----------------------------------------------------------- */
+
+/* The queue keys of the flat layout, none of which may be written with several queues. */
+static const char *const flat_keys[] = {
+	FE "/tx-ring-ref", FE "/rx-ring-ref", FE "/event-channel",
+	FE "/event-channel-tx", FE "/event-channel-rx",
+};
+
+static void assert_features_at_top(void)
+{
+	static const char *const features[] = {
+		"request-rx-copy", "feature-rx-notify", "feature-sg", "feature-gso-tcpv4",
+		"feature-gso-tcpv6", "feature-ipv6-csum-offload",
+	};
+
+	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
+		char path[160];
+
+		snprintf(path, sizeof(path), FE "/%s", features[i]);
+		assert_string_equal(val(path), "1");
+		for (unsigned q = 0; q < NF_MAX_QUEUES; q++) {
+			snprintf(path, sizeof(path), FE "/queue-%u/%s", q, features[i]);
+			assert_null(val(path));
+		}
+	}
+}
+
+/* Queue @q's keys under queue-<q>/, split or not; and nothing else there. */
+static void assert_queue_keys(unsigned q, bool split)
+{
+	char path[160], want[16];
+	const struct nf_queue *nq = &nf.queues[q];
+
+	snprintf(path, sizeof(path), FE "/queue-%u/tx-ring-ref", q);
+	snprintf(want, sizeof(want), "%u", nq->tx_ring_ref);
+	assert_string_equal(val(path), want);
+	snprintf(path, sizeof(path), FE "/queue-%u/rx-ring-ref", q);
+	snprintf(want, sizeof(want), "%u", nq->rx_ring_ref);
+	assert_string_equal(val(path), want);
+	snprintf(want, sizeof(want), "%d", nq->port);
+	snprintf(path, sizeof(path), FE "/queue-%u/event-channel", q);
+	if (split) {
+		assert_null(val(path));
+		snprintf(path, sizeof(path), FE "/queue-%u/event-channel-tx", q);
+		assert_string_equal(val(path), want);
+		snprintf(path, sizeof(path), FE "/queue-%u/event-channel-rx", q);
+		snprintf(want, sizeof(want), "%d", nq->port_rx);
+		assert_string_equal(val(path), want);
+	} else {
+		assert_string_equal(val(path), want);
+		snprintf(path, sizeof(path), FE "/queue-%u/event-channel-tx", q);
+		assert_null(val(path));
+		snprintf(path, sizeof(path), FE "/queue-%u/event-channel-rx", q);
+		assert_null(val(path));
+	}
+}
+
+static void assert_no_queue_dir(unsigned q)
+{
+	char prefix[64];
+	size_t len;
+
+	len = (size_t)snprintf(prefix, sizeof(prefix), FE "/queue-%u", q);
+	for (int i = 0; i < MAX_NODES; i++)
+		if (nodes[i].used && strncmp(nodes[i].path, prefix, len) == 0)
+			fail_msg("%s should not exist", nodes[i].path);
+}
+
+/* The flat layout of one queue: distinct queue values, no queue-<i>/ at all. */
+static void assert_flat(bool split)
+{
+	char want[16];
+
+	snprintf(want, sizeof(want), "%u", nf.queues[0].tx_ring_ref);
+	assert_string_equal(val(FE "/tx-ring-ref"), want);
+	snprintf(want, sizeof(want), "%u", nf.queues[0].rx_ring_ref);
+	assert_string_equal(val(FE "/rx-ring-ref"), want);
+	snprintf(want, sizeof(want), "%d", nf.queues[0].port);
+	assert_string_equal(val(split ? FE "/event-channel-tx" : FE "/event-channel"), want);
+	if (split)
+		assert_null(val(FE "/event-channel"));
+	else
+		assert_null(val(FE "/event-channel-rx"));
+	for (unsigned q = 0; q < NF_MAX_QUEUES; q++)
+		assert_no_queue_dir(q);
+	assert_features_at_top();
+}
+
+/* Want @want queues of a backend offering @max ("" for none); InitWait, Connected. */
+static void connect_mq(unsigned want, const char *max, bool split)
+{
+	start_queues(false, want);
+	if (max)
+		node_set(BE "/multi-queue-max-queues", max);
+	if (split)
+		node_set(BE "/feature-split-event-channels", "1");
+	backend(XenbusStateInitWait);
+	assert_int_equal(fe_state(), XenbusStateConnected);
+	backend(XenbusStateConnected);
+	assert_true(nf.connected);
+	assert_int_equal(starts, 1);
+}
+
+static void mq_two_queues(void **st)
+{
+	(void)st;
+	connect_mq(2, "4", false);
+	assert_int_equal(nf.nr_queues, 2);
+	assert_string_equal(val(FE "/multi-queue-num-queues"), "2");
+	assert_queue_keys(0, false);
+	assert_queue_keys(1, false);
+	assert_string_not_equal(val(FE "/queue-0/tx-ring-ref"), val(FE "/queue-1/tx-ring-ref"));
+	assert_no_queue_dir(2);
+	for (size_t i = 0; i < sizeof(flat_keys) / sizeof(flat_keys[0]); i++)
+		assert_null(val(flat_keys[i]));
+	assert_features_at_top();
+}
+
+static void mq_two_queues_split(void **st)
+{
+	(void)st;
+	connect_mq(2, "2", true);
+	assert_int_equal(nf.nr_queues, 2);
+	assert_string_equal(val(FE "/multi-queue-num-queues"), "2");
+	assert_queue_keys(0, true);
+	assert_queue_keys(1, true);
+	assert_no_queue_dir(2);
+	for (size_t i = 0; i < sizeof(flat_keys) / sizeof(flat_keys[0]); i++)
+		assert_null(val(flat_keys[i]));
+	assert_features_at_top();
+
+	/* --single-evtchn: split offered, not taken. */
+	start_queues(false, 2);
+	nf.want_split = false;
+	node_set(BE "/multi-queue-max-queues", "2");
+	node_set(BE "/feature-split-event-channels", "1");
+	backend(XenbusStateInitWait);
+	assert_queue_keys(0, false);
+	assert_queue_keys(1, false);
+}
+
+/* min(ours, the backend's): fewer when it offers fewer. */
+static void mq_capped_by_backend(void **st)
+{
+	(void)st;
+	connect_mq(8, "3", false);
+	assert_int_equal(nf.nr_queues, 3);
+	assert_string_equal(val(FE "/multi-queue-num-queues"), "3");
+	for (unsigned q = 0; q < 3; q++)
+		assert_queue_keys(q, false);
+	assert_no_queue_dir(3);
+
+	/* Fewer when we want fewer. */
+	connect_mq(2, "8", false);
+	assert_int_equal(nf.nr_queues, 2);
+	assert_string_equal(val(FE "/multi-queue-num-queues"), "2");
+	assert_no_queue_dir(2);
+}
+
+/* Only two queues could be set up (out of grants): the keys say two. */
+static void mq_fewer_queues_set_up(void **st)
+{
+	(void)st;
+	start_queues(false, 4);
+	fake_queue_limit = 2;
+	node_set(BE "/multi-queue-max-queues", "4");
+	backend(XenbusStateInitWait);
+	assert_int_equal(fe_state(), XenbusStateConnected);
+	assert_int_equal(nf.nr_queues, 2);
+	assert_string_equal(val(FE "/multi-queue-num-queues"), "2");
+	assert_queue_keys(0, false);
+	assert_queue_keys(1, false);
+	assert_no_queue_dir(2);
+
+	/* Down to one: the flat layout, num-queues 1. */
+	start_queues(false, 4);
+	fake_queue_limit = 1;
+	node_set(BE "/multi-queue-max-queues", "4");
+	backend(XenbusStateInitWait);
+	assert_int_equal(nf.nr_queues, 1);
+	assert_string_equal(val(FE "/multi-queue-num-queues"), "1");
+	assert_flat(false);
+}
+
+/* No multi-queue-max-queues: one queue, today's layout, no multi-queue key. */
+static void mq_backend_without_multi_queue(void **st)
+{
+	(void)st;
+	connect_mq(4, NULL, false);
+	assert_int_equal(nf.nr_queues, 1);
+	assert_null(val(FE "/multi-queue-num-queues"));
+	assert_flat(false);
+
+	connect_mq(4, NULL, true);
+	assert_int_equal(nf.nr_queues, 1);
+	assert_null(val(FE "/multi-queue-num-queues"));
+	assert_flat(true);
+}
+
+/* One queue of a multi-queue backend: flat keys, and num-queues 1 as Linux writes. */
+static void mq_one_queue_of_multi_queue_backend(void **st)
+{
+	(void)st;
+	connect_mq(1, "4", false);
+	assert_int_equal(nf.nr_queues, 1);
+	assert_string_equal(val(FE "/multi-queue-num-queues"), "1");
+	assert_flat(false);
+}
+
+/* Nonsense from the backend: 0 and garbage give one queue, huge is clamped to 8. */
+static void mq_backend_nonsense(void **st)
+{
+	(void)st;
+	connect_mq(8, "0", false);
+	assert_int_equal(nf.nr_queues, 1);
+	assert_string_equal(val(FE "/multi-queue-num-queues"), "1");
+	assert_flat(false);
+
+	connect_mq(8, "4294967295", false);
+	assert_int_equal(nf.nr_queues, NF_MAX_QUEUES);
+	assert_string_equal(val(FE "/multi-queue-num-queues"), "8");
+	for (unsigned q = 0; q < NF_MAX_QUEUES; q++)
+		assert_queue_keys(q, false);
+
+	connect_mq(8, "99999999999", false); /* out of range: unreadable */
+	assert_int_equal(nf.nr_queues, 1);
+	assert_flat(false);
+
+	connect_mq(8, "two", false);
+	assert_int_equal(nf.nr_queues, 1);
+	assert_flat(false);
+}
+
+/*
+ * Tear-down and a reconnect to a backend that changed: two queues, the
+ * backend restarts without multi-queue and split channels, we come back
+ * with one queue and no key of the old layout left; then the other way.
+ */
+static void mq_teardown_and_relayout(void **st)
+{
+	(void)st;
+	connect_mq(4, "2", true);
+	assert_int_equal(nf.nr_queues, 2);
+	backend(XenbusStateClosing);
+	assert_int_equal(fe_state(), XenbusStateClosed);
+	assert_false(nf.connected);
+	assert_null(nf.queues);
+	assert_int_equal(teardowns, 1);
+	assert_true(stops >= 1);
+
+	node_rm(BE "/multi-queue-max-queues");
+	node_rm(BE "/feature-split-event-channels");
+	backend(XenbusStateClosed);
+	backend(XenbusStateInitWait);
+	assert_int_equal(fe_state(), XenbusStateConnected);
+	assert_int_equal(setups, 2);
+	assert_int_equal(nf.nr_queues, 1);
+	assert_null(val(FE "/multi-queue-num-queues"));
+	assert_flat(false);
+
+	/* And back to three queues: the flat keys go. */
+	backend(XenbusStateConnected);
+	assert_true(nf.connected);
+	node_set(BE "/multi-queue-max-queues", "3");
+	backend(XenbusStateInitWait); /* restarted while we were Connected */
+	assert_int_equal(setups, 3);
+	assert_int_equal(teardowns, 2);
+	assert_int_equal(nf.nr_queues, 3);
+	for (size_t i = 0; i < sizeof(flat_keys) / sizeof(flat_keys[0]); i++)
+		assert_null(val(flat_keys[i]));
+	for (unsigned q = 0; q < 3; q++)
+		assert_queue_keys(q, false);
+
+	/* Our own shutdown: threads stopped, queues gone. */
+	backend(XenbusStateConnected);
+	assert_true(nf.connected);
+	nf_handshake_close(&nf);
+	assert_int_equal(fe_state(), XenbusStateClosed);
+	assert_null(nf.queues);
+	assert_int_equal(teardowns, 3);
+}
+
+/* --no-reconnect with several queues: closed for good, torn down once. */
+static void mq_no_reconnect(void **st)
+{
+	(void)st;
+	start_queues(true, 4);
+	node_set(BE "/multi-queue-max-queues", "4");
+	backend(XenbusStateInitWait);
+	backend(XenbusStateConnected);
+	assert_int_equal(nf.nr_queues, 4);
+	backend(XenbusStateClosing);
+	assert_int_equal(fe_state(), XenbusStateClosed);
+	assert_null(nf.queues);
+	assert_int_equal(teardowns, 1);
+	backend(XenbusStateClosed);
+	backend(XenbusStateInitWait);
+	backend(XenbusStateConnected);
+	assert_int_equal(fe_state(), XenbusStateClosed);
+	assert_int_equal(setups, 1);
+	assert_false(nf.connected);
+}
+
+/* A queue thread reports a broken backend: all queues stop, we close. */
+static void mq_queue_broken(void **st)
+{
+	(void)st;
+	connect_mq(2, "2", false);
+	fake_broken = "queue 1: bad response id";
+	nf_mark_broken(&nf, nf_datapath_broken(&nf));
+	assert_false(nf.connected);
+	assert_int_equal(stops, 1);
+	assert_int_equal(fe_state(), XenbusStateClosing);
+	assert_string_equal(nf.broken, "queue 1: bad response id");
+	backend(XenbusStateClosing);
+	assert_int_equal(fe_state(), XenbusStateClosed);
+	assert_null(nf.queues);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -422,6 +752,16 @@ int main(void)
 		cmocka_unit_test(no_reconnect_ignores_what_linux_ignores),
 		cmocka_unit_test(no_reconnect_closing_while_initialising),
 		cmocka_unit_test(default_reconnects),
+		cmocka_unit_test(mq_two_queues),
+		cmocka_unit_test(mq_two_queues_split),
+		cmocka_unit_test(mq_capped_by_backend),
+		cmocka_unit_test(mq_fewer_queues_set_up),
+		cmocka_unit_test(mq_backend_without_multi_queue),
+		cmocka_unit_test(mq_one_queue_of_multi_queue_backend),
+		cmocka_unit_test(mq_backend_nonsense),
+		cmocka_unit_test(mq_teardown_and_relayout),
+		cmocka_unit_test(mq_no_reconnect),
+		cmocka_unit_test(mq_queue_broken),
 	};
 
 	log_init("test_nf_handshake", LOG_LVL_ERR);
