@@ -116,6 +116,7 @@ struct sim_peer {
 	int mem_fd;
 	struct sim_pin *pins;
 	unsigned maps;     /* pages mapped through gnttab_map */
+	unsigned copying;  /* grant copies in flight outside the lock */
 };
 
 struct platform {
@@ -459,7 +460,7 @@ static uint32_t sim_domtab_gen(const struct platform *p, uint16_t domid)
 static void sim_peers_prune(struct platform *p)
 {
 	for (struct sim_peer **pp = &p->peers, *pe; (pe = *pp);) {
-		if (pe->maps == 0 && pe->gen != sim_domtab_gen(p, pe->domid)) {
+		if (pe->maps == 0 && pe->copying == 0 && pe->gen != sim_domtab_gen(p, pe->domid)) {
 			*pp = pe->next;
 			sim_peer_free(pe);
 			continue;
@@ -626,31 +627,51 @@ static int16_t sim_side_claim(struct platform *p, const union engine_copy_ptr *c
 	return GNTST_okay;
 }
 
-static int16_t sim_copy_one(struct platform *p, struct engine_copy_seg *sg)
+/*
+ * A segment's two sides, claimed under the session lock: the grants are
+ * pinned (GTF_reading/GTF_writing, as Xen does for a copy in flight, so the
+ * granter cannot end access meanwhile) and the peers kept, so the bytes
+ * can move with the lock dropped and several threads copy at once.
+ */
+struct sim_claim {
+	struct sim_side src, dst;
+};
+
+static int16_t sim_copy_claim(struct platform *p, struct engine_copy_seg *sg, struct sim_claim *c)
 {
 	bool sg_src = sg->flags & GNTCOPY_source_gref, sg_dst = sg->flags & GNTCOPY_dest_gref;
-	struct sim_side src = { 0 }, dst = { 0 };
 	int16_t st;
 
+	memset(c, 0, sizeof(*c));
 	/* Xen: lock both domains, claim source, claim dest, then check offsets. */
-	if (sg_src && !(src.pe = sim_peer_get(p, sg->source.foreign.domid)))
+	if (sg_src && !(c->src.pe = sim_peer_get(p, sg->source.foreign.domid)))
 		return GNTST_bad_domain;
-	if (sg_dst && !(dst.pe = sim_peer_get(p, sg->dest.foreign.domid)))
+	if (sg_dst && !(c->dst.pe = sim_peer_get(p, sg->dest.foreign.domid)))
 		return GNTST_bad_domain;
-	st = sim_side_claim(p, &sg->source, sg_src, false, &src);
+	st = sim_side_claim(p, &sg->source, sg_src, false, &c->src);
 	if (st == GNTST_okay)
-		st = sim_side_claim(p, &sg->dest, sg_dst, true, &dst);
+		st = sim_side_claim(p, &sg->dest, sg_dst, true, &c->dst);
 	if (st == GNTST_okay &&
 	    ((sg_src && (unsigned)sg->source.foreign.offset + sg->len > PAGE) ||
 	     (sg_dst && (unsigned)sg->dest.foreign.offset + sg->len > PAGE)))
 		st = GNTST_bad_copy_arg;
-	if (st == GNTST_okay)
-		memmove(dst.ptr, src.ptr, sg->len);
-	if (src.held)
-		sim_grant_release(src.pe, src.ref, false);
-	if (dst.held)
-		sim_grant_release(dst.pe, dst.ref, true);
+	if (c->src.held)
+		c->src.pe->copying++;
+	if (c->dst.held)
+		c->dst.pe->copying++;
 	return st;
+}
+
+static void sim_copy_release(struct sim_claim *c)
+{
+	if (c->src.held) {
+		sim_grant_release(c->src.pe, c->src.ref, false);
+		c->src.pe->copying--;
+	}
+	if (c->dst.held) {
+		sim_grant_release(c->dst.pe, c->dst.ref, true);
+		c->dst.pe->copying--;
+	}
 }
 
 static struct platform_gnttab *sim_gnttab_open(struct platform *p)
@@ -691,6 +712,9 @@ static int sim_gnttab_fd(struct platform_gnttab *g)
 	return -1;  /* nothing to poll: grant operations complete synchronously */
 }
 
+/* Segments claimed at a time (a TX batch's worth of small packets, on the stack). */
+#define SIM_COPY_CHUNK 64
+
 static int sim_gnttab_copy(struct platform_gnttab *g, struct engine_copy_seg *segs, unsigned n)
 {
 	struct platform *p = g->p;
@@ -699,10 +723,23 @@ static int sim_gnttab_copy(struct platform_gnttab *g, struct engine_copy_seg *se
 	for (unsigned i = 0; i < n; i++)
 		if (!(segs[i].flags & (GNTCOPY_source_gref | GNTCOPY_dest_gref)))
 			return -EINVAL;
-	pthread_mutex_lock(&p->lock);
-	for (unsigned i = 0; i < n; i++)
-		segs[i].status = sim_copy_one(p, &segs[i]);
-	pthread_mutex_unlock(&p->lock);
+	/* In chunks, in order: claim under the lock, copy without it, release under it. */
+	for (unsigned base = 0; base < n; base += SIM_COPY_CHUNK) {
+		struct sim_claim c[SIM_COPY_CHUNK];
+		unsigned k = n - base < SIM_COPY_CHUNK ? n - base : SIM_COPY_CHUNK;
+
+		pthread_mutex_lock(&p->lock);
+		for (unsigned i = 0; i < k; i++)
+			segs[base + i].status = sim_copy_claim(p, &segs[base + i], &c[i]);
+		pthread_mutex_unlock(&p->lock);
+		for (unsigned i = 0; i < k; i++)
+			if (segs[base + i].status == GNTST_okay)
+				memmove(c[i].dst.ptr, c[i].src.ptr, segs[base + i].len);
+		pthread_mutex_lock(&p->lock);
+		for (unsigned i = 0; i < k; i++)
+			sim_copy_release(&c[i]);
+		pthread_mutex_unlock(&p->lock);
+	}
 	return 0;
 }
 
