@@ -36,6 +36,14 @@
 #define IPC_WORKER_FD 3
 /* One control answer of one worker; the rest is cut (a worker serves one guest). */
 #define IPC_PAYLOAD_MAX (60 * 1024)
+/* The longest control request (IPC_CTL payload), as xnbctl sends it. */
+#define IPC_CTL_REQUEST_MAX 128
+/*
+ * A JSON answer with several arrays (`stats`: "vifs" and "totals") comes in
+ * one IPC_CTL_REPLY as their runs of objects in that order, separated by
+ * this byte (ASCII record separator: never in JSON text).
+ */
+#define IPC_CTL_RUN_SEP '\x1e'
 
 enum ipc_type {
 	IPC_VIF_TAP = 1,
