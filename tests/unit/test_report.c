@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_report.c - the worker's control answers (report.c) over vifs made
+ * here: every counter has a row, each format shows it, totals sum the
+ * queues.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <xen/io/xenbus.h>
+
+#include "ipc.h"
+#include "report.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define VIF_MAX_QUEUES_STR STR(VIF_MAX_QUEUES)
+
+static struct vif *make_vif(unsigned domid, unsigned devid)
+{
+	struct vif *v = calloc(1, sizeof(*v));
+
+	assert_non_null(v);
+	v->domid = domid;
+	v->devid = devid;
+	v->state = XenbusStateConnected;
+	v->nr_queues = VIF_MAX_QUEUES;
+	snprintf(v->tap.name, sizeof(v->tap.name), "vif%u.%u", domid, devid);
+	snprintf(v->fe_path, sizeof(v->fe_path), "/local/domain/%u/device/vif/%u", domid, devid);
+	snprintf(v->be_path, sizeof(v->be_path), "/local/domain/0/backend/vif/%u/%u", domid,
+		 devid);
+	return v;
+}
+
+/* Counter k of queue i: distinct everywhere, so a mix-up shows. */
+static uint64_t value(unsigned vif, unsigned queue, unsigned k)
+{
+	return 1000000u * (vif + 1) + 1000u * (queue + 1) + k;
+}
+
+static void fill(struct vif *v, unsigned nr)
+{
+	for (unsigned i = 0; i < v->nr_queues; i++) {
+		struct vif_queue *q = &v->queues[i];
+		uint64_t *tx = (uint64_t *)&q->tx.stats, *rx = (uint64_t *)&q->rx.stats;
+		uint64_t *qs = (uint64_t *)&q->stats;
+		unsigned k = 0;
+
+		for (size_t j = 0; j < sizeof(q->tx.stats) / 8; j++)
+			tx[j] = value(nr, i, k++);
+		for (size_t j = 0; j < sizeof(q->rx.stats) / 8; j++)
+			rx[j] = value(nr, i, k++);
+		for (size_t j = 0; j < sizeof(q->stats) / 8; j++)
+			qs[j] = value(nr, i, k++);
+		/* tx_errors = dropped - host drops must not wrap */
+		q->tx.stats.drop[ENGINE_TX_DROP_HOST] = 7;
+	}
+}
+
+static struct worker *make_worker(void)
+{
+	struct worker *d = calloc(1, sizeof(*d));
+	struct vif *a, *b;
+
+	assert_non_null(d);
+	a = make_vif(7, 0);
+	b = make_vif(7, 1);
+	fill(a, 0);
+	fill(b, 1);
+	a->next = b;
+	d->vifs = a;
+	return d;
+}
+
+static void free_worker(struct worker *d)
+{
+	while (d->vifs) {
+		struct vif *v = d->vifs;
+
+		d->vifs = v->next;
+		free(v);
+	}
+	free(d);
+}
+
+/*
+ * The answer to @request, NUL-terminated; the caller frees it. Printed on
+ * stderr when TEST_REPORT_PRINT is set. (Not inlined: GCC 12 then takes the
+ * result for a pointer to the local it was stored in.)
+ */
+__attribute__((noinline)) static char *ask(struct worker *d, const char *request)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	assert_non_null(out);
+	report_format(d, request, out);
+	fclose(out);
+	if (getenv("TEST_REPORT_PRINT"))
+		fprintf(stderr, "--- %s\n%s\n", request, buf);
+	return buf;
+}
+
+static unsigned count(const char *hay, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* Every 8 bytes of the three stats structs are a row, except the NONE drop slots. */
+static void test_every_counter_has_a_row(void **state)
+{
+	size_t words = offsetof(struct report_sample, tx_errors) / 8 + 1;
+	unsigned *rows = calloc(words, sizeof(*rows));
+
+	(void)state;
+	assert_non_null(rows);
+	for (unsigned k = 0; k < report_nr_counters; k++) {
+		const struct report_counter *c = &report_counters[k];
+
+		assert_int_equal(c->off % 8, 0);
+		assert_true(c->off / 8 < words);
+		if (!c->alias)
+			rows[c->off / 8]++;
+		for (const char *p = c->name; *p; p++)
+			assert_true((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_');
+		for (unsigned j = 0; j < k; j++)
+			assert_string_not_equal(c->name, report_counters[j].name);
+		assert_non_null(c->help);
+		assert_null(strchr(c->help, '\n'));
+		assert_null(strchr(c->help, '\\'));
+	}
+	for (size_t w = 0; w < words; w++) {
+		size_t off = w * 8;
+		bool none = off == offsetof(struct report_sample, tx.drop[ENGINE_TX_DROP_NONE]) ||
+			    off == offsetof(struct report_sample, rx.drop[ENGINE_RX_DROP_NONE]);
+
+		if (none)
+			assert_int_equal(rows[w], 0);
+		else if (rows[w] != 1)
+			fail_msg("struct report_sample offset %zu: %u rows", off, rows[w]);
+	}
+	free(rows);
+}
+
+static void test_stats_json(void **state)
+{
+	struct worker *d = make_worker();
+	char *s = ask(d, "stats json"), *sep, key[64];
+	struct report_sample r;
+
+	(void)state;
+	sep = strchr(s, IPC_CTL_RUN_SEP);
+	assert_non_null(sep);
+	*sep = '\0';
+	/* Queues first (each vif's), then totals: one object each. */
+	assert_int_equal(count(s, "\"queue\":"), 2 * VIF_MAX_QUEUES);
+	assert_int_equal(count(sep + 1, "\"queues\":"), 2);
+	assert_non_null(strstr(s, "{\"name\":\"vif7.0\",\"domid\":7,\"devid\":0,\"queue\":0,"));
+	assert_non_null(strstr(sep + 1, "{\"name\":\"vif7.1\",\"domid\":7,\"devid\":1,\"queues\":"));
+	for (unsigned k = 0; k < report_nr_counters; k++) {
+		snprintf(key, sizeof(key), "\"%s\":", report_counters[k].name);
+		assert_int_equal(count(s, key), 2 * VIF_MAX_QUEUES);
+		assert_int_equal(count(sep + 1, key), 2);
+	}
+	/* The totals of vif7.1: its queues summed. */
+	{
+		uint64_t sum = 0;
+		char want[64], *tot = strstr(sep + 1, "\"name\":\"vif7.1\"");
+
+		for (unsigned i = 0; i < VIF_MAX_QUEUES; i++) {
+			report_sample_queue(&d->vifs->next->queues[i], &r);
+			sum += r.tx.gso_csum_fixup;
+		}
+		snprintf(want, sizeof(want), "\"tx_gso_csum_fixup\":%llu,", (unsigned long long)sum);
+		assert_non_null(tot);
+		assert_non_null(strstr(tot, want));
+	}
+	/* Old names, old meanings. */
+	report_sample_queue(&d->vifs->queues[0], &r);
+	snprintf(key, sizeof(key), "\"tx_errors\":%llu,",
+		 (unsigned long long)(r.tx.dropped - r.tx.drop[ENGINE_TX_DROP_HOST]));
+	assert_non_null(strstr(s, key));
+	snprintf(key, sizeof(key), "\"rx_copy_errors\":%llu,",
+		 (unsigned long long)r.rx.drop[ENGINE_RX_DROP_COPY]);
+	assert_non_null(strstr(s, key));
+	free(s);
+	/* One vif only. */
+	s = ask(d, "stats vif7.1 json");
+	assert_null(strstr(s, "vif7.0"));
+	assert_non_null(strstr(s, "vif7.1"));
+	free(s);
+	free_worker(d);
+}
+
+static void test_stats_text(void **state)
+{
+	struct worker *d = make_worker();
+	char *s = ask(d, "stats vif7.0");
+	char want[64];
+
+	(void)state;
+	assert_non_null(strstr(s, "vif7.0 queue 0 (Connected)\n"));
+	assert_non_null(strstr(s, "vif7.0 total ("));
+	assert_null(strstr(s, "vif7.1"));
+	/* gso_csum_fixup, copy_errors, the CSUM and EMPTY drops: collected, now shown. */
+	snprintf(want, sizeof(want), " gso_csum_fixup %llu",
+		 (unsigned long long)d->vifs->queues[0].tx.stats.gso_csum_fixup);
+	assert_non_null(strstr(s, want));
+	snprintf(want, sizeof(want), " copy_errors %llu",
+		 (unsigned long long)d->vifs->queues[0].stats.copy_errors);
+	assert_non_null(strstr(s, want));
+	snprintf(want, sizeof(want), " csum %llu",
+		 (unsigned long long)d->vifs->queues[0].rx.stats.drop[ENGINE_RX_DROP_CSUM]);
+	assert_non_null(strstr(s, want));
+	snprintf(want, sizeof(want), " empty %llu",
+		 (unsigned long long)d->vifs->queues[0].rx.stats.drop[ENGINE_RX_DROP_EMPTY]);
+	assert_non_null(strstr(s, want));
+	/* The alias is JSON only. */
+	assert_int_equal(count(s, "rx_copy_errors"), 0);
+	free(s);
+	free_worker(d);
+}
+
+static void test_prometheus(void **state)
+{
+	struct worker *d = make_worker();
+	char *s = ask(d, "stats prometheus");
+	unsigned shown = 0;
+	char want[160];
+
+	(void)state;
+	for (unsigned k = 0; k < report_nr_counters; k++)
+		shown += !report_counters[k].alias;
+	assert_int_equal(count(s, "# HELP xnb_"), shown);
+	assert_int_equal(count(s, "# TYPE xnb_"), shown);
+	assert_int_equal(count(s, " counter\n"), shown);
+	assert_int_equal(count(s, "\nxnb_"), shown * 2 * VIF_MAX_QUEUES);
+	snprintf(want, sizeof(want),
+		 "xnb_rx_drop_csum_total{vif=\"vif7.1\",domid=\"7\",devid=\"1\",queue=\"0\"} %llu\n",
+		 (unsigned long long)d->vifs->next->queues[0].rx.stats.drop[ENGINE_RX_DROP_CSUM]);
+	assert_non_null(strstr(s, want));
+	assert_null(strstr(s, "rx_copy_errors"));
+	free(s);
+	free_worker(d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_counter_has_a_row),
+		cmocka_unit_test(test_stats_json),
+		cmocka_unit_test(test_stats_text),
+		cmocka_unit_test(test_prometheus),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
