@@ -2,7 +2,7 @@
 /*
  * test_report.c - the worker's control answers (report.c) over vifs made
  * here: every counter has a row, each format shows it, totals sum the
- * queues.
+ * queues, reset zeroes them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -256,6 +256,43 @@ static void test_prometheus(void **state)
 	free_worker(d);
 }
 
+static bool all_zero(const struct vif *v)
+{
+	for (unsigned i = 0; i < v->nr_queues; i++) {
+		struct report_sample r;
+		const unsigned char *p = (const unsigned char *)&r;
+
+		report_sample_queue(&v->queues[i], &r);
+		for (size_t j = 0; j < sizeof(r); j++)
+			if (p[j])
+				return false;
+	}
+	return true;
+}
+
+static void test_reset(void **state)
+{
+	struct worker *d = make_worker();
+	char *s, want[64];
+
+	(void)state;
+	s = ask(d, "reset vif7.1");
+	snprintf(want, sizeof(want), "vif7.1: counters of %u queue%s reset\n", VIF_MAX_QUEUES,
+		 VIF_MAX_QUEUES == 1 ? "" : "s");
+	assert_string_equal(s, want);
+	free(s);
+	assert_false(all_zero(d->vifs));
+	assert_true(all_zero(d->vifs->next));
+	/* Read and clear: the answer has the values from before. */
+	s = ask(d, "stats reset json");
+	assert_non_null(strstr(s, "\"tx_packets\":1001000,"));
+	free(s);
+	assert_true(all_zero(d->vifs));
+	assert_int_equal(report_reset(d, NULL), 2);
+	assert_int_equal(report_reset(d, "vif9.0"), 0);
+	free_worker(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +300,7 @@ int main(void)
 		cmocka_unit_test(test_stats_json),
 		cmocka_unit_test(test_stats_text),
 		cmocka_unit_test(test_prometheus),
+		cmocka_unit_test(test_reset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

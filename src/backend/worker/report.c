@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * report.c - this worker's part of xnbctl's answers: vif list, counters,
- * ring dump.
+ * ring dump, and the counters' reset.
  *
  * Theory of operation. The supervisor asks every worker and joins the parts
  * (../supervisor/ctl.c). A text part is lines; a JSON part is a
@@ -12,8 +12,8 @@
  *
  * Every counter the data path keeps is in report_counters[], once: its
  * stable name (JSON key, text label, Prometheus xnb_<name>_total), where it
- * lives, and what it counts. The three formats and the per-vif totals
- * walk that table, so a counter added to it shows everywhere;
+ * lives, and what it counts. The three formats, the per-vif totals and
+ * the reset all walk that table, so a counter added to it shows everywhere;
  * a counter added to a stats struct and not to the table fails the build
  * (the static assertions below).
  *
@@ -322,6 +322,52 @@ static void fmt_prometheus(struct worker *d, const char *only, FILE *out)
 	}
 }
 
+/* ---- reset ------------------------------------------------------------- */
+
+/*
+ * Zero @q's counters. The caller holds whatever protects them from the
+ * queue's data path: today the worker's one thread runs both, so nothing;
+ * with a thread per queue, the queue's stats lock (taken in report_reset()).
+ */
+static void reset_queue(struct vif_queue *q)
+{
+	memset(&q->tx.stats, 0, sizeof(q->tx.stats));
+	memset(&q->rx.stats, 0, sizeof(q->rx.stats));
+	memset(&q->stats, 0, sizeof(q->stats));
+}
+
+unsigned report_reset(struct worker *d, const char *only)
+{
+	unsigned n = 0;
+
+	for (struct vif *v = d->vifs; v; v = v->next) {
+		if (!wanted(v, only))
+			continue;
+		for (unsigned i = 0; i < v->nr_queues; i++)
+			reset_queue(&v->queues[i]); /* queue threads: lock q's stats around this */
+		n++;
+	}
+	return n;
+}
+
+static void fmt_reset(struct worker *d, const char *only, bool json, FILE *out)
+{
+	bool first = true;
+
+	for (struct vif *v = d->vifs; v; v = v->next) {
+		if (!wanted(v, only))
+			continue;
+		if (json)
+			fprintf(out, "%s{\"name\":\"vif%u.%u\",\"queues\":%u}", first ? "" : ",",
+				v->domid, v->devid, v->nr_queues);
+		else
+			fprintf(out, "vif%u.%u: counters of %u queue%s reset\n", v->domid, v->devid,
+				v->nr_queues, v->nr_queues == 1 ? "" : "s");
+		first = false;
+	}
+	report_reset(d, only);
+}
+
 /* ---- dump-rings -------------------------------------------------------- */
 
 static void fmt_rings(struct worker *d, const char *only, bool json, FILE *out)
@@ -368,7 +414,7 @@ static void fmt_rings(struct worker *d, const char *only, bool json, FILE *out)
 struct request {
 	char cmd[32];
 	char vif[32];
-	bool json, prometheus;
+	bool json, prometheus, reset;
 };
 
 static void parse(const char *text, struct request *r)
@@ -384,6 +430,8 @@ static void parse(const char *text, struct request *r)
 			r->json = true;
 		else if (strcmp(w, "prometheus") == 0)
 			r->prometheus = true;
+		else if (strcmp(w, "reset") == 0)
+			r->reset = true;
 		else
 			snprintf(r->vif, sizeof(r->vif), "%s", w);
 	}
@@ -401,6 +449,11 @@ void report_format(struct worker *d, const char *text, FILE *out)
 			fmt_prometheus(d, r.vif, out);
 		else
 			fmt_stats(d, r.vif, r.json, out);
+		/* Read and clear in one step: nothing counted in between is lost. */
+		if (r.reset)
+			report_reset(d, r.vif);
+	} else if (strcmp(r.cmd, "reset") == 0) {
+		fmt_reset(d, r.vif, r.json, out);
 	} else if (strcmp(r.cmd, "dump-rings") == 0) {
 		fmt_rings(d, r.vif, r.json, out);
 	}

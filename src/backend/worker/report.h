@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * report.h - a worker's answers to control requests, relayed by the
- * supervisor's control socket: `list`, `stats`, `dump-rings`, each with an
- * optional vif name; flags `json`, and for `stats` `prometheus`.
+ * supervisor's control socket: `list`, `stats`, `dump-rings` and `reset`,
+ * each with an optional vif name; flags `json`, and for `stats`
+ * `prometheus` and `reset` (read, then zero).
  */
 #ifndef XNB_BACKEND_REPORT_H
 #define XNB_BACKEND_REPORT_H
@@ -50,5 +51,13 @@ void report_sample_queue(const struct vif_queue *q, struct report_sample *s);
  * Unknown requests produce nothing (the supervisor answers those).
  */
 void report_format(struct worker *d, const char *request, FILE *out);
+
+/*
+ * report_reset() - zero the counters of every queue of the vif named @only
+ * (every vif if @only is NULL or empty). The queues' data paths must not be
+ * counting meanwhile: with queue threads, this is where each queue's stats
+ * lock is taken. Returns the number of vifs reset.
+ */
+unsigned report_reset(struct worker *d, const char *only);
 
 #endif
