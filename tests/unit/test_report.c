@@ -2,7 +2,7 @@
 /*
  * test_report.c - the worker's control answers (report.c) over vifs made
  * here: every counter has a row, each format shows it, totals sum the
- * queues, reset zeroes them.
+ * queues, reset zeroes them, `show` shows what the vif negotiated.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -293,6 +293,53 @@ static void test_reset(void **state)
 	free_worker(d);
 }
 
+static void test_show(void **state)
+{
+	struct worker *d = make_worker();
+	struct vif *v = d->vifs;
+	char *s;
+
+	(void)state;
+	v->mtu = 9000;
+	v->connected = true;
+	v->fe.sg = v->fe.gso_tcpv4 = v->fe.csum = v->fe.mcast_control = true;
+	v->queues[0].port_tx = 5;
+	v->queues[0].port_rx = 6;
+	memcpy(v->mcast[0], "\x01\x00\x5e\x00\x00\xfb", 6);
+	memcpy(v->mcast[1], "\x33\x33\x00\x00\x00\x01", 6);
+	v->nr_mcast = 2;
+	snprintf(v->broken, sizeof(v->broken), "a \"quoted\"\treason");
+
+	s = ask(d, "show vif7.0 json");
+	assert_non_null(strstr(s, "{\"name\":\"vif7.0\",\"domid\":7,\"devid\":0,"
+				  "\"state\":\"Connected\",\"connected\":true,"
+				  "\"broken\":\"a \\\"quoted\\\"\\u0009reason\",\"tap\":\"vif7.0\","));
+	assert_non_null(strstr(s, "\"mtu\":9000,\"queues\":" VIF_MAX_QUEUES_STR ",\"features\":{\"sg\":true,"
+				  "\"gso_tcpv4\":true,\"gso_tcpv6\":false,\"csum\":true,"
+				  "\"ipv6_csum\":false,\"mcast_control\":true},"
+				  "\"split_event_channels\":true,"
+				  "\"multicast\":[\"01:00:5e:00:00:fb\",\"33:33:00:00:00:01\"]}"));
+	assert_null(strstr(s, "vif7.1"));
+	free(s);
+
+	s = ask(d, "show vif7.0");
+	assert_non_null(strstr(s, "name:                 vif7.0\n"));
+	assert_non_null(strstr(s, "mtu:                  9000\n"));
+	assert_non_null(strstr(s, "features:\n  sg:                 yes\n"));
+	assert_non_null(strstr(s, "split_event_channels: yes\n"));
+	assert_non_null(strstr(s, "multicast:            01:00:5e:00:00:fb 33:33:00:00:00:01\n"));
+	free(s);
+
+	s = ask(d, "show json");
+	assert_non_null(strstr(s, "},{\"name\":\"vif7.1\""));
+	assert_non_null(strstr(s, "\"split_event_channels\":false,\"multicast\":[]}"));
+	free(s);
+	s = ask(d, "show vif7.1");
+	assert_non_null(strstr(s, "multicast:            none\n"));
+	free(s);
+	free_worker(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_stats_text),
 		cmocka_unit_test(test_prometheus),
 		cmocka_unit_test(test_reset),
+		cmocka_unit_test(test_show),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

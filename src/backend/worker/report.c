@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * report.c - this worker's part of xnbctl's answers: vif list, counters,
- * ring dump, and the counters' reset.
+ * a vif's configuration, ring dump, and the counters' reset.
  *
  * Theory of operation. The supervisor asks every worker and joins the parts
  * (../supervisor/ctl.c). A text part is lines; a JSON part is a
@@ -15,7 +15,8 @@
  * lives, and what it counts. The three formats, the per-vif totals and
  * the reset all walk that table, so a counter added to it shows everywhere;
  * a counter added to a stats struct and not to the table fails the build
- * (the static assertions below).
+ * (the static assertions below). `show` works the same way over
+ * show_fields[].
  *
  * The ring dump shows what the seed's dump_rings shows: each ring's shared
  * indices (as the frontend left them: untrusted, shown as they are) and our
@@ -368,6 +369,243 @@ static void fmt_reset(struct worker *d, const char *only, bool json, FILE *out)
 	report_reset(d, only);
 }
 
+/* ---- show -------------------------------------------------------------- */
+
+/*
+ * A writer of nested fields for both formats. JSON: {"key":value,...};
+ * text: "key: value" lines indented by depth, a list's items on its line.
+ */
+#define EMIT_DEPTH 4
+struct emit {
+	FILE *out;
+	bool json;
+	unsigned depth;
+	char kind[EMIT_DEPTH];      /* '{' or '[' at each open level */
+	unsigned count[EMIT_DEPTH]; /* members written at each level */
+};
+
+/* Text: "key:" padded to this width, so that values line up one space after. */
+#define EMIT_TEXT_COLUMN 21
+
+static void emit_member(struct emit *e, const char *key, bool pad)
+{
+	unsigned n = e->count[e->depth]++;
+	int indent = 2 * (int)(e->depth - 1);
+
+	if (e->kind[e->depth] == '[') {
+		if (e->json && n)
+			fputc(',', e->out);
+		return; /* an item: its value follows */
+	}
+	if (e->json) {
+		fprintf(e->out, "%s\"%s\":", n ? "," : "", key);
+		return;
+	}
+	pad = pad && indent + (int)strlen(key) + 1 < EMIT_TEXT_COLUMN;
+	fprintf(e->out, "%*s%s:%*s", indent, "", key,
+		pad ? EMIT_TEXT_COLUMN - indent - (int)strlen(key) - 1 : 0, "");
+}
+
+/* A scalar: @text, quoted in JSON if @quote. */
+static void emit_value(struct emit *e, const char *key, const char *text, bool quote)
+{
+	emit_member(e, key, true);
+	if (e->json && quote)
+		json_str(e->out, text);
+	else
+		fprintf(e->out, e->json ? "%s" : " %s", text);
+	if (!e->json && e->kind[e->depth] != '[')
+		fputc('\n', e->out);
+}
+
+static void emit_uint(struct emit *e, const char *key, unsigned long long x)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%llu", x);
+	emit_value(e, key, buf, false);
+}
+
+static void emit_bool(struct emit *e, const char *key, bool b)
+{
+	emit_value(e, key, e->json ? (b ? "true" : "false") : (b ? "yes" : "no"), false);
+}
+
+/* Open an object ('{') or a list ('['); @key NULL for the outermost. */
+static void emit_open(struct emit *e, const char *key, char kind)
+{
+	if (key)
+		emit_member(e, key, kind == '[');
+	if (e->json)
+		fputc(kind, e->out);
+	else if (key && kind == '{')
+		fputc('\n', e->out);
+	if (e->depth + 1 < EMIT_DEPTH) {
+		e->depth++;
+		e->kind[e->depth] = kind;
+		e->count[e->depth] = 0;
+	}
+}
+
+static void emit_close(struct emit *e)
+{
+	char kind = e->kind[e->depth];
+
+	if (e->json)
+		fputc(kind == '{' ? '}' : ']', e->out);
+	else if (kind == '[')
+		fputs(e->count[e->depth] ? "\n" : " none\n", e->out);
+	if (e->depth)
+		e->depth--;
+}
+
+static void show_name(struct emit *e, const char *key, const struct vif *v)
+{
+	char name[32];
+
+	vif_name(v, name, sizeof(name));
+	emit_value(e, key, name, true);
+}
+
+static void show_domid(struct emit *e, const char *key, const struct vif *v)
+{
+	emit_uint(e, key, v->domid);
+}
+
+static void show_devid(struct emit *e, const char *key, const struct vif *v)
+{
+	emit_uint(e, key, v->devid);
+}
+
+static void show_state(struct emit *e, const char *key, const struct vif *v)
+{
+	emit_value(e, key, state_name(v->state), true);
+}
+
+static void show_connected(struct emit *e, const char *key, const struct vif *v)
+{
+	emit_bool(e, key, v->connected);
+}
+
+static void show_broken(struct emit *e, const char *key, const struct vif *v)
+{
+	emit_value(e, key, v->broken, true);
+}
+
+static void show_tap(struct emit *e, const char *key, const struct vif *v)
+{
+	emit_value(e, key, v->tap.name, true);
+}
+
+static void show_frontend(struct emit *e, const char *key, const struct vif *v)
+{
+	emit_value(e, key, v->fe_path, true);
+}
+
+static void show_backend(struct emit *e, const char *key, const struct vif *v)
+{
+	emit_value(e, key, v->be_path, true);
+}
+
+static void show_mtu(struct emit *e, const char *key, const struct vif *v)
+{
+	emit_uint(e, key, v->mtu);
+}
+
+static void show_queues(struct emit *e, const char *key, const struct vif *v)
+{
+	emit_uint(e, key, v->nr_queues);
+}
+
+/* What the frontend asked for; xnbd offers every one of them (xenbus.c). */
+static void show_features(struct emit *e, const char *key, const struct vif *v)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} feat[] = {
+		{ "sg", offsetof(struct vif_features, sg) },
+		{ "gso_tcpv4", offsetof(struct vif_features, gso_tcpv4) },
+		{ "gso_tcpv6", offsetof(struct vif_features, gso_tcpv6) },
+		{ "csum", offsetof(struct vif_features, csum) },
+		{ "ipv6_csum", offsetof(struct vif_features, ipv6_csum) },
+		{ "mcast_control", offsetof(struct vif_features, mcast_control) },
+	};
+
+	emit_open(e, key, '{');
+	for (unsigned i = 0; i < sizeof(feat) / sizeof(feat[0]); i++)
+		emit_bool(e, feat[i].name, *(const bool *)((const char *)&v->fe + feat[i].off));
+	emit_close(e);
+}
+
+/* Split: a port each for TX and RX (only known while connected). */
+static void show_split(struct emit *e, const char *key, const struct vif *v)
+{
+	bool split = false;
+
+	for (unsigned i = 0; v->connected && i < v->nr_queues; i++)
+		split |= v->queues[i].port_tx != v->queues[i].port_rx;
+	emit_bool(e, key, split);
+}
+
+static void show_mcast(struct emit *e, const char *key, const struct vif *v)
+{
+	emit_open(e, key, '[');
+	for (unsigned i = 0; i < v->nr_mcast && i < VIF_MCAST_MAX; i++) {
+		const uint8_t *a = v->mcast[i];
+		char mac[18];
+
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", a[0], a[1], a[2], a[3],
+			 a[4], a[5]);
+		emit_value(e, NULL, mac, true);
+	}
+	emit_close(e);
+}
+
+/*
+ * `show`'s fields, in order: a new one (rate limit, hash algorithm and
+ * flags, control ring) is a row here and a function above.
+ */
+static const struct {
+	const char *name;
+	void (*put)(struct emit *e, const char *key, const struct vif *v);
+} show_fields[] = {
+	{ "name", show_name },
+	{ "domid", show_domid },
+	{ "devid", show_devid },
+	{ "state", show_state },
+	{ "connected", show_connected },
+	{ "broken", show_broken },
+	{ "tap", show_tap },
+	{ "frontend", show_frontend },
+	{ "backend", show_backend },
+	{ "mtu", show_mtu },
+	{ "queues", show_queues },
+	{ "features", show_features },
+	{ "split_event_channels", show_split },
+	{ "multicast", show_mcast },
+};
+
+static void fmt_show(struct worker *d, const char *only, bool json, FILE *out)
+{
+	bool first = true;
+
+	for (struct vif *v = d->vifs; v; v = v->next) {
+		struct emit e = { .out = out, .json = json, .kind = { '{' } };
+
+		if (!wanted(v, only))
+			continue;
+		if (json && !first)
+			fputc(',', out);
+		emit_open(&e, NULL, '{');
+		for (unsigned i = 0; i < sizeof(show_fields) / sizeof(show_fields[0]); i++)
+			show_fields[i].put(&e, show_fields[i].name, v);
+		emit_close(&e);
+		fputs(json ? "" : "\n", out);
+		first = false;
+	}
+}
+
 /* ---- dump-rings -------------------------------------------------------- */
 
 static void fmt_rings(struct worker *d, const char *only, bool json, FILE *out)
@@ -454,6 +692,8 @@ void report_format(struct worker *d, const char *text, FILE *out)
 			report_reset(d, r.vif);
 	} else if (strcmp(r.cmd, "reset") == 0) {
 		fmt_reset(d, r.vif, r.json, out);
+	} else if (strcmp(r.cmd, "show") == 0) {
+		fmt_show(d, r.vif, r.json, out);
 	} else if (strcmp(r.cmd, "dump-rings") == 0) {
 		fmt_rings(d, r.vif, r.json, out);
 	}

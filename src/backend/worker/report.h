@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * report.h - a worker's answers to control requests, relayed by the
- * supervisor's control socket: `list`, `stats`, `dump-rings` and `reset`,
- * each with an optional vif name; flags `json`, and for `stats`
+ * supervisor's control socket: `list`, `stats`, `show`, `dump-rings` and
+ * `reset`, each with an optional vif name; flags `json`, and for `stats`
  * `prometheus` and `reset` (read, then zero).
  */
 #ifndef XNB_BACKEND_REPORT_H
