@@ -2,10 +2,16 @@
 /*
  * xnbctl - ask a running xnbd what it is doing.
  *
- *   xnbctl [--ctl PATH] list | stats [VIF] | dump-rings [VIF] [--json]
- *   xnbctl [--ctl PATH] status | shutdown [--disconnect]
+ *   xnbctl [--ctl PATH] list | show | dump-rings [VIF] [--json]
+ *   xnbctl [--ctl PATH] stats [VIF] [--json | --prometheus] [--reset]
+ *   xnbctl [--ctl PATH] reset [VIF] | status [--json] | shutdown [--disconnect]
+ *
+ * The request goes to xnbd as words (flags without their dashes); xnbd
+ * answers in full (joining its workers' parts) and closes. An answer that
+ * starts with "error:" makes the exit status 1.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,21 +19,53 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* xnbd reads at most this much of a request (IPC_CTL_REQUEST_MAX). */
+#define REQUEST_MAX 128
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: xnbctl [--ctl PATH] list|stats|dump-rings [VIF] [--json]\n"
-		   "       xnbctl [--ctl PATH] status | shutdown [--disconnect]\n"
-		   "  shutdown: xnbd exits, guests stay Connected and the next xnbd resumes\n"
-		   "  them; with --disconnect every vif is closed and its TAP removed.\n"
-		   "  PATH defaults to $XNB_SIM_DIR/xnbd.sock when XNB_SIM_DIR is set,\n"
-		   "  else /run/xnb/xnbd.sock.\n");
+	fprintf(f,
+		"usage: xnbctl [--ctl PATH] COMMAND [VIF] [FLAGS]\n"
+		"  list [VIF] [--json]        vifs, their state, TAP and frontend\n"
+		"  show [VIF] [--json]        a vif's configuration: state, TAP, paths, mtu,\n"
+		"                             queues, negotiated features (sg, gso_tcpv4,\n"
+		"                             gso_tcpv6, csum, ipv6_csum, mcast_control), split\n"
+		"                             event channels, multicast addresses subscribed\n"
+		"  stats [VIF] [--json]       every counter, per queue and a total per vif\n"
+		"  stats [VIF] --prometheus   the same in Prometheus text format 0.0.4\n"
+		"  stats [VIF] --reset        show the counters, then zero them (nothing lost\n"
+		"                             in between)\n"
+		"  reset [VIF] [--json]       zero the counters (of every vif without VIF)\n"
+		"  dump-rings [VIF] [--json]  shared and private ring indices per queue\n"
+		"  status [--json]            vifs, workers, their restarts\n"
+		"  shutdown [--disconnect]    xnbd exits, guests stay Connected and the next\n"
+		"                             xnbd resumes them; with --disconnect every vif\n"
+		"                             is closed and its TAP removed\n"
+		"VIF is vifDOMID.DEVID, e.g. vif1.0.\n"
+		"Formats of stats:\n"
+		"  text: per queue a block \"vifD.N queue Q (state)\", then \"vifD.N total\n"
+		"    (K queues)\": a line per group (guest tx, tx drops, guest rx, rx drops,\n"
+		"    host rx, events) of \"name value\" pairs, names without the group's prefix.\n"
+		"  --json: {\"vifs\":[one object per queue: name, domid, devid, queue, state,\n"
+		"    broken, then every counter], \"totals\":[one object per vif: name, domid,\n"
+		"    devid, queues, then every counter summed over its queues]}. Counter keys\n"
+		"    are stable snake_case (tx_packets, tx_drop_runt, rx_csum_completed, ...);\n"
+		"    rx_copy_errors is kept as another name of rx_drop_copy.\n"
+		"  --prometheus: xnb_<counter>_total{vif=\"vifD.N\",domid=\"D\",devid=\"N\",\n"
+		"    queue=\"Q\"}, per queue only (sum without (queue) for a vif's total), and\n"
+		"    xnb_worker_restarts_total{domid}, xnb_worker_up{domid}; HELP and TYPE once\n"
+		"    per family. For node_exporter's textfile collector:\n"
+		"    xnbctl stats --prometheus > DIR/xnb.prom.$$ && mv DIR/xnb.prom.$$ DIR/xnb.prom\n"
+		"PATH defaults to $XNB_SIM_DIR/xnbd.sock when XNB_SIM_DIR is set, else\n"
+		"/run/xnb/xnbd.sock.\n");
 }
 
 int main(int argc, char **argv)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	const char *dir = getenv("XNB_SIM_DIR");
-	char req[128] = "", buf[4096];
+	char req[REQUEST_MAX] = "", buf[4096];
+	bool error = false, first = true;
 	int fd, i = 1;
 	ssize_t n;
 
@@ -63,8 +101,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xnbctl: %s\n", strerror(errno));
 		return 1;
 	}
-	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+		if (first)
+			error = (size_t)n >= 6 && memcmp(buf, "error:", 6) == 0;
+		first = false;
 		fwrite(buf, 1, (size_t)n, stdout);
+	}
 	close(fd);
-	return 0;
+	return error ? 1 : 0;
 }
