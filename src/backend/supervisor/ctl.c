@@ -200,7 +200,7 @@ static void regroup_exposition(struct sup_ctl_client *c)
 
 		nl = strchr(p, '\n');
 		if (!nl)
-			break; /* a cut line (IPC_PAYLOAD_MAX): not valid, left out */
+			break; /* not a whole line: left out */
 		*nl = '\0';
 		n = family_of(p, &name);
 		if (n == 0)
@@ -490,6 +490,11 @@ void ctl_reply(struct supervisor *s, const struct sup_worker *w, uint32_t id, co
 		/* One part per worker asked: a worker cannot answer for others. */
 		if (!settle(c, w->domid))
 			return;
+		/* A part cut at IPC_PAYLOAD_MAX ends in a piece of a line: not
+		 * to run into the next part's first. */
+		if (c->prometheus)
+			while (len && part[len - 1] != '\n')
+				len--;
 		if (c->json)
 			add_runs(c, part, len);
 		else
