@@ -18,6 +18,7 @@
 
 #include "ipc.h"
 #include "report.h"
+#include "xsvalue.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -32,7 +33,8 @@ static struct vif *make_vif(unsigned domid, unsigned devid)
 	v->devid = devid;
 	v->state = XenbusStateConnected;
 	v->nr_queues = VIF_MAX_QUEUES;
-	snprintf(v->tap.name, sizeof(v->tap.name), "vif%u.%u", domid, devid);
+	snprintf(v->ifname, sizeof(v->ifname), "vif%u.%u", domid, devid);
+	v->rate_bytes = XSVALUE_RATE_UNLIMITED;
 	snprintf(v->fe_path, sizeof(v->fe_path), "/local/domain/%u/device/vif/%u", domid, devid);
 	snprintf(v->be_path, sizeof(v->be_path), "/local/domain/0/backend/vif/%u/%u", domid,
 		 devid);
@@ -59,6 +61,8 @@ static void fill(struct vif *v, unsigned nr)
 			rx[j] = value(nr, i, k++);
 		for (size_t j = 0; j < sizeof(q->stats) / 8; j++)
 			qs[j] = value(nr, i, k++);
+		for (size_t j = 0; j < sizeof(q->credit.stats) / 8; j++)
+			((uint64_t *)&q->credit.stats)[j] = value(nr, i, k++);
 		/* tx_errors = dropped - host drops must not wrap */
 		q->tx.stats.drop[ENGINE_TX_DROP_HOST] = 7;
 	}
@@ -301,6 +305,10 @@ static void test_show(void **state)
 
 	(void)state;
 	v->mtu = 9000;
+	v->max_queues = 8;
+	v->rate_bytes = 62500;
+	v->rate_usec = 50000;
+	v->carrier = true;
 	v->connected = true;
 	v->fe.sg = v->fe.gso_tcpv4 = v->fe.csum = v->fe.mcast_control = true;
 	v->queues[0].port_tx = 5;
@@ -314,7 +322,8 @@ static void test_show(void **state)
 	assert_non_null(strstr(s, "{\"name\":\"vif7.0\",\"domid\":7,\"devid\":0,"
 				  "\"state\":\"Connected\",\"connected\":true,"
 				  "\"broken\":\"a \\\"quoted\\\"\\u0009reason\",\"tap\":\"vif7.0\","));
-	assert_non_null(strstr(s, "\"mtu\":9000,\"queues\":" VIF_MAX_QUEUES_STR ",\"features\":{\"sg\":true,"
+	assert_non_null(strstr(s, "\"mtu\":9000,\"queues\":" VIF_MAX_QUEUES_STR ",\"max_queues\":8,"
+				  "\"rate\":\"62500,50000\",\"carrier\":true,\"features\":{\"sg\":true,"
 				  "\"gso_tcpv4\":true,\"gso_tcpv6\":false,\"csum\":true,"
 				  "\"ipv6_csum\":false,\"mcast_control\":true},"
 				  "\"split_event_channels\":true,"

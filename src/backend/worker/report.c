@@ -31,6 +31,7 @@
 #include <xen/io/xenbus.h>
 
 #include "ipc.h"
+#include "xsvalue.h"
 
 /* ---- the counters ------------------------------------------------------ */
 
@@ -39,9 +40,11 @@ _Static_assert(sizeof(struct engine_tx_stats) == (10 + ENGINE_TX_DROP_MAX) * siz
 	       "engine_tx_stats changed: show the new counter in report_counters[]");
 _Static_assert(sizeof(struct engine_rx_stats) == (7 + ENGINE_RX_DROP_MAX) * sizeof(uint64_t),
 	       "engine_rx_stats changed: show the new counter in report_counters[]");
-_Static_assert(sizeof(struct vif_queue_stats) == 11 * sizeof(uint64_t),
+_Static_assert(sizeof(struct vif_queue_stats) == 12 * sizeof(uint64_t),
 	       "vif_queue_stats changed: show the new counter in report_counters[]");
-_Static_assert(ENGINE_TX_DROP_MAX == 9 && ENGINE_RX_DROP_MAX == 6,
+_Static_assert(sizeof(struct engine_credit_stats) == 3 * sizeof(uint64_t),
+	       "engine_credit_stats changed: show the new counter in report_counters[]");
+_Static_assert(ENGINE_TX_DROP_MAX == 10 && ENGINE_RX_DROP_MAX == 6,
 	       "a new drop reason needs its row in report_counters[]");
 
 #define C(group, name, field, help) \
@@ -85,6 +88,14 @@ const struct report_counter report_counters[] = {
 	  "Guest packets dropped: a grant copy failed."),
 	C(REPORT_TX_DROPS, "tx_drop_host", tx.drop[ENGINE_TX_DROP_HOST],
 	  "Guest packets dropped: the host side refused them."),
+	C(REPORT_TX_DROPS, "tx_drop_mcast_full", tx.drop[ENGINE_TX_DROP_MCAST_FULL],
+	  "Guest multicast subscriptions refused: the filter table is full."),
+	C(REPORT_GUEST_TX, "tx_rate_deferrals", credit.deferrals,
+	  "Times guest TX waited for credit under the vif's rate limit."),
+	C(REPORT_GUEST_TX, "tx_rate_early_checks", credit.early_checks,
+	  "Rate-limit checks made while still waiting for credit."),
+	C(REPORT_GUEST_TX, "tx_rate_clock_backsteps", credit.clock_backsteps,
+	  "Times the rate limiter saw the clock go back."),
 	C(REPORT_GUEST_RX, "rx_packets", rx.packets, "Packets delivered into the guest."),
 	C(REPORT_GUEST_RX, "rx_bytes", rx.bytes, "Bytes of the packets delivered into the guest."),
 	C(REPORT_GUEST_RX, "rx_responses", rx.responses, "RX ring responses written."),
@@ -114,6 +125,8 @@ const struct report_counter report_counters[] = {
 	  "Host frames dropped from the queue after the guest posted no buffers for too long."),
 	C(REPORT_HOST_RX, "rx_stalls", q.rx_stalls,
 	  "Times host frames waited for guest RX buffers."),
+	C(REPORT_HOST_RX, "rx_stall_carrier_off", q.rx_stall_carrier_off,
+	  "Times the guest posted no RX buffers for rx_stall_timeout: carrier dropped."),
 	C(REPORT_EVENTS, "events", q.events, "Event channel notifications from the guest."),
 	C(REPORT_EVENTS, "spurious_events", q.spurious_events,
 	  "Notifications from the guest that brought no work."),
@@ -147,6 +160,7 @@ void report_sample_queue(const struct vif_queue *q, struct report_sample *s)
 	s->tx = q->tx.stats;
 	s->rx = q->rx.stats;
 	s->q = q->stats;
+	s->credit = q->credit.stats;
 	s->tx_errors = s->tx.dropped - s->tx.drop[ENGINE_TX_DROP_HOST];
 }
 
@@ -366,6 +380,7 @@ static void reset_queue(struct vif_queue *q)
 	memset(&q->tx.stats, 0, sizeof(q->tx.stats));
 	memset(&q->rx.stats, 0, sizeof(q->rx.stats));
 	memset(&q->stats, 0, sizeof(q->stats));
+	memset(&q->credit.stats, 0, sizeof(q->credit.stats));
 }
 
 unsigned report_reset(struct worker *d, const char *only)
@@ -525,7 +540,7 @@ static void show_broken(struct emit *e, const char *key, const struct vif *v)
 
 static void show_tap(struct emit *e, const char *key, const struct vif *v)
 {
-	emit_value(e, key, v->tap.name, true);
+	emit_value(e, key, v->ifname, true);
 }
 
 static void show_frontend(struct emit *e, const char *key, const struct vif *v)
@@ -546,6 +561,26 @@ static void show_mtu(struct emit *e, const char *key, const struct vif *v)
 static void show_queues(struct emit *e, const char *key, const struct vif *v)
 {
 	emit_uint(e, key, v->nr_queues);
+}
+
+static void show_max_queues(struct emit *e, const char *key, const struct vif *v)
+{
+	emit_uint(e, key, v->max_queues);
+}
+
+/* The `rate` node as applied: "unlimited", or "<bytes>,<usec>" as libxl writes it. */
+static void show_rate(struct emit *e, const char *key, const struct vif *v)
+{
+	char r[48] = "unlimited";
+
+	if (v->rate_bytes != XSVALUE_RATE_UNLIMITED && v->rate_usec)
+		snprintf(r, sizeof(r), "%llu,%u", (unsigned long long)v->rate_bytes, v->rate_usec);
+	emit_value(e, key, r, true);
+}
+
+static void show_carrier(struct emit *e, const char *key, const struct vif *v)
+{
+	emit_bool(e, key, v->carrier);
 }
 
 /* What the frontend asked for; xnbd offers every one of them (xenbus.c). */
@@ -612,6 +647,9 @@ static const struct {
 	{ "backend", show_backend },
 	{ "mtu", show_mtu },
 	{ "queues", show_queues },
+	{ "max_queues", show_max_queues },
+	{ "rate", show_rate },
+	{ "carrier", show_carrier },
 	{ "features", show_features },
 	{ "split_event_channels", show_split },
 	{ "multicast", show_mcast },

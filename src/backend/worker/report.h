@@ -19,6 +19,7 @@ struct report_sample {
 	struct engine_tx_stats tx;
 	struct engine_rx_stats rx;
 	struct vif_queue_stats q;
+	struct engine_credit_stats credit;
 	uint64_t tx_errors;        /* tx drops the guest caused: all but the host's */
 };
 
