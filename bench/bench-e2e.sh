@@ -7,6 +7,10 @@
 # Baseline: a veth pair between the host and a second namespace. Same
 # iperf3 runs over both, one JSON line per measurement with the ratio.
 #
+# Multi-queue: TCP with 4 streams into guest A (as many queues as the
+# netfront's default: one per CPU) and into guest C (domid 8, --queues 1),
+# in the same run: one JSON line per direction with both and the ratio.
+#
 # Isolation, last: guest A (the netfront guest, domid 5) measured alone and
 # then while guest B (tests/integration/hostile_front, domid 6, vif6.0)
 # floods its state node, floods its event channel, or posts no RX buffers
@@ -22,14 +26,15 @@ SECS=${2:-3}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 DIR=$(mktemp -d /tmp/xnb-bench.XXXXXX)
 export XNB_SIM_DIR="$DIR" XENSTORED_PATH="$DIR/xenstored"
-G=xnbbg$$ V=xnbbv$$
+G=xnbbg$$ V=xnbbv$$ C=xnbbc$$
 
 cleanup() {
 	set +e
 	for p in ${HF:-} ${UDPF:-} ${NF:-} ${XNBD:-} ${SIMD:-}; do kill -TERM "$p" 2>/dev/null; done
 	sleep 0.3
 	pkill -f "iperf3 -s -1 -B 10.215" 2>/dev/null
-	ip netns del "$G" 2>/dev/null; ip netns del "$V" 2>/dev/null
+	kill -TERM ${NF1Q:-} 2>/dev/null
+	ip netns del "$G" 2>/dev/null; ip netns del "$V" 2>/dev/null; ip netns del "$C" 2>/dev/null
 	ip link del xnbbveth0 2>/dev/null
 	rm -rf "$DIR"
 }
@@ -110,6 +115,37 @@ printf '{"bench":"e2e","test":"ping_rtt","xnb_ms":%s,"veth_ms":%s}\n' "$xnb_rtt"
 "$BUILD/tools/xnbctl" stats vif5.0 --json >"$DIR/stats.json"
 python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['vifs'][0]; print(json.dumps({'bench':'e2e','test':'counters','tx_dropped':s['tx_dropped'],'rx_dropped':s['rx_dropped'],'rx_stalls':s['rx_stalls'],'spurious_events':s['spurious_events']}))" "$DIR/stats.json"
 
+gbps() { python3 -c 'import json,sys
+try: print(round(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9, 3))
+except Exception: print(0.0)' "$1"; }
+
+# --- multi-queue: 4 streams, several queues against one -------------------
+ip netns add "$C"
+ip netns exec "$C" ip link set lo up
+ip netns exec "$C" "$BUILD/src/frontend/xnb-netfront" --domid 8 --queues 1 >"$DIR/nf8.log" 2>&1 &
+NF1Q=$!
+"$SRC/tools/xnb-sim-vif" add 8 0
+wait_for ip link show vif8.0
+wait_for ip netns exec "$C" ip link show eth0
+ip addr add 10.215.4.1/24 dev vif8.0; ip link set vif8.0 up
+ip netns exec "$C" ip addr add 10.215.4.2/24 dev eth0; ip netns exec "$C" ip link set eth0 up
+wait_for ping -c 1 -W 1 10.215.4.2
+NQ=$("$BUILD/tools/xnbctl" stats vif5.0 --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["vifs"]))')
+for dir in guest_to_host host_to_guest; do
+	run_iperf "$C" 10.215.4.1 10.215.4.2 $dir -P 4 >"$DIR/mq1.json" || true
+	run_iperf "$G" 10.215.1.1 10.215.1.2 $dir -P 4 >"$DIR/mqn.json" || true
+	printf '{"bench":"e2e","test":"tcp_multiqueue","direction":"%s","streams":4,"one_queue_gbps":%s,"queues":%s,"multi_queue_gbps":%s,"ratio":%s}\n' \
+		"$dir" "$(gbps "$DIR/mq1.json")" "$NQ" "$(gbps "$DIR/mqn.json")" \
+		"$(python3 -c 'import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(round(b/a,3) if a else "null")' "$(gbps "$DIR/mq1.json")" "$(gbps "$DIR/mqn.json")")"
+done
+"$BUILD/tools/xnbctl" stats vif5.0 --json | python3 -c 'import json,sys
+q = json.load(sys.stdin)["vifs"]
+print(json.dumps({"bench": "e2e", "test": "multiqueue_spread", "vif": "vif5.0",
+                  "rx_packets_per_queue": [x["rx_packets"] for x in q],
+                  "tx_packets_per_queue": [x["tx_packets"] for x in q]}))'
+kill -TERM "$NF1Q" 2>/dev/null; wait "$NF1Q" 2>/dev/null; NF1Q=
+"$SRC/tools/xnb-sim-vif" remove 8 0
+
 # --- isolation: guest A while guest B is hostile ----------------------------
 HOSTILE="$BUILD/tests/integration/hostile_front"
 [ -x "$HOSTILE" ] || { echo "bench-e2e: no $HOSTILE: isolation skipped" >&2; exit 0; }
@@ -136,9 +172,6 @@ while nxt < end:
 PY
 rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status" 2>/dev/null || echo null; }
 worker_pid() { pgrep -P "$XNBD" -f "xnbd-worker --domid $1( |\$)" | head -1; }
-gbps() { python3 -c 'import json,sys
-try: print(round(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9, 3))
-except Exception: print(0.0)' "$1"; }
 b_state() { xenstore-read /local/domain/0/backend/vif/6/0/state 2>/dev/null; }
 WA=$(worker_pid 5)
 HS=$((SECS + 2))
