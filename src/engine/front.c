@@ -21,6 +21,12 @@ const char *engine_front_fault_str(enum engine_front_fault f)
 		return "RX response id differs from the one posted in its slot";
 	case ENGINE_FRONT_FAULT_RX_STUCK:
 		return "RX packet left open over every posted buffer";
+	case ENGINE_FRONT_FAULT_CTRL_RSP_PROD:
+		return "control response producer ran past the requests sent";
+	case ENGINE_FRONT_FAULT_CTRL_ID:
+		return "control response id not outstanding";
+	case ENGINE_FRONT_FAULT_CTRL_TYPE:
+		return "control response type differs from its request's";
 	}
 	return "unknown fault";
 }

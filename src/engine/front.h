@@ -97,6 +97,9 @@ enum engine_front_fault {
 	ENGINE_FRONT_FAULT_RX_RSP_PROD, /* RX rsp_prod past the requests we posted */
 	ENGINE_FRONT_FAULT_RX_ID,       /* RX response id not the one posted in its slot */
 	ENGINE_FRONT_FAULT_RX_STUCK,    /* an RX packet left open over every buffer we have */
+	ENGINE_FRONT_FAULT_CTRL_RSP_PROD, /* control rsp_prod past the requests we published */
+	ENGINE_FRONT_FAULT_CTRL_ID,     /* control response id not outstanding */
+	ENGINE_FRONT_FAULT_CTRL_TYPE,   /* control response type not its request's */
 };
 
 /* engine_front_fault_str() - a short, log-ready description of @f. */
