@@ -5,7 +5,10 @@
  * See rx.h for the flow. Slot layout of one packet, in ring order:
  *   data slot 0 (flags: more_data, extra_info, checksum state)
  *   GSO extra-info slot, when the packet is GSO
+ *   hash extra-info slot, when the frontend takes hashes and there is one
  *   data slots 1..n-1 (more_data on all but the last)
+ * The extras go after the first data slot and in type order, each but the
+ * last with XEN_NETIF_EXTRA_FLAG_MORE, as Linux netback writes them.
  * Each data slot is a whole page filled from offset 0. The requests it
  * consumes are copied out of the ring once; their grant references are
  * handed to grant copy unchecked, since the hypervisor validates them and
@@ -18,8 +21,9 @@
 
 #include "offload.h"
 
-/* Extra slots the engine may add: GSO only (hash extras are not sent). */
-#define RX_MAX_SLOTS (ENGINE_RX_MAX_DATA_SLOTS + 1)
+/* Extra slots the engine may add: GSO and hash. */
+#define RX_MAX_EXTRAS 2u
+#define RX_MAX_SLOTS (ENGINE_RX_MAX_DATA_SLOTS + RX_MAX_EXTRAS)
 
 void engine_rx_init(struct engine_rx_queue *q, netif_rx_sring_t *sring,
 		    const struct engine_rx_config *cfg)
@@ -38,6 +42,13 @@ void engine_rx_batch_reset(struct engine_rx_batch *b)
 	b->nr_pkts = b->nr_segs = b->nr_slots = 0;
 }
 
+/* Whether @p goes with a hash extra: the frontend takes them and the hash is one netif.h names. */
+static bool hash_extra(const struct engine_rx_queue *q, const struct engine_rx_pkt *p)
+{
+	return q->cfg.hash_extra && p->meta.has_hash &&
+	       p->meta.hash_type <= _XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP;
+}
+
 unsigned engine_rx_slots(const struct engine_rx_queue *q, const struct engine_rx_pkt *p,
 			 enum engine_rx_drop *why)
 {
@@ -54,6 +65,7 @@ unsigned engine_rx_slots(const struct engine_rx_queue *q, const struct engine_rx
 		*why = ENGINE_RX_DROP_TOO_BIG;
 		return 0;
 	}
+	data += hash_extra(q, p);
 	if (p->meta.gso_type == XEN_NETIF_GSO_TYPE_NONE)
 		return data;
 	gso_ok = (p->meta.gso_type == XEN_NETIF_GSO_TYPE_TCPV4 && q->cfg.gso_tcpv4) ||
@@ -107,6 +119,34 @@ static int settle_csum(struct engine_rx_queue *q, struct engine_rx_pkt *p)
 	return 0;
 }
 
+/* The @n extras of @p, in the order they go into the ring. Returns @n. */
+static unsigned build_extras(const struct engine_rx_queue *q, const struct engine_rx_pkt *p,
+			     struct netif_extra_info ex[RX_MAX_EXTRAS])
+{
+	unsigned n = 0;
+
+	if (p->meta.gso_type != XEN_NETIF_GSO_TYPE_NONE) {
+		memset(&ex[n], 0, sizeof(ex[n]));
+		ex[n].type = XEN_NETIF_EXTRA_TYPE_GSO;
+		ex[n].u.gso.size = p->meta.gso_size;
+		ex[n].u.gso.type = p->meta.gso_type;
+		n++;
+	}
+	if (hash_extra(q, p)) {
+		memset(&ex[n], 0, sizeof(ex[n]));
+		ex[n].type = XEN_NETIF_EXTRA_TYPE_HASH;
+		ex[n].u.hash.type = p->meta.hash_type;
+		ex[n].u.hash.algorithm = XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ;
+		/* netif.h: value is little-endian, whatever our byte order */
+		for (unsigned i = 0; i < 4; i++)
+			ex[n].u.hash.value[i] = (uint8_t)(p->meta.hash >> (8 * i));
+		n++;
+	}
+	for (unsigned i = 0; i + 1 < n; i++)
+		ex[i].flags |= XEN_NETIF_EXTRA_FLAG_MORE;
+	return n;
+}
+
 static uint16_t first_flags(const struct engine_rx_pkt *p, unsigned data, bool extra)
 {
 	uint16_t f = 0;
@@ -125,11 +165,11 @@ static uint16_t first_flags(const struct engine_rx_pkt *p, unsigned data, bool e
 int engine_rx_add(struct engine_rx_queue *q, struct engine_rx_batch *b, struct engine_rx_pkt *p)
 {
 	netif_rx_request_t reqs[RX_MAX_SLOTS];
+	struct netif_extra_info extras[RX_MAX_EXTRAS];
 	enum engine_rx_drop why;
 	struct engine_rx_placed *placed;
 	RING_IDX prod, cons = q->ring.req_cons;
-	unsigned need, data, done = 0;
-	bool extra;
+	unsigned need, data, nextras, done = 0;
 
 	if (q->fault)
 		return -EPROTO;
@@ -137,8 +177,8 @@ int engine_rx_add(struct engine_rx_queue *q, struct engine_rx_batch *b, struct e
 	if (need == 0)
 		return drop(q, why, why == ENGINE_RX_DROP_EMPTY ? -EINVAL :
 				   why == ENGINE_RX_DROP_GSO   ? -EOPNOTSUPP : -EMSGSIZE);
-	extra = p->meta.gso_type != XEN_NETIF_GSO_TYPE_NONE;
-	data = need - extra;
+	nextras = build_extras(q, p, extras);
+	data = need - nextras;
 	if (b->nr_pkts == ENGINE_RX_RING_SIZE || b->nr_segs + data > ENGINE_RX_RING_SIZE)
 		return -ENOSPC;
 
@@ -160,7 +200,7 @@ int engine_rx_add(struct engine_rx_queue *q, struct engine_rx_batch *b, struct e
 	placed = &b->pkts[b->nr_pkts++];
 	placed->first = cons;
 	placed->nr_slots = (uint16_t)need;
-	placed->has_extra = extra;
+	placed->nr_extras = (uint8_t)nextras;
 	placed->seg_first = (uint16_t)b->nr_segs;
 	placed->seg_count = (uint16_t)data;
 	placed->len = p->len;
@@ -171,13 +211,8 @@ int engine_rx_add(struct engine_rx_queue *q, struct engine_rx_batch *b, struct e
 		struct engine_copy_seg *s;
 		uint32_t len;
 
-		if (extra && slot == 1) {
-			struct netif_extra_info *gso = &out->extra;
-
-			memset(gso, 0, sizeof(*gso));
-			gso->type = XEN_NETIF_EXTRA_TYPE_GSO;
-			gso->u.gso.size = p->meta.gso_size;
-			gso->u.gso.type = p->meta.gso_type;
+		if (slot >= 1 && slot <= nextras) {
+			out->extra = extras[slot - 1];
 			continue;
 		}
 		len = p->len - done;
@@ -196,15 +231,17 @@ int engine_rx_add(struct engine_rx_queue *q, struct engine_rx_batch *b, struct e
 		rsp->id = reqs[slot].id;
 		rsp->offset = 0;
 		rsp->status = (int16_t)len;
-		rsp->flags = slot == 0 ? first_flags(p, data, extra)
+		rsp->flags = slot == 0 ? first_flags(p, data, nextras > 0)
 				       : (done + len < p->len ? NETRXF_more_data : 0);
 		done += len;
 	}
 	q->ring.req_cons = cons + need;
 	q->ring.rsp_prod_pvt = cons + need;
 	b->nr_slots += need;
-	if (extra)
+	if (p->meta.gso_type != XEN_NETIF_GSO_TYPE_NONE)
 		q->stats.gso_packets++;
+	if (hash_extra(q, p))
+		q->stats.hash_extras++;
 	return 0;
 }
 
@@ -227,7 +264,7 @@ void engine_rx_settle(struct engine_rx_queue *q, struct engine_rx_batch *b)
 		}
 		/* Keep the flags, so the frontend still finds the packet's end. */
 		for (unsigned slot = 0; slot < pl->nr_slots; slot++) {
-			if (pl->has_extra && slot == 1)
+			if (slot >= 1 && slot <= pl->nr_extras)
 				continue;
 			b->rsps[base + slot].rsp.status = NETIF_RSP_ERROR;
 		}

@@ -4,8 +4,8 @@
  *
  * Theory of operation. The frontend posts RX requests, each a whole granted
  * page. For each host packet engine_rx_add() consumes the requests it needs
- * (data slots filled page by page from offset 0, plus one slot for the GSO
- * extra), plans one grant-copy segment per data slot, and writes each
+ * (data slots filled page by page from offset 0, plus one slot per extra:
+ * GSO, and the hash when the frontend takes hashes and the packet has one), plans one grant-copy segment per data slot, and writes each
  * response into the ring slot of the request it answers, as netif.h requires
  * (Linux netfront finds responses by slot, not by id). Responses stay
  * private until engine_rx_complete(), which the caller runs after its one
@@ -42,6 +42,9 @@ struct engine_rx_config {
 				* feature-no-csum-offload; IPv6 needs
 				* feature-ipv6-csum-offload too) */
 	bool ipv6_csum_blank;
+	bool hash_extra;       /* the frontend uses hashing (it connected a
+				* control ring): send XEN_NETIF_EXTRA_TYPE_HASH
+				* for packets whose meta has_hash */
 };
 
 enum engine_rx_drop {
@@ -60,6 +63,7 @@ struct engine_rx_stats {
 	uint64_t dropped;
 	uint64_t drop[ENGINE_RX_DROP_MAX];
 	uint64_t gso_packets;
+	uint64_t hash_extras;       /* packets sent with a hash extra */
 	uint64_t csum_completed;    /* finished here for a frontend without csum offload */
 	uint64_t batches;
 };
@@ -83,7 +87,7 @@ struct engine_rx_pkt {
 struct engine_rx_placed {
 	RING_IDX first;             /* ring index of its first slot */
 	uint16_t nr_slots;          /* data slots + extra slots */
-	uint8_t has_extra;          /* slot first + 1 holds the GSO extra */
+	uint8_t nr_extras;          /* slots first + 1 .. first + nr_extras hold extras */
 	uint16_t seg_first, seg_count;
 	uint32_t len;
 };

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* test_rx.c - guest RX: host packets into posted frontend buffers, responses by slot, copy plans. */
 #include "ring_fixture.h"
+#include "front.h"
+#include "hash.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -762,6 +764,223 @@ static void test_rx_length_sweep(void **state)
 	assert_int_equal(fx->rxq.fault, ENGINE_FAULT_NONE);
 }
 
+/* ---- hash extras ---- */
+
+static struct engine_rx_config hash_cfg(void)
+{
+	struct engine_rx_config c = fixture_rx_default_cfg();
+
+	c.hash_extra = true;
+	return c;
+}
+
+static void set_hash(struct engine_rx_pkt *p, uint8_t type, uint32_t hash)
+{
+	p->meta.has_hash = 1;
+	p->meta.hash_type = type;
+	p->meta.hash = hash;
+}
+
+static void expect_hash_extra(RING_IDX i, uint8_t eflags, uint8_t type, uint32_t hash)
+{
+	const netif_extra_info_t *ex = fixture_rx_extra(i);
+
+	assert_int_equal(ex->type, XEN_NETIF_EXTRA_TYPE_HASH);
+	assert_int_equal(ex->flags, eflags);
+	assert_int_equal(ex->u.hash.type, type);
+	assert_int_equal(ex->u.hash.algorithm, XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ);
+	/* little-endian on the ring (netif.h: LSB first) */
+	assert_int_equal(ex->u.hash.value[0], (uint8_t)hash);
+	assert_int_equal(ex->u.hash.value[1], (uint8_t)(hash >> 8));
+	assert_int_equal(ex->u.hash.value[2], (uint8_t)(hash >> 16));
+	assert_int_equal(ex->u.hash.value[3], (uint8_t)(hash >> 24));
+}
+
+/* A one-slot packet with a hash: data slot, then the hash extra; its buffer gets no data. */
+static void test_rx_hash_extra(void **state)
+{
+	struct engine_rx_config c = hash_cfg();
+	struct engine_rx_pkt p = tcp_pkt(4, 100, 21);
+	enum engine_rx_drop why;
+	(void)state;
+
+	set_hash(&p, _XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP, 0x51ccc178);
+	fixture_rx_engine(&c);
+	assert_int_equal(engine_rx_slots(&fx->rxq, &p, &why), 2);
+	fixture_rx_post(3, 40, 20);
+	assert_int_equal(engine_rx_add(&fx->rxq, fx->rxb, &p), 0);
+	assert_int_equal(fx->rxq.ring.req_cons, 2);
+	assert_int_equal(fx->rxb->nr_segs, 1);
+	assert_int_equal(fx->rxb->pkts[0].nr_extras, 1);
+	rx_finish();
+	assert_int_equal(fixture_rx_rsp_prod(), 2);
+	expect_rx_rsp(0, 40, NETRXF_extra_info, (int16_t)p.len);
+	expect_hash_extra(1, 0, _XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP, 0x51ccc178);
+	expect_page(20, buf, p.len);
+	expect_page(21, buf, 0);
+	assert_int_equal(fx->rxq.stats.hash_extras, 1);
+}
+
+/* GSO and hash: GSO extra first with MORE, then the hash, then the second data slot. */
+static void test_rx_hash_and_gso(void **state)
+{
+	struct engine_rx_config c = hash_cfg();
+	struct engine_rx_pkt p = tcp_pkt(6, 6000, 22);
+	enum engine_rx_drop why;
+	(void)state;
+
+	p.meta.gso_type = XEN_NETIF_GSO_TYPE_TCPV6;
+	p.meta.gso_size = 1440;
+	p.meta.csum = ENGINE_CSUM_PARTIAL;
+	p.meta.csum_start = (uint16_t)fi.l4_off;
+	p.meta.csum_offset = 16;
+	set_hash(&p, _XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP, 0x40207d3d);
+	fixture_rx_engine(&c);
+	assert_int_equal(engine_rx_slots(&fx->rxq, &p, &why), 4);
+	/* three posted for four: nothing consumed */
+	fixture_rx_post(3, 0, 30);
+	assert_int_equal(engine_rx_add(&fx->rxq, fx->rxb, &p), -EAGAIN);
+	assert_int_equal(fx->rxq.ring.req_cons, 0);
+	fixture_rx_post(1, 3, 33);
+	assert_int_equal(engine_rx_add(&fx->rxq, fx->rxb, &p), 0);
+	assert_int_equal(fx->rxb->pkts[0].nr_extras, 2);
+	rx_finish();
+	assert_int_equal(fixture_rx_rsp_prod(), 4);
+	expect_rx_rsp(0, 0, NETRXF_extra_info | NETRXF_more_data | NETRXF_csum_blank |
+		      NETRXF_data_validated, PG);
+	assert_int_equal(fixture_rx_extra(1)->type, XEN_NETIF_EXTRA_TYPE_GSO);
+	assert_int_equal(fixture_rx_extra(1)->flags, XEN_NETIF_EXTRA_FLAG_MORE);
+	assert_int_equal(fixture_rx_extra(1)->u.gso.size, 1440);
+	expect_hash_extra(2, 0, _XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP, 0x40207d3d);
+	expect_rx_rsp(3, 3, 0, (int16_t)(p.len - PG));
+	expect_page(30, buf, PG);
+	expect_page(31, buf, 0);
+	expect_page(32, buf, 0);
+	expect_page(33, buf + PG, p.len - PG);
+}
+
+/* No hash extra unless the frontend takes them and the type is one netif.h names. */
+static void test_rx_hash_not_sent(void **state)
+{
+	struct engine_rx_config c = hash_cfg();
+	struct engine_rx_pkt p = tcp_pkt(4, 100, 23);
+	enum engine_rx_drop why;
+	(void)state;
+
+	set_hash(&p, _XEN_NETIF_CTRL_HASH_TYPE_IPV4, 1);
+	fixture_rx_engine(NULL);
+	assert_int_equal(engine_rx_slots(&fx->rxq, &p, &why), 1);
+	fixture_rx_post(2, 0, 10);
+	assert_int_equal(engine_rx_add(&fx->rxq, fx->rxb, &p), 0);
+	rx_finish();
+	assert_int_equal(fixture_rx_rsp_prod(), 1);
+	expect_rx_rsp(0, 0, 0, (int16_t)p.len);
+
+	fixture_start_at(0, 0);
+	fixture_rx_engine(&c);
+	p.meta.hash_type = _XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP + 1;
+	assert_int_equal(engine_rx_slots(&fx->rxq, &p, &why), 1);
+	p.meta.hash_type = _XEN_NETIF_CTRL_HASH_TYPE_IPV4;
+	p.meta.has_hash = 0;
+	assert_int_equal(engine_rx_slots(&fx->rxq, &p, &why), 1);
+	assert_int_equal(fx->rxq.stats.hash_extras, 0);
+}
+
+/* A failed copy: data slots become errors, both extras stay as they were. */
+static void test_rx_hash_copy_failure(void **state)
+{
+	struct engine_rx_config c = hash_cfg();
+	struct engine_rx_pkt p = tcp_pkt(4, 6000, 24);
+	(void)state;
+
+	p.meta.gso_type = XEN_NETIF_GSO_TYPE_TCPV4;
+	p.meta.gso_size = 1448;
+	p.meta.csum = ENGINE_CSUM_PARTIAL;
+	p.meta.csum_start = (uint16_t)fi.l4_off;
+	p.meta.csum_offset = 16;
+	set_hash(&p, _XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP, 0xc626b0ea);
+	fixture_rx_engine(&c);
+	fixture_rx_post(4, 0, 50);
+	fixture_fail_ref(53);
+	assert_int_equal(engine_rx_add(&fx->rxq, fx->rxb, &p), 0);
+	rx_finish();
+	assert_int_equal(fixture_rx_rsp(0)->status, NETIF_RSP_ERROR);
+	assert_int_equal(fixture_rx_extra(1)->type, XEN_NETIF_EXTRA_TYPE_GSO);
+	expect_hash_extra(2, 0, _XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP, 0xc626b0ea);
+	assert_int_equal(fixture_rx_rsp(3)->status, NETIF_RSP_ERROR);
+	assert_int_equal(fx->rxq.stats.drop[ENGINE_RX_DROP_COPY], 1);
+}
+
+/*
+ * The round trip: the backend engine hashes host packets and places them,
+ * the frontend engine takes them off the same ring with their hash (and
+ * GSO) metadata intact.
+ */
+static void test_rx_hash_roundtrip(void **state)
+{
+	static struct engine_front_rx_queue fq;
+	static struct engine_front_buf bufs[64];
+	static struct engine_front_rx_batch fb;
+	static uint8_t arena[ENGINE_FRONT_RX_ARENA_MIN * 2];
+	struct engine_front_rx_config fcfg = { .gso_tcpv4 = true, .gso_tcpv6 = true };
+	struct engine_rx_config c = hash_cfg();
+	struct engine_hash h;
+	struct engine_rx_pkt p;
+	static uint8_t sent[3][8000];
+	uint32_t lens[3];
+	(void)state;
+
+	for (unsigned i = 0; i < 64; i++)
+		bufs[i] = (struct engine_front_buf){ fixture_page(100 + i), 100 + i };
+	assert_int_equal(engine_front_rx_init(&fq, fx->rxs, &fcfg, bufs, 64), 0);
+	assert_int_equal(engine_front_rx_batch_init(&fb, arena, sizeof(arena)), 0);
+	engine_front_rx_refill(&fq);
+	fixture_rx_engine(&c);
+
+	engine_hash_init(&h, 4);
+	h.alg = XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ;
+	h.flags = ENGINE_HASH_FLAGS_ALL;
+	for (unsigned i = 0; i < ENGINE_HASH_KEY_MAX; i++)
+		h.key[i] = (uint8_t)(i * 31 + 7);
+	for (unsigned k = 0; k < 3; k++) {
+		p = tcp_pkt(k == 1 ? 6 : 4, k == 2 ? 5000 : 300, 30 + k);
+		if (k == 2) {
+			p.meta.gso_type = XEN_NETIF_GSO_TYPE_TCPV4;
+			p.meta.gso_size = 1448;
+			p.meta.csum = ENGINE_CSUM_PARTIAL;
+			p.meta.csum_start = (uint16_t)fi.l4_off;
+			p.meta.csum_offset = 16;
+		}
+		assert_true(engine_hash_packet(&h, p.data, p.len, &p.meta) >= 0);
+		assert_int_equal(p.meta.has_hash, 1);
+		/* each its own bytes: the copies run after all three are placed */
+		memcpy(sent[k], p.data, p.len);
+		p.data = sent[k];
+		lens[k] = p.len;
+		assert_int_equal(engine_rx_add(&fx->rxq, fx->rxb, &p), 0);
+	}
+	fixture_grant_copy(fx->rxb->segs, fx->rxb->nr_segs);
+	engine_rx_complete(&fx->rxq, fx->rxb);
+
+	assert_int_equal(engine_front_rx_poll(&fq, &fb, 64), 3);
+	assert_int_equal(fq.fault, ENGINE_FRONT_FAULT_NONE);
+	for (unsigned k = 0; k < 3; k++) {
+		const struct engine_front_rx_pkt *r = &fb.pkts[k];
+		struct engine_pkt_meta m;
+
+		assert_int_equal(r->len, lens[k]);
+		assert_memory_equal(r->data, sent[k], lens[k]);
+		assert_true(engine_hash_packet(&h, sent[k], lens[k], &m) >= 0);
+		assert_int_equal(r->meta.has_hash, 1);
+		assert_int_equal(r->meta.hash, m.hash);
+		assert_int_equal(r->meta.hash_type, k == 1 ? _XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP
+							   : _XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP);
+		assert_int_equal(r->meta.gso_type, k == 2 ? XEN_NETIF_GSO_TYPE_TCPV4
+							  : XEN_NETIF_GSO_TYPE_NONE);
+	}
+	assert_int_equal(fq.stats.extras_ignored, 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fixture_setup, fixture_teardown)
 
 int main(void)
@@ -794,6 +1013,11 @@ int main(void)
 		T(test_rx_slots),
 		T(test_rx_posted_counts),
 		T(test_rx_length_sweep),
+		T(test_rx_hash_extra),
+		T(test_rx_hash_and_gso),
+		T(test_rx_hash_not_sent),
+		T(test_rx_hash_copy_failure),
+		T(test_rx_hash_roundtrip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
