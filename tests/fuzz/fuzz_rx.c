@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_rx.c - guest RX placement against arbitrary posted requests and
- * arbitrary host packets (sizes, checksum and GSO metadata, contents).
+ * arbitrary host packets (sizes, checksum, GSO and hash metadata, contents).
  *
  * The input is: indices, config bits, then packets (length, metadata,
  * bytes) until the input runs out. Request slots hold ids and grant refs
@@ -42,6 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.gso_tcpv6 = bits & 4;
 	cfg.csum_blank = bits & 8;
 	cfg.ipv6_csum_blank = bits & 16;
+	cfg.hash_extra = bits & 32;
 
 	memset(&ring, 0, sizeof(ring));
 	SHARED_RING_INIT(&ring.s);
@@ -66,6 +67,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		p.meta.csum = fuzz_u8(&in) % 3;
 		p.meta.gso_type = fuzz_u8(&in) % 4;
 		p.meta.gso_size = fuzz_u16(&in);
+		if (bits & 32) { /* hash metadata only then, so other inputs keep their layout */
+			uint8_t hb = fuzz_u8(&in);
+
+			p.meta.has_hash = hb & 1;
+			p.meta.hash_type = (uint8_t)((hb >> 1) % 6);
+			p.meta.hash = fuzz_u32(&in);
+		}
 		fuzz_take(&in, p.data, p.len < 256 ? p.len : 256);
 		rc = engine_rx_add(&q, &batch, &p);
 		if (rc == -EPROTO) {
@@ -102,8 +110,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (unsigned slot = 0; slot < pl->nr_slots; slot++) {
 			const netif_rx_response_t *r = RING_GET_RESPONSE(&q.ring, pl->first + slot);
 
-			if (slot >= 1 && slot <= pl->nr_extras)
+			if (slot >= 1 && slot <= pl->nr_extras) {
+				const struct netif_extra_info *ex = (const void *)r;
+
+				FUZZ_CHECK(ex->type == XEN_NETIF_EXTRA_TYPE_GSO ||
+					   ex->type == XEN_NETIF_EXTRA_TYPE_HASH);
+				FUZZ_CHECK(!!(ex->flags & XEN_NETIF_EXTRA_FLAG_MORE) ==
+					   (slot < pl->nr_extras));
 				continue;
+			}
+			if (slot == 0)
+				FUZZ_CHECK(!!(r->flags & NETRXF_extra_info) == (pl->nr_extras > 0));
 			FUZZ_CHECK(r->status <= (int)ENGINE_PAGE_SIZE);
 			if (failed)
 				FUZZ_CHECK(r->status == NETIF_RSP_ERROR);
