@@ -38,7 +38,7 @@
 /* A field added here or there needs its row in report_counters[] below. */
 _Static_assert(sizeof(struct engine_tx_stats) == (10 + ENGINE_TX_DROP_MAX) * sizeof(uint64_t),
 	       "engine_tx_stats changed: show the new counter in report_counters[]");
-_Static_assert(sizeof(struct engine_rx_stats) == (7 + ENGINE_RX_DROP_MAX) * sizeof(uint64_t),
+_Static_assert(sizeof(struct engine_rx_stats) == (8 + ENGINE_RX_DROP_MAX) * sizeof(uint64_t),
 	       "engine_rx_stats changed: show the new counter in report_counters[]");
 _Static_assert(sizeof(struct vif_queue_stats) == 12 * sizeof(uint64_t),
 	       "vif_queue_stats changed: show the new counter in report_counters[]");
@@ -105,6 +105,8 @@ const struct report_counter report_counters[] = {
 	C(REPORT_GUEST_RX, "rx_csum_completed", rx.csum_completed,
 	  "Partial checksums finished here for a guest that cannot take them."),
 	C(REPORT_GUEST_RX, "rx_gso", rx.gso_packets, "GSO packets delivered into the guest."),
+	C(REPORT_GUEST_RX, "rx_hash_extras", rx.hash_extras,
+	  "Packets delivered into the guest with their hash (XEN_NETIF_EXTRA_TYPE_HASH)."),
 	C(REPORT_RX_DROPS, "rx_drop_empty", rx.drop[ENGINE_RX_DROP_EMPTY],
 	  "Packets for the guest dropped: zero length."),
 	C(REPORT_RX_DROPS, "rx_drop_too_big", rx.drop[ENGINE_RX_DROP_TOO_BIG],
