@@ -124,6 +124,8 @@ struct vif {
 	bool connected;
 	bool online;
 	bool evaluate_due;         /* a watch event named it in this wake-up */
+	uint64_t initwait_ms;      /* when we wrote InitWait: the hotplug script's clock */
+	bool hotplug_checked;      /* xenbus_tick() has looked for a silent script */
 	char broken[128];          /* why the guest's vif was disconnected */
 	struct vif_features fe;    /* what the frontend asked for */
 	unsigned mtu;

@@ -18,6 +18,23 @@
  * wrote is parsed strictly (xsvalue.h); a missing required key or a bad
  * value puts a message in error/<backend path>/error and closes the vif,
  * as Linux's xenbus_dev_fatal does.
+ *
+ * Hotplug: the toolstack (libxl) creates `hotplug-status` empty with the
+ * backend dir, waits for our InitWait, then runs the hotplug script
+ * (vif-bridge, vif-route) on the TAP, which writes "connected" there, or
+ * "error" with a reason in `hotplug-error`. A frontend that is ready before
+ * then waits in InitWait: only a TAP the host has plumbed gets Connected,
+ * as Linux's netback defers its switch to Connected (backend_switch_state).
+ * Unlike netback, which maps the rings first and holds back only the state
+ * write, we do not read the frontend's keys or map anything until the
+ * script has answered: a vif is then either fully connected or not at all,
+ * and every other path (closing, a frontend starting over, a worker restart
+ * in between, which would otherwise find rings in use behind an InitWait)
+ * stays as it was. The node lives in the guest's backend dir, so its
+ * changes come through the one watch on that dir; the guest cannot write
+ * there. "error" refuses the vif until the toolstack removes it. A script
+ * silent for XENBUS_HOTPLUG_WARN_MS gets a warning (xenbus_tick()); we keep
+ * waiting, as netback does. A vif resumed Connected is past all this.
  */
 #include "xenbus.h"
 
@@ -87,6 +104,11 @@ static void set_state(struct vif *v, int to)
 		log_warn("vif%u.%u: refusing state change %d -> %d", v->domid, v->devid, v->state, to);
 		return;
 	}
+	if (to == XenbusStateInitWait) {
+		/* libxl starts the hotplug script when it sees this: so does our clock. */
+		v->initwait_ms = worker_now_ms();
+		v->hotplug_checked = false;
+	}
 	v->state = to;
 	snprintf(val, sizeof(val), "%d", to);
 	if (xs_write_str(v->d, v->be_path, "state", val) != 0)
@@ -131,6 +153,72 @@ static void fatal(struct vif *v, const char *msg)
 	xs_write_str(d, path, "error", msg);
 	log_limited(&v->rl, LOG_LVL_ERR, "vif%u.%u: %s", v->domid, v->devid, msg);
 	go_state(v, XenbusStateClosed);
+}
+
+/*
+ * @key of @v's backend dir into @out (@size bytes), cut to fit, anything
+ * but printable ASCII made '?': for logs and the error node. Returns the
+ * value's full length, or -errno (-ENOENT: no such node).
+ */
+static int read_text(struct vif *v, const char *key, char *out, size_t size)
+{
+	char path[160], *val = NULL;
+	size_t len = 0, i;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", v->be_path, key);
+	rc = v->d->ops->xs_read(v->d->xs, 0, path, &val, &len);
+	if (rc)
+		return rc;
+	for (i = 0; i < len && i + 1 < size; i++)
+		out[i] = val[i] >= 0x20 && val[i] < 0x7f ? val[i] : '?';
+	out[i] = '\0';
+	free(val);
+	return len > INT32_MAX ? INT32_MAX : (int)len;
+}
+
+enum hotplug {
+	HOTPLUG_NONE,  /* no hotplug-status node: no script to wait for */
+	HOTPLUG_WAIT,  /* empty (libxl's placeholder) or anything unknown */
+	HOTPLUG_READY, /* "connected" */
+	HOTPLUG_ERROR, /* "error": the reason is in hotplug-error */
+};
+
+/*
+ * What the hotplug script said in hotplug-status; its value in @val.
+ *
+ * An absent node counts as no script at all, and we connect. libxl writes
+ * the node empty in the transaction that creates the backend dir (so it is
+ * there before our probe), and toolstacks that run no script write
+ * "connected" there, because Linux's netback waits for the node to appear
+ * and would otherwise never connect. We would rather not hang a toolstack
+ * that writes neither (nothing would ever wake us); the price is that one
+ * creating the node only after our InitWait is not waited for.
+ */
+static enum hotplug hotplug_status(struct vif *v, char *val, size_t size)
+{
+	int n = read_text(v, "hotplug-status", val, size);
+
+	if (n == -ENOENT)
+		return HOTPLUG_NONE;
+	if (n < 0)
+		val[0] = '\0'; /* not readable now: the next change of the dir tells */
+	else if ((size_t)n == strlen("connected") && strcmp(val, "connected") == 0)
+		return HOTPLUG_READY;
+	else if ((size_t)n == strlen("error") && strcmp(val, "error") == 0)
+		return HOTPLUG_ERROR;
+	return HOTPLUG_WAIT;
+}
+
+/* The hotplug script failed: refuse the vif, with its reason if it gave one. */
+static void hotplug_failed(struct vif *v)
+{
+	char why[128], msg[200];
+
+	if (read_text(v, "hotplug-error", why, sizeof(why)) <= 0)
+		snprintf(why, sizeof(why), "no reason given in hotplug-error");
+	snprintf(msg, sizeof(msg), "hotplug script failed: %s", why);
+	fatal(v, msg);
 }
 
 static int publish_features(struct vif *v)
@@ -383,6 +471,7 @@ static void evaluate(struct vif *v)
 {
 	struct worker *d = v->d;
 	uint32_t fe_state = XenbusStateUnknown, online = 1, own;
+	enum hotplug hp = HOTPLUG_READY;
 
 	if (xs_read_u32(d, v->be_path, "online", &online) != 0)
 		online = 0; /* gone or garbage: the toolstack is tearing down */
@@ -393,6 +482,20 @@ static void evaluate(struct vif *v)
 	if (!v->online && xs_read_u32(d, v->be_path, "state", &own) == 0 &&
 	    own == XenbusStateClosing && v->state != XenbusStateClosed)
 		go_state(v, XenbusStateClosed);
+	/* Once Connected (or resumed so) the hotplug script is behind us. */
+	if (v->state != XenbusStateConnected) {
+		char val[32];
+
+		hp = hotplug_status(v, val, sizeof(val));
+	}
+	if (hp == HOTPLUG_ERROR) {
+		/* Refused until the toolstack removes it: no frontend state brings it back. */
+		if (v->state != XenbusStateClosed)
+			hotplug_failed(v);
+		if (!v->online && v->state == XenbusStateClosed)
+			remove_vif(v);
+		return;
+	}
 
 	if (v->connected) {
 		bool req_mcast, feat_mcast;
@@ -413,7 +516,7 @@ static void evaluate(struct vif *v)
 		break;
 	case XenbusStateInitialised:
 	case XenbusStateConnected:
-		if (v->state == XenbusStateInitWait && !v->broken[0])
+		if (v->state == XenbusStateInitWait && !v->broken[0] && hp != HOTPLUG_WAIT)
 			try_connect(v, false);
 		break;
 	case XenbusStateClosing:
@@ -485,6 +588,22 @@ static void check_released(struct worker *d)
 			go_state(v, XenbusStateClosed);
 			evaluate(v);
 		}
+	}
+}
+
+void xenbus_tick(struct worker *d, uint64_t now_ms)
+{
+	for (struct vif *v = d->vifs; v; v = v->next) {
+		char val[32];
+
+		if (v->state != XenbusStateInitWait || v->hotplug_checked ||
+		    now_ms - v->initwait_ms < XENBUS_HOTPLUG_WARN_MS)
+			continue;
+		v->hotplug_checked = true; /* once per InitWait: the answer may still come */
+		if (hotplug_status(v, val, sizeof(val)) == HOTPLUG_WAIT)
+			log_warn("vif%u.%u: no answer from the hotplug script in %u s: %s/hotplug-status "
+				 "is \"%s\", not \"connected\"; the vif stays in InitWait until it is",
+				 v->domid, v->devid, XENBUS_HOTPLUG_WARN_MS / 1000, v->be_path, val);
 	}
 }
 
