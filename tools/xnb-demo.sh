@@ -75,15 +75,16 @@ NF_PID=$!
 wait_for 5 ip netns exec "$GUEST" ip link show eth0
 
 step "the toolstack adds vif $DOMID.0 (what libxl writes for vif = [ 'bridge=$BRIDGE' ])"
-"$(dirname "$0")/xnb-sim-vif" add $DOMID 0
+# --no-hotplug: this script plays vif-bridge itself, below.
+"$(dirname "$0")/xnb-sim-vif" add --no-hotplug $DOMID 0
 wait_for 5 ip link show "vif$DOMID.0"
 echo "   backend created vif$DOMID.0; the hotplug step puts it on bridge $BRIDGE:"
 ip link add "$BRIDGE" type bridge
 ip addr add "$HOST_IP/24" dev "$BRIDGE"
 ip link set "$BRIDGE" up
 ip link set "vif$DOMID.0" master "$BRIDGE" up
-XENSTORED_PATH="$DIR/xenstored" xenstore-write \
-	"/local/domain/0/backend/vif/$DOMID/0/hotplug-status" connected
+echo "   then says so (hotplug-status connected): until then the backend stays in InitWait"
+"$(dirname "$0")/xnb-sim-vif" hotplug $DOMID 0 connected
 ip netns exec "$GUEST" ip addr add "$GUEST_IP/24" dev eth0
 ip netns exec "$GUEST" ip link set eth0 up
 wait_for 5 sh -c "XENSTORED_PATH='$DIR/xenstored' xenstore-read /local/domain/0/backend/vif/$DOMID/0/state | grep -qx 4"

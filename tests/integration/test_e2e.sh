@@ -35,12 +35,12 @@ wait_for() { t=$1; shift
 cleanup() {
 	rm -f "$DIR/watching"
 	[ -n "${XNBD:-}" ] && "$BUILD/tools/xnbctl" shutdown --disconnect >/dev/null 2>&1
-	for p in ${NF1:-} ${NF2:-} ${NF3:-} ${XNBD:-} ${SIMD:-}; do kill -TERM "$p" 2>/dev/null; done
+	for p in ${NF1:-} ${NF2:-} ${NF3:-} ${NF12:-} ${XNBD:-} ${SIMD:-}; do kill -TERM "$p" 2>/dev/null; done
 	sleep 0.3
-	for p in ${NF1:-} ${NF2:-} ${NF3:-} ${XNBD:-} ${SIMD:-}; do kill -9 "$p" 2>/dev/null; done
+	for p in ${NF1:-} ${NF2:-} ${NF3:-} ${NF12:-} ${XNBD:-} ${SIMD:-}; do kill -9 "$p" 2>/dev/null; done
 	pkill -f "iperf3 -s .* -B 10.214" 2>/dev/null
 	ip netns del "$G1" 2>/dev/null; ip netns del "$G2" 2>/dev/null
-	for v in vif1.0 vif2.0 vif3.0 vif9.0 vif11.0; do ip link del "$v" 2>/dev/null; done
+	for v in vif1.0 vif2.0 vif3.0 vif9.0 vif11.0 vif12.0 vif13.0; do ip link del "$v" 2>/dev/null; done
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -370,6 +370,38 @@ xenstore-read /local/domain/0/error/backend/vif/9/0/error | grep -q tx-ring-ref 
 kill -0 "$XNBD" || fail "xnbd died on garbage"
 "$VIF" remove 9 0
 ok "garbage tx-ring-ref: error node written, vif Closed, xnbd fine"
+
+# --- the hotplug script: Connected only once it has answered ---------------
+# Guest 12's netfront is ready (Connected) at once; the backend waits in
+# InitWait until hotplug-status says connected, as Linux's netback does.
+start_nf 12 "$G2" 1500 "--ifname eth12"
+"$VIF" add --no-hotplug 12 0
+wait_for 5 sh -c "[ \"\$(xenstore-read /local/domain/12/device/vif/0/state)\" = 4 ]" ||
+	fail "netfront 12 not Connected"
+sleep 1
+[ "$(be_state 12)" = 2 ] || fail "vif12.0 left InitWait ($(be_state 12)) before its hotplug script answered"
+"$VIF" hotplug 12 0 connected
+wait_for 5 sh -c "[ \"\$(xenstore-read /local/domain/0/backend/vif/12/0/state)\" = 4 ]" ||
+	fail "vif12.0 not Connected after hotplug-status connected"
+kill -TERM "$NF12"; wait "$NF12"; NF12=
+"$VIF" remove 12 0
+ok "hotplug gating: a ready frontend waits in InitWait until hotplug-status is connected"
+
+FE=/local/domain/13/device/vif/0
+BE=/local/domain/0/backend/vif/13/0
+"$VIF" add --no-hotplug 13 0
+wait_for 5 sh -c "[ \"\$(xenstore-read $BE/state)\" = 2 ]" || fail "vif13.0 not in InitWait"
+"$VIF" hotplug 13 0 error "bridge xenbr13 does not exist"
+wait_for 5 sh -c "[ \"\$(xenstore-read $BE/state)\" = 6 ]" || fail "hotplug error did not close vif13.0"
+xenstore-read /local/domain/0/error/backend/vif/13/0/error |
+	grep -q "hotplug script failed: bridge xenbr13 does not exist" ||
+	fail "no error node naming the hotplug failure"
+xenstore-write "$FE/state" 1
+sleep 0.5
+[ "$(be_state 13)" = 6 ] || fail "vif13.0 back to $(be_state 13) after its hotplug script failed"
+"$VIF" remove 13 0
+wait_for 5 sh -c "! ip link show vif13.0" || fail "vif13.0's TAP not removed"
+ok "hotplug-status error: the vif refused with the script's reason, and stays Closed"
 
 # --- a frontend that breaks the ring protocol -------------------------------
 "$VIF" add 11 0
