@@ -937,6 +937,10 @@ static void backend_dir_removed(void **st)
 	settle();
 	assert_null(d.vifs);
 	assert_int_equal(stub.gone, 1);
+	assert_int_equal(stub.disconnects, 1);
+	/* Not brought back by our state writes on the way to Closed. */
+	assert_null(node_val(BE "/state"));
+	assert_int_equal(nr_be_writes, 2);
 }
 
 /* --- a worker restart: resume --------------------------------------------------------- */

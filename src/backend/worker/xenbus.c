@@ -94,10 +94,42 @@ static int xs_read_flag(struct worker *d, const char *dir, const char *key, bool
 	return xs_util_read_flag(&u, dir, key, dflt, out);
 }
 
+/*
+ * Write @to to @v's state node, unless the node is gone: a dir the toolstack
+ * removed is being torn down, and a write would bring it back (Linux's
+ * xenbus_switch_state checks the same, in the same transaction).
+ */
+static int write_state(struct vif *v, int to)
+{
+	const struct platform_ops *ops = v->d->ops;
+	char path[128], val[4];
+	int rc = -EAGAIN;
+
+	snprintf(path, sizeof(path), "%s/state", v->be_path);
+	snprintf(val, sizeof(val), "%d", to);
+	for (int attempt = 0; attempt < 5 && rc == -EAGAIN; attempt++) {
+		char *cur = NULL;
+		size_t len;
+		uint32_t tx;
+
+		rc = ops->xs_transaction_start(v->d->xs, &tx);
+		if (rc)
+			return rc;
+		rc = ops->xs_read(v->d->xs, tx, path, &cur, &len);
+		free(cur);
+		if (rc == 0)
+			rc = ops->xs_write(v->d->xs, tx, path, val, strlen(val));
+		if (rc) {
+			ops->xs_transaction_end(v->d->xs, tx, false);
+			return rc == -ENOENT ? 0 : rc;
+		}
+		rc = ops->xs_transaction_end(v->d->xs, tx, true);
+	}
+	return rc;
+}
+
 static void set_state(struct vif *v, int to)
 {
-	char val[4];
-
 	if (v->state == to)
 		return;
 	if (!xenbus_state_allowed(v->state, to)) {
@@ -110,8 +142,7 @@ static void set_state(struct vif *v, int to)
 		v->hotplug_checked = false;
 	}
 	v->state = to;
-	snprintf(val, sizeof(val), "%d", to);
-	if (xs_write_str(v->d, v->be_path, "state", val) != 0)
+	if (write_state(v, to) != 0)
 		log_warn("vif%u.%u: cannot write state %d", v->domid, v->devid, to);
 }
 
