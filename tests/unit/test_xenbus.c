@@ -307,12 +307,13 @@ struct vif *vif_create(struct worker *d, unsigned domid, unsigned devid)
 	v->d = d;
 	v->domid = domid;
 	v->devid = devid;
-	v->tap.fd = -1;
 	v->mtu = TAP_MTU_DEFAULT;
 	v->nr_queues = 1;
+	v->max_queues = d->max_queues ? d->max_queues : VIF_MAX_QUEUES;
+	v->rate_bytes = UINT64_MAX;
 	snprintf(v->be_path, sizeof(v->be_path), "%s/%u/%u", d->backend_root, domid, devid);
 	snprintf(v->watch_token, sizeof(v->watch_token), "fe:%u:%u", domid, devid);
-	snprintf(v->tap.name, sizeof(v->tap.name), "vif%u.%u", domid, devid);
+	snprintf(v->ifname, sizeof(v->ifname), "vif%u.%u", domid, devid);
 	v->queues[0].port_tx = v->queues[0].port_rx = -1;
 	return v;
 }
@@ -357,6 +358,27 @@ int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
 	v->connected = true;
 	v->queues[0].port_tx = v->queues[0].port_rx = 40;
 	return 0;
+}
+
+void vif_set_rate(struct vif *v, uint64_t bytes, uint32_t usec)
+{
+	v->rate_bytes = bytes;
+	v->rate_usec = usec;
+}
+
+void vif_set_mcast_control(struct vif *v, bool on)
+{
+	v->fe.mcast_control = on;
+}
+
+void worker_thread_lock(struct worker_thread *t)
+{
+	(void)t;
+}
+
+void worker_thread_unlock(struct worker_thread *t)
+{
+	(void)t;
 }
 
 void worker_vif_gone(struct worker *d, const struct vif *v)
