@@ -3,7 +3,9 @@
 # measured through xnbd and through the kernel's xen-netback, alternating
 # BENCH_ROUNDS times (xnbd, netback, xnbd, netback, ...) so that drift in the
 # emulated machine's speed falls on both alike. Each round: iperf3 TCP both
-# ways and a 64-byte UDP flood (-u -b 0 -l 18) both ways; the JSON results
+# ways, a 64-byte UDP flood (-u -b 0 -l 18) both ways, TCP with 4 streams
+# both ways (tcp4), then the same 4 streams into a 2-vcpu guest, whose
+# netfront uses two queues (tcp4mq); the JSON results
 # land in out/bench-<backend>-<test>-<direction>-<round>.json and the host
 # (bench.sh) turns them into comparison lines.
 # lab: netback=0
@@ -20,8 +22,24 @@ measure() {
 	wait_console "$name" XNBLAB-DOMU-READY 240 || bail "$be: guest ready"
 	ping -c 3 -W 3 10.199.0.2 > /dev/null
 	check "$be round $r: ping dom0 -> domU" ping -c 3 -W 3 10.199.0.2
-	for t in "tcp dom0_to_domU" "tcp domU_to_dom0 -R" "udp64 dom0_to_domU -u -b 0 -l 18" \
-		 "udp64 domU_to_dom0 -R -u -b 0 -l 18"; do
+	run_tests "$be" "$r" "tcp dom0_to_domU" "tcp domU_to_dom0 -R" \
+		"udp64 dom0_to_domU -u -b 0 -l 18" "udp64 domU_to_dom0 -R -u -b 0 -l 18" \
+		"tcp4 dom0_to_domU -P 4" "tcp4 domU_to_dom0 -R -P 4"
+	check "$be round $r: xl destroy" xl destroy "$name"
+	check "$be round $r: vif$d.0 removed" wait_until 30 link_gone "vif$d.0"
+	d=$(guest_create "${name}mq" "vcpus=2" "$GUEST_ARGS") || bail "$be: xl create (2 vcpus)"
+	wait_console "${name}mq" XNBLAB-DOMU-READY 240 || bail "$be: 2-vcpu guest ready"
+	ping -c 3 -W 3 10.199.0.2 > /dev/null
+	note "$be round $r: the 2-vcpu guest's netfront uses $(xenstore-read /local/domain/$d/device/vif/0/multi-queue-num-queues 2>/dev/null || echo 1) queues"
+	run_tests "$be" "$r" "tcp4mq dom0_to_domU -P 4" "tcp4mq domU_to_dom0 -R -P 4"
+	check "$be round $r: xl destroy (2 vcpus)" xl destroy "${name}mq"
+	check "$be round $r: vif$d.0 removed" wait_until 30 link_gone "vif$d.0"
+}
+
+# run_tests BACKEND ROUND "TEST DIRECTION IPERF3-ARGS..."...
+run_tests() {
+	local be=$1 r=$2 t; shift 2
+	for t in "$@"; do
 		set -- $t
 		local test=$1 dir=$2; shift 2
 		if timeout $((SECS + 60)) iperf3 -c 10.199.0.2 -t "$SECS" -J "$@" \
@@ -30,8 +48,6 @@ measure() {
 		else not_ok "$be round $r: $test $dir"; fi
 		sleep 1
 	done
-	check "$be round $r: xl destroy" xl destroy "$name"
-	check "$be round $r: vif$d.0 removed" wait_until 30 link_gone "vif$d.0"
 }
 
 lsmod | grep -q '^xen_netback' && bail "dom0 booted without xen-netback"

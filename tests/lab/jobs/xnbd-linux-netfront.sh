@@ -6,8 +6,9 @@
 # and TCP both ways; restarts that Linux's netfront must not notice (it never
 # reconnects once Closed): kill -9 of the guest's worker, kill -9 of xnbd under
 # an iperf3 stream, SIGTERM and start again; jumbo MTU, xl reboot, xl destroy
-# under load, a new guest afterwards, a guest cycling its own vif state while
-# another guest's ping is answered, xnbd's exit on SIGTERM.
+# under load, a new guest afterwards (IPv6 both ways, the rate limit applied
+# live), a 2-vcpu guest on two queues, a guest cycling its own vif state
+# while another guest's ping is answered, xnbd's exit on SIGTERM.
 # lab: netback=0
 . /mnt/host/lib.sh
 export XNBD_LOG=$OUT/xnbd.log
@@ -38,6 +39,16 @@ start_xnbd() {
 	export XNBD_PID=$XNBD
 	sleep 1
 	kill -0 $XNBD 2>/dev/null || { tail -n 20 "$XNBD_LOG"; return 1; }
+}
+# counter VIF NAME: a counter summed over the vif's queues (xnbctl stats --json totals)
+counter() {
+	/tmp/xnbctl stats "$1" --json 2>/dev/null | tr -d "\n" | sed 's/.*"totals"//' |
+		grep -o "\"$2\":[0-9]*" | head -n 1 | cut -d: -f2
+}
+# queue_counters VIF NAME: the counter of each queue, space-separated
+queue_counters() {
+	/tmp/xnbctl stats "$1" --json 2>/dev/null | tr -d "\n" | sed 's/"totals".*//' |
+		grep -o "\"$2\":[0-9]*" | cut -d: -f2 | tr '\n' ' '
 }
 # worker_of DOMID: the pid of the guest's worker process
 worker_of() { pgrep -f "xnbd-worker --domid $1( |\$)"; }
@@ -192,6 +203,32 @@ check "g2: ping dom0 -> domU" ping -c 5 -W 3 10.199.0.2
 check "g2: ping domU -> dom0" gexec g2 60 "ping -c 3 -W 3 10.199.0.1"
 tcp_step "g2: iperf3 TCP dom0 -> domU" $OUT/a-g2-tcp.json -c 10.199.0.2 -t 3
 
+# ---- IPv6 through Linux's netfront: ping6, TCP with tcpv6 GSO both ways
+ip -6 addr add fd00:199::1/64 dev xenbr0 nodad 2>/dev/null
+check "g2: an IPv6 address on eth0" gexec g2 30 \
+	"ip addr add fd00:199::2/64 dev eth0; ip addr show dev eth0 | grep -q fd00:199::2"
+check "g2: ping6 dom0 -> domU" wait_until 20 ping -6 -c 1 -W 2 fd00:199::2
+check "g2: ping6 domU -> dom0" gexec g2 60 "ping -6 -c 3 -W 3 fd00:199::1 || ping6 -c 3 -W 3 fd00:199::1"
+gso0=$(counter "vif$D.0" tx_gso) rgso0=$(counter "vif$D.0" rx_gso)
+tcp_step "g2: iperf3 TCP over IPv6 dom0 -> domU" $OUT/a-g2-tcp6.json -6 -c fd00:199::2 -t 3
+tcp_step "g2: iperf3 TCP over IPv6 domU -> dom0 (-R)" $OUT/a-g2-tcp6-r.json -6 -c fd00:199::2 -t 3 -R
+check "g2: GSO packets on both rings over IPv6 (tx_gso $gso0 -> $(counter vif$D.0 tx_gso), rx_gso $rgso0 -> $(counter vif$D.0 rx_gso))" \
+	eval '[ "$(counter vif$D.0 tx_gso)" -gt "$gso0" ] && [ "$(counter vif$D.0 rx_gso)" -gt "$rgso0" ]'
+
+# ---- the rate limit, as libxl writes vif = [ 'rate=10Mb/s' ], applied live
+xenstore-write "/local/domain/0/backend/vif/$D/0/rate" 62500,50000
+check "g2: rate 62500,50000 applied (xnbctl show)" wait_until 10 eval \
+	'/tmp/xnbctl show vif$D.0 | grep -q "62500,50000"'
+if timeout 60 iperf3 -J -c 10.199.0.2 -t 8 -R > $OUT/a-g2-rate.json 2>&1; then
+	m=$(awk '/"sum_received"/ { f = 1 } f && /"bits_per_second"/ { gsub(/[ ,]/, ""); split($0, a, ":"); printf "%.2f", a[2] / 1e6; exit }' $OUT/a-g2-rate.json)
+	check "g2: guest TX under rate=10Mb/s: $m Mbit/s (within 10%)" \
+		awk -v m="$m" 'BEGIN { exit !(m >= 9 && m <= 11) }'
+else not_ok "g2: iperf3 under the rate limit"; fi
+xenstore-rm "/local/domain/0/backend/vif/$D/0/rate"
+check "g2: rate lifted (xnbctl show: unlimited)" wait_until 10 eval \
+	'/tmp/xnbctl show vif$D.0 | grep -q "rate.*unlimited"'
+tcp_step "g2: iperf3 TCP domU -> dom0 after the limit is lifted" $OUT/a-g2-unlimited.json -c 10.199.0.2 -t 3 -R
+
 # ---- a guest cycling its own vif's state (its own XenStore writes, as a
 # hostile guest may) while g2's ping is answered. Its initramfs gets
 # xenstore-write/-read and their libraries (from this dom0).
@@ -228,6 +265,23 @@ check "g3's vif$D3.0 removed" wait_until 30 link_gone "vif$D3.0"
 check "g3's backend dir removed" wait_until 30 eval '! xenstore-read /local/domain/0/backend/vif/$D3/0/state >/dev/null 2>&1'
 check "g2: ping dom0 -> domU after g3 is gone" ping -c 3 -W 3 10.199.0.2
 [ -x /tmp/xnbctl ] && { note "xnbctl stats:"; timeout 5 /tmp/xnbctl stats 2>&1 | sed 's/^/#   /'; }
+
+# ---- a 2-vcpu guest: Linux's netfront asks for two queues; both carry traffic
+if D4=$(guest_create g4 "vcpus=2" "extra='console=hvc0 xnblab.ip=10.199.0.4/24 xnblab.peer=10.199.0.1'"); then
+	ok "xl create g4 with vcpus=2 (domid $D4)"
+else bail "xl create g4 with vcpus=2"; fi
+serve_check g4 "$D4"
+check "g4: Linux's netfront asked for 2 queues (multi-queue-num-queues)" \
+	xs_is "/local/domain/$D4/device/vif/0/multi-queue-num-queues" 2
+check "g4: xnbd offers $(xenstore-read /local/domain/0/backend/vif/$D4/0/multi-queue-max-queues) queues" \
+	eval '[ "$(xenstore-read /local/domain/0/backend/vif/$D4/0/multi-queue-max-queues)" -ge 2 ]'
+tcp_step "g4: iperf3 -P 4 dom0 -> domU" $OUT/a-g4-mq.json -c 10.199.0.4 -t 5 -P 4
+tcp_step "g4: iperf3 -P 4 domU -> dom0 (-R)" $OUT/a-g4-mq-r.json -c 10.199.0.4 -t 5 -P 4 -R
+check "g4: both queues carried traffic both ways (rx $(queue_counters vif$D4.0 rx_packets), tx $(queue_counters vif$D4.0 tx_packets))" \
+	eval 'queue_counters vif$D4.0 rx_packets | awk "{ exit !(NF == 2 && \$1 > 100 && \$2 > 100) }" &&
+	      queue_counters vif$D4.0 tx_packets | awk "{ exit !(NF == 2 && \$1 > 100 && \$2 > 100) }"'
+check "xl destroy g4" xl destroy g4
+check "g4's vif$D4.0 removed" wait_until 30 link_gone "vif$D4.0"
 check "xl destroy g2" xl destroy g2
 check "vif$D.0 removed" wait_until 30 link_gone "vif$D.0"
 
