@@ -423,11 +423,20 @@ wait_for 5 sh -c "[ \"\$(xenstore-read /local/domain/1/device/vif/0/state)\" = 6
 	fail "guest 1's netfront not Closed"
 ! ip link show vif1.0 >/dev/null 2>&1 && ! ip link show vif2.0 >/dev/null 2>&1 ||
 	fail "TAPs left behind by shutdown --disconnect"
-ok "xnbctl shutdown --disconnect: every vif Closed, TAPs removed, exit 0"
+[ "$(xenstore-read /local/domain/0/backend/vif/1/0/hotplug-status)" = "" ] ||
+	fail "hotplug-status still says the removed TAP is bridged"
+ok "xnbctl shutdown --disconnect: every vif Closed, TAPs removed (hotplug-status reset), exit 0"
 start_xnbd
 kill -TERM "$NF1" "$NF2"; wait "$NF1" "$NF2"
 start_nf 1 "$G1" 9000
 start_nf 2 "$G2" 1500 --single-evtchn
+# New TAPs: nothing has bridged them, so the vifs wait for the hotplug step.
+wait_for 5 sh -c "[ \"\$(xenstore-read /local/domain/1/device/vif/0/state)\" -ge 3 ]" ||
+	fail "guest 1's new netfront did not come up"
+sleep 1
+[ "$(be_state 1)" = 2 ] || fail "vif1.0 did not wait for the hotplug step (state $(be_state 1))"
+"$VIF" hotplug 1 0 connected
+"$VIF" hotplug 2 0 connected
 host_up 1 10.214.1.1
 host_up 2 10.214.2.1
 guest_up 1 "$G1" 10.214.1.2

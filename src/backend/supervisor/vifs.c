@@ -505,9 +505,42 @@ void vifs_link(struct supervisor *s, unsigned domid, unsigned devid, bool up, un
 			 strcmp(what, "carrier") ? "" : up ? " on" : " off", strerror(-rc));
 }
 
+/*
+ * A TAP we remove while its vif stays (the stop for good) takes its bridge
+ * port with it: the hotplug script's "connected" no longer holds. Reset the
+ * node to what libxl creates, so that a later xnbd waits for (and warns
+ * about) a hotplug run before it connects the vif again, as Linux's netback
+ * removes it on the way out. Only an existing node is rewritten (in one
+ * transaction): a directory the toolstack removed is not recreated.
+ */
+static void hotplug_reset(struct supervisor *s, const struct sup_vif *v)
+{
+	char path[160], *val = NULL;
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "%s/%u/%u/hotplug-status", s->backend_root, v->domid, v->devid);
+	for (int tries = 0; tries < 5; tries++) {
+		uint32_t tx;
+		int rc;
+
+		if (s->ops->xs_transaction_start(s->xs, &tx) != 0)
+			return;
+		rc = s->ops->xs_read(s->xs, tx, path, &val, &len);
+		free(val);
+		val = NULL;
+		if (rc == 0)
+			rc = s->ops->xs_write(s->xs, tx, path, "", 0);
+		if (s->ops->xs_transaction_end(s->xs, tx, rc == 0) != -EAGAIN)
+			return;
+	}
+}
+
 void vifs_release(struct supervisor *s, bool remove)
 {
-	while (s->vifs)
+	while (s->vifs) {
+		if (remove)
+			hotplug_reset(s, s->vifs);
 		drop(s, s->vifs, remove);
+	}
 	s->ops->xs_unwatch(s->xs, s->backend_root, ROOT_TOKEN);
 }
