@@ -22,9 +22,12 @@ static void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 
 	if (lvl > log_max)
 		return;
+	/* One line at a time: a worker's queue threads log too. */
+	flockfile(stderr);
 	fprintf(stderr, "%s: %s: ", log_prog, names[lvl]);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
