@@ -38,6 +38,14 @@ check "ping dom0 -> domU" ping -c 5 -W 3 10.199.0.2
 check "ping domU -> dom0" gexec nf 60 "ping -c 5 -W 3 10.199.0.1"
 tcp_step "iperf3 TCP dom0 -> domU" $OUT/b-tcp-to-domU.json -c 10.199.0.2 -t $IPERF_T
 tcp_step "iperf3 TCP domU -> dom0 (-R)" $OUT/b-tcp-from-domU.json -c 10.199.0.2 -t $IPERF_T -R
+# The kernel's rate limiter, as a reference for xnbd's in job (a): the
+# same rate=10Mb/s, written live, the same 10 s after a 2 s warm-up.
+xenstore-write "/local/domain/0/backend/vif/$D/0/rate" 62500,50000
+sleep 1
+if timeout 60 iperf3 -J -c 10.199.0.2 -t 10 -O 2 -R > $OUT/b-rate.json 2>&1; then
+	note "kernel netback, guest TX under rate=10Mb/s: $(awk '/"sum_received"/ { f = 1 } f && /"bits_per_second"/ { gsub(/[ ,]/, ""); split($0, a, ":"); printf "%.2f", a[2] / 1e6; exit }' $OUT/b-rate.json) Mbit/s"
+fi
+xenstore-rm "/local/domain/0/backend/vif/$D/0/rate"
 iperf3 -s -D --logfile /tmp/iperf3-server.log
 check "iperf3 TCP, domU as the client" gexec nf 60 "iperf3 -c 10.199.0.1 -t 3 | tail -n 3"
 check "xl destroy" xl destroy nf
