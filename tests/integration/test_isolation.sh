@@ -98,8 +98,9 @@ ok "baseline: A's worker VmRSS $RSS0 kB, $FDS0 fds"
 cat >"$DIR/udpflood.py" <<'PY'
 import socket, sys, time
 addr, mbps, secs = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+size = int(sys.argv[4]) if len(sys.argv) > 4 else 1400
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-payload, burst = b"x" * 1400, 32
+payload, burst = b"x" * size, 32
 gap = burst * len(payload) * 8 / (mbps * 1e6)
 end = time.monotonic() + secs
 nxt = time.monotonic()
@@ -130,7 +131,11 @@ for mode in flood-state flood-evtchn no-rx; do
 		fail "$mode: vif$B.0 did not connect"
 	UDPF=
 	if [ "$mode" = no-rx ]; then
-		python3 "$DIR/udpflood.py" "$IP_B" 200 "$((secs - 1))" &
+		# 60 KB frames (an MTU set by hand, kept by xnbd): the queue for B
+		# must stay within its byte bound, not 256 frames' worth (15 MB).
+		ip link set "vif$B.0" mtu 65000
+		WB=$(worker_pid "$B") RSSB0=$(rss "$(worker_pid "$B")")
+		python3 "$DIR/udpflood.py" "$IP_B" 200 "$((secs - 1))" 60000 &
 		UDPF=$!
 	fi
 	sleep 0.5
@@ -156,11 +161,19 @@ PY
 			fail "$mode: spurious ${sp:-?}, unmasks held back ${held:-?} of $ev events"
 	fi
 	if [ "$mode" = no-rx ]; then
+		# Its queue is full by now (the flood fills 512 KiB in a few ms).
+		rss_full=$(rss "$WB")
+		[ "$rss_full" -le $((RSSB0 + RSS_SLACK_KB)) ] ||
+			fail "$mode: B's worker VmRSS grew from $RSSB0 to $rss_full kB under 60 KB frames"
+		[ "$(b_stat rx_stalls)" -gt 0 ] || fail "$mode: B's queue never waited for buffers"
 		wait_for 15 sh -c "[ \"\$(\"$BUILD/tools/xnbctl\" stats vif$B.0 --json |
 			python3 -c 'import json,sys; print(json.load(sys.stdin)[\"vifs\"][0][\"rx_queue_drops\"])')\" -gt 0 ]" ||
 			fail "$mode: B's RX queue was not drained (rx_queue_drops $(b_stat rx_queue_drops))"
-		WB=$(worker_pid "$B")
-		[ -n "$WB" ] && [ "$(rss "$WB")" -lt 65536 ] || fail "$mode: B's worker VmRSS $(rss "$WB") kB"
+		[ -n "$WB" ] && [ "$(worker_pid "$B")" = "$WB" ] || fail "$mode: B's worker was replaced"
+		rssb=$(rss "$WB")
+		# And after the drain (the flood goes on): still bounded.
+		[ "$rssb" -le $((RSSB0 + RSS_SLACK_KB)) ] ||
+			fail "$mode: B's worker VmRSS $rssb kB after the drain ($RSSB0 at the start)"
 	fi
 	wait "$HF"; RC=$?; HF=
 	[ "$RC" = 0 ] || fail "$mode: hostile_front exited $RC: $(cat "$DIR/hostile-$mode.log")"
