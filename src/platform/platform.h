@@ -78,7 +78,8 @@ struct platform_ops {
 	 * Batch grant copy (xengnttab_grant_copy): each segment's status gets
 	 * a GNTST_* code. Returns 0 when the batch was processed (check the
 	 * statuses), -errno when it could not be (e.g. -EINVAL for a segment
-	 * with no grant reference on either side, as gntdev refuses).
+	 * with no grant reference on either side, as gntdev refuses); then
+	 * every status reads failed, whatever part of the batch was done.
 	 */
 	int (*gnttab_copy)(struct platform_gnttab *g, struct engine_copy_seg *segs,
 			   unsigned n);

@@ -720,9 +720,13 @@ static int sim_gnttab_copy(struct platform_gnttab *g, struct engine_copy_seg *se
 	struct platform *p = g->p;
 
 	/* gntdev refuses a batch holding a local-to-local segment. */
-	for (unsigned i = 0; i < n; i++)
-		if (!(segs[i].flags & (GNTCOPY_source_gref | GNTCOPY_dest_gref)))
+	for (unsigned i = 0; i < n; i++) {
+		if (!(segs[i].flags & (GNTCOPY_source_gref | GNTCOPY_dest_gref))) {
+			for (unsigned k = 0; k < n; k++)
+				segs[k].status = GNTST_general_error;
 			return -EINVAL;
+		}
+	}
 	/* In chunks, in order: claim under the lock, copy without it, release under it. */
 	for (unsigned base = 0; base < n; base += SIM_COPY_CHUNK) {
 		struct sim_claim c[SIM_COPY_CHUNK];

@@ -150,9 +150,22 @@ static void xen_gnttab_close(struct platform_gnttab *g)
 
 static int xen_gnttab_copy(struct platform_gnttab *g, struct engine_copy_seg *segs, unsigned n)
 {
+	int rc;
+
 	if (n == 0)
 		return 0;
-	return xengnttab_grant_copy(g->h, n, (xengnttab_grant_copy_segment_t *)segs) ? -errno : 0;
+	if (xengnttab_grant_copy(g->h, n, (xengnttab_grant_copy_segment_t *)segs) == 0)
+		return 0;
+	/*
+	 * gntdev copies in chunks and writes each chunk's statuses as it goes:
+	 * a call that fails part way leaves some segments reading okay and the
+	 * rest whatever they were. Trust none of them (the contract: a failed
+	 * call fails every segment).
+	 */
+	rc = -errno;
+	for (unsigned i = 0; i < n; i++)
+		segs[i].status = GNTST_general_error;
+	return rc;
 }
 
 static void *xen_gnttab_map(struct platform_gnttab *g, uint16_t domid, uint32_t ref,

@@ -305,6 +305,9 @@ static void test_copy_batch(void **state)
 	sg[1].flags = 0;
 	sg[1].source.virt = b2;
 	assert_int_equal(f->ops->gnttab_copy(f->gb, sg, 3), -EINVAL);
+	/* ... and no status is left reading okay from the call before. */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(sg[i].status, GNTST_general_error);
 }
 
 static void test_map_ok_end_access_busy(void **state)
