@@ -238,7 +238,8 @@ void vif_disconnect(struct vif *v)
 	vif_detach(v);
 	v->carrier = false;
 	worker_link(v->d, v, false, 0);
-	log_info("vif%u.%u: disconnected", v->domid, v->devid);
+	/* A guest cycling its state drives these: rate-limited, per vif. */
+	log_limited(&v->rl, LOG_LVL_INFO, "vif%u.%u: disconnected", v->domid, v->devid);
 }
 
 void vif_mark_broken(struct vif *v, const char *reason)
@@ -246,8 +247,8 @@ void vif_mark_broken(struct vif *v, const char *reason)
 	if (v->broken[0])
 		return;
 	snprintf(v->broken, sizeof(v->broken), "%s", reason);
-	log_err("vif%u.%u: frontend broke the protocol, disconnecting: %s", v->domid, v->devid,
-		reason);
+	log_limited(&v->rl, LOG_LVL_ERR, "vif%u.%u: frontend broke the protocol, disconnecting: %s",
+		    v->domid, v->devid, reason);
 	vif_disconnect(v);
 	xenbus_vif_broken(v);
 }
@@ -414,13 +415,13 @@ int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
 	/* A resumed vif keeps the MTU it has: the administrator may have set it. */
 	v->carrier = true;
 	worker_link(d, v, true, resume ? 0 : v->mtu);
-	log_info("vif%u.%u: %s (%u queue%s, sg %d, gso4 %d, gso6 %d, csum %d, mtu %u, "
-		 "%s event channel%s)",
-		 v->domid, v->devid, resume ? "resumed from the rings' shared indices" : "connected",
-		 v->nr_queues, v->nr_queues == 1 ? "" : "s", v->fe.sg, v->fe.gso_tcpv4,
-		 v->fe.gso_tcpv6, v->fe.csum, v->mtu,
-		 v->queues[0].port_tx == v->queues[0].port_rx ? "one" : "split",
-		 v->queues[0].port_tx == v->queues[0].port_rx ? "" : "s");
+	log_limited(&v->rl, LOG_LVL_INFO, "vif%u.%u: %s (%u queue%s, sg %d, gso4 %d, gso6 %d, "
+		    "csum %d, mtu %u, %s event channel%s)",
+		    v->domid, v->devid, resume ? "resumed from the rings' shared indices" : "connected",
+		    v->nr_queues, v->nr_queues == 1 ? "" : "s", v->fe.sg, v->fe.gso_tcpv4,
+		    v->fe.gso_tcpv6, v->fe.csum, v->mtu,
+		    v->queues[0].port_tx == v->queues[0].port_rx ? "one" : "split",
+		    v->queues[0].port_tx == v->queues[0].port_rx ? "" : "s");
 	return 0;
 
 fail:

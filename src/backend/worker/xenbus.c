@@ -133,7 +133,8 @@ static void set_state(struct vif *v, int to)
 	if (v->state == to)
 		return;
 	if (!xenbus_state_allowed(v->state, to)) {
-		log_warn("vif%u.%u: refusing state change %d -> %d", v->domid, v->devid, v->state, to);
+		log_limited(&v->rl, LOG_LVL_WARN, "vif%u.%u: refusing state change %d -> %d", v->domid,
+			    v->devid, v->state, to);
 		return;
 	}
 	if (to == XenbusStateInitWait) {
