@@ -235,6 +235,28 @@ int engine_csum_complete(uint8_t *frame, uint32_t len, struct engine_pkt_meta *m
 	return 0;
 }
 
+int engine_csum_finish_partial(uint8_t *frame, uint32_t len, struct engine_pkt_meta *m)
+{
+	uint32_t start = m->csum_start, field = start + m->csum_offset;
+	uint16_t c;
+
+	if (start >= len || field + 2 > len || field < start)
+		return -EINVAL;
+	c = csum_fold(csum_add_bytes(frame + start, len - start, 0));
+	/* 0 and 0xffff are the same sum; UDP reads 0 as 'no checksum'. */
+	store16(frame + field, c ? c : 0xffff);
+	m->csum = ENGINE_CSUM_VALIDATED;
+	return 0;
+}
+
+bool engine_csum_natural(const uint8_t *frame, uint32_t len, const struct engine_pkt_meta *m)
+{
+	struct engine_hdrs h;
+
+	return engine_hdrs_parse(frame, len, &h) == 0 && m->csum_start == h.l4_off &&
+	       m->csum_offset == (h.l4_proto == PROTO_TCP ? TCP_CSUM_OFF : UDP_CSUM_OFF);
+}
+
 int engine_gso_check(const uint8_t *frame, uint32_t len, struct engine_pkt_meta *m)
 {
 	struct engine_hdrs h;

@@ -54,6 +54,24 @@ int engine_csum_setup(uint8_t *frame, uint32_t len, struct engine_pkt_meta *m,
 int engine_csum_complete(uint8_t *frame, uint32_t len, struct engine_pkt_meta *m);
 
 /*
+ * engine_csum_finish_partial() - finish a PARTIAL checksum where @m says it
+ * is (@m->csum_start, @m->csum_offset: the virtio-net header's), as the
+ * sender meant it: the ones' complement sum from csum_start to the end of
+ * the frame, the field holding the pseudo-header seed. For checksums a
+ * receiver cannot place by walking the headers itself, e.g. the inner one
+ * of a tunnelled (VXLAN, GRE) packet. On success @m->csum becomes
+ * VALIDATED. Returns 0, or -EINVAL if the field is not inside the frame.
+ */
+int engine_csum_finish_partial(uint8_t *frame, uint32_t len, struct engine_pkt_meta *m);
+
+/*
+ * engine_csum_natural() - true if a PARTIAL @m points where a receiver
+ * walking @frame's headers would put the checksum (the first TCP/UDP
+ * header after Ethernet, VLAN and IP): what netif's csum_blank can say.
+ */
+bool engine_csum_natural(const uint8_t *frame, uint32_t len, const struct engine_pkt_meta *m);
+
+/*
  * engine_gso_check() - check that a GSO frame is what its type says
  * (TCPv4 / TCPv6 with a TCP header inside the frame) and set @m->hdr_len.
  * Returns 0 or -EPROTO.

@@ -103,9 +103,23 @@ static int settle_csum(struct engine_rx_queue *q, struct engine_rx_pkt *p)
 
 	if (p->meta.csum != ENGINE_CSUM_PARTIAL || p->meta.gso_type != XEN_NETIF_GSO_TYPE_NONE)
 		return 0;
+	/*
+	 * netif's csum_blank carries no offsets: the frontend finds the
+	 * checksum by walking the headers. One it would not find there (the
+	 * inner checksum of a tunnelled packet) is finished here, where the
+	 * host said it is.
+	 */
+	rc = engine_hdrs_parse(p->data, p->len, &h);
+	if (rc == -EPROTONOSUPPORT || (rc == 0 && !engine_csum_natural(p->data, p->len, &p->meta))) {
+		/* Not at the first TCP/UDP header (GRE has none): only the host knows where. */
+		if (engine_csum_finish_partial(p->data, p->len, &p->meta) != 0)
+			return -EINVAL;
+		q->stats.csum_completed++;
+		return 0;
+	}
 	can_take = q->cfg.csum_blank;
 	if (can_take && !q->cfg.ipv6_csum_blank)
-		can_take = engine_hdrs_parse(p->data, p->len, &h) == 0 && h.ip_version == 4;
+		can_take = rc == 0 && h.ip_version == 4;
 	if (can_take)
 		return 0;
 	rc = engine_csum_complete(p->data, p->len, &p->meta);
