@@ -45,6 +45,7 @@ cleanup() {
 	pkill -f "iperf3 -s .* -B (10.216|fd00:216)" 2>/dev/null
 	ip netns del "$G" 2>/dev/null
 	ip link del "vif$D.0" 2>/dev/null; ip link del vif74.0 2>/dev/null
+	ip link del xnbvx$D 2>/dev/null
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -134,6 +135,27 @@ assert t["tx_dropped"] == 0 and t["rx_dropped"] == 0, t
 PY
 ok "IPv6: ping6 both ways, TCP with tcpv6 GSO and checksum offload both ways, no drops"
 HOST=10.216.0.1 GUEST=10.216.0.2
+
+# --- tunnelled TCP: VXLAN over the vif, inner checksums right both ways -----
+ip link add xnbvx$D type vxlan id 73 remote 10.216.0.2 local 10.216.0.1 dstport 4789 dev "vif$D.0"
+ip addr add 10.217.0.1/24 dev xnbvx$D; ip link set xnbvx$D up
+ip netns exec "$G" ip link add vx0 type vxlan id 73 remote 10.216.0.1 local 10.216.0.2 dstport 4789 dev eth0
+ip netns exec "$G" ip addr add 10.217.0.2/24 dev vx0
+ip netns exec "$G" ip link set vx0 up
+wait_for 5 ping -c 1 -W 1 10.217.0.2 || fail "ping over VXLAN"
+c0=$(total rx_csum_completed)
+HOST=10.217.0.1 GUEST=10.217.0.2
+g2h 2 "$DIR/vx-g2h.json" || fail "iperf3 over VXLAN guest -> host"
+h2g 2 "$DIR/vx-h2g.json" || fail "iperf3 over VXLAN host -> guest: $(tail -c 600 "$DIR/vx-h2g.json")"
+HOST=10.216.0.1 GUEST=10.216.0.2
+python3 - "$DIR/vx-g2h.json" "$DIR/vx-h2g.json" <<'PY' || fail "TCP over VXLAN"
+import json, sys
+for f in sys.argv[1:3]:
+    assert json.load(open(f))["end"]["sum_received"]["bytes"] > 5_000_000, f
+PY
+VXC="$(total rx_csum_completed) inner checksums finished for the guest (were $c0)"
+ip link del xnbvx$D; ip netns exec "$G" ip link del vx0
+ok "TCP over VXLAN both ways ($VXC)"
 
 # --- rate limit ---------------------------------------------------------------
 # What libxl writes for vif = [ 'rate=10Mb/s' ]: 62500 bytes per 50 ms.
