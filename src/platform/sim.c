@@ -247,7 +247,9 @@ static int sim_call(struct platform *p, struct simd_msg *m, const int *sfds, uns
 		sim_fds_close(fds, n);
 		return -EPROTO;
 	}
-	if (n)
+	/* n <= want, which is 0 without rn; GCC cannot always see that rfds
+	 * (NULL for such calls) is then unused, and -O3 warns (-Wnonnull). */
+	if (n && rfds)
 		memcpy(rfds, fds, n * sizeof(int));
 	if (rn)
 		*rn = n;
