@@ -440,7 +440,8 @@ static void emit_member(struct emit *e, const char *key, bool pad)
 	unsigned n = e->count[e->depth]++;
 	int indent = 2 * (int)(e->depth - 1);
 
-	if (e->kind[e->depth] == '[') {
+	/* An item has no key (callers pass NULL; saying so lets -O3 see it). */
+	if (e->kind[e->depth] == '[' || !key) {
 		if (e->json && n)
 			fputc(',', e->out);
 		return; /* an item: its value follows */
