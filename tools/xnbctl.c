@@ -25,7 +25,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: xnbctl [--ctl PATH] COMMAND [VIF] [FLAGS]\n"
+		"usage: xnbctl [--ctl PATH] COMMAND [VIF] [FLAGS] | --help | --version\n"
 		"  list [VIF] [--json]        vifs, their state, TAP and frontend\n"
 		"  show [VIF] [--json]        a vif's configuration: state, TAP, paths, mtu,\n"
 		"                             queues, negotiated features (sg, gso_tcpv4,\n"
@@ -76,6 +76,10 @@ int main(int argc, char **argv)
 	if (argc > 2 && strcmp(argv[1], "--ctl") == 0) {
 		snprintf(a.sun_path, sizeof(a.sun_path), "%s", argv[2]);
 		i = 3;
+	}
+	if (i < argc && strcmp(argv[i], "--version") == 0) {
+		printf("xnbctl %s\n", XNB_VERSION);
+		return 0;
 	}
 	if (i >= argc || strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 		usage(i >= argc ? stderr : stdout);

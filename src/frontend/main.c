@@ -74,7 +74,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: xnb-netfront --domid N [--devid N] [--ifname NAME] [--mtu N]\n"
 		   "                    [--platform sim|xen] [--single-evtchn] [--no-reconnect]\n"
-		   "                    [--queues N]\n"
+		   "                    [--queues N] [--version]\n"
 		   "  The guest side of vif N: waits for device/vif/N from the toolstack,\n"
 		   "  connects to its backend and runs the NIC NAME (a TAP, default eth0)\n"
 		   "  in the current network namespace.\n"
@@ -103,6 +103,7 @@ int main(int argc, char **argv)
 		{ "no-reconnect", no_argument, NULL, 'R' },
 		{ "queues", required_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct netfront nf;
@@ -117,7 +118,7 @@ int main(int argc, char **argv)
 	nf.tap.fd = -1;
 	nf.stop_fd = nf.notify_fd = -1;
 	nf.backend_state = -1;
-	while ((opt = getopt_long(argc, argv, "d:n:i:m:p:sRQ:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "d:n:i:m:p:sRQ:hV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
 			want_domid = atoi(optarg);
@@ -145,6 +146,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("xnb-netfront %s\n", XNB_VERSION);
 			return 0;
 		default:
 			usage(stderr);

@@ -420,7 +420,7 @@ static void simd_cleanup(struct simd *s)
 
 static void simd_usage(FILE *f)
 {
-	fprintf(f, "usage: xnb-simd [--foreground|--daemon] [--dir DIR]\n"
+	fprintf(f, "usage: xnb-simd [--foreground|--daemon] [--dir DIR] [--version]\n"
 		   "  --dir DIR   run directory (default $XNB_SIM_DIR, else %s)\n",
 		SIMD_DEFAULT_DIR);
 }
@@ -517,6 +517,7 @@ int main(int argc, char **argv)
 		{ "daemon", no_argument, NULL, 'd' },
 		{ "dir", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct simd s = { .ep = -1, .lfd = -1, .sfd = -1, .pid_fd = -1 };
@@ -527,7 +528,7 @@ int main(int argc, char **argv)
 	int c, r;
 
 	s.doms.gen_fd = -1;
-	while ((c = getopt_long(argc, argv, "fdD:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fdD:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			daemonize = false;
@@ -540,6 +541,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			simd_usage(stdout);
+			return 0;
+		case 'V':
+			printf("xnb-simd %s\n", XNB_VERSION);
 			return 0;
 		default:
 			simd_usage(stderr);

@@ -89,7 +89,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: xnbd [--platform sim|xen] [--ctl PATH] [--worker PATH] [--user NAME]\n"
 		"            [--no-sandbox] [--max-queues N] [--rx-stall-timeout SECONDS]\n"
-		"            [--verbose]\n"
+		"            [--verbose] [--version]\n"
 		"  Serves backend/vif/<domid>/<devid> under this domain's XenStore path: a\n"
 		"  persistent TAP vif<domid>.<devid> per vif, a sandboxed worker per guest.\n"
 		"  --max-queues: queues offered to each frontend (multi-queue-max-queues),\n"
@@ -124,6 +124,7 @@ int main(int argc, char **argv)
 		{ "rx-stall-timeout", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *platform = getenv("XNB_PLATFORM");
@@ -136,7 +137,7 @@ int main(int argc, char **argv)
 
 	s.max_queues = default_max_queues();
 	s.rx_stall_s = WORKER_RX_STALL_MS / 1000;
-	while ((opt = getopt_long(argc, argv, "p:c:w:u:nq:s:vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "p:c:w:u:nq:s:vhV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			platform = optarg;
@@ -181,6 +182,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("xnbd %s\n", XNB_VERSION);
 			return 0;
 		default:
 			usage(stderr);

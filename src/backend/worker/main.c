@@ -351,7 +351,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: xnbd-worker --domid N [--platform sim|xen] [--user NAME] [--no-sandbox]\n"
 		   "                   [--max-queues N] [--rx-stall-timeout SECONDS] [--max-data MIB]\n"
-		   "                   [--verbose]\n"
+		   "                   [--verbose] [--version]\n"
 		   "  Serves guest N's vifs for xnbd, which starts it with the channel on fd 3.\n"
 		   "  --user: the unprivileged user it runs as (default %s).\n",
 		WORKER_DEFAULT_USER);
@@ -369,6 +369,7 @@ int main(int argc, char **argv)
 		{ "rx-stall-timeout", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *platform = getenv("XNB_PLATFORM"), *user = WORKER_DEFAULT_USER;
@@ -386,7 +387,7 @@ int main(int argc, char **argv)
 	char prog[32];
 	sigset_t mask;
 
-	while ((opt = getopt_long(argc, argv, "d:p:u:nm:q:s:vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "d:p:u:nm:q:s:vhV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
 			domid = strtol(optarg, NULL, 10);
@@ -418,6 +419,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("xnbd-worker %s\n", XNB_VERSION);
 			return 0;
 		default:
 			usage(stderr);
