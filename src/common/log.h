@@ -10,7 +10,11 @@
 
 enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
-/* log_init() - prefix every line with @prog; print up to @max_level. */
+/*
+ * log_init() - prefix every line with @prog; print up to @max_level. If
+ * stderr is the journal ($JOURNAL_STREAM), lines also start with their
+ * syslog priority ("<4>" for a warning).
+ */
 void log_init(const char *prog, enum log_level max_level);
 
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
