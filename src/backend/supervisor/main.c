@@ -13,6 +13,11 @@
  * are persistent), and the next xnbd (a restart, an upgrade) resumes every
  * vif. `xnbctl shutdown --disconnect` is the stop for good: every vif is
  * closed as the toolstack would expect, every TAP removed.
+ *
+ * Under systemd (Type=notify, notify.h): READY=1 once the backend root is
+ * watched and the control socket listens, STATUS= with the vif and worker
+ * counts whenever they change, WATCHDOG=1 from the 100 ms timer (so a loop
+ * that hangs is restarted), STOPPING=1 when leaving.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -30,6 +35,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "notify.h"
 #include "supervisor.h"
 
 /* How long workers have to leave before they are killed. */
@@ -104,6 +110,18 @@ static void usage(FILE *f)
 		IPC_MAX_QUEUES, WORKER_DEFAULT_USER);
 }
 
+/* STATUS= for `systemctl status`: sent when the counts change. */
+static void notify_status(const struct supervisor *s, struct notifier *n)
+{
+	static char sent[96];
+	char msg[96];
+
+	snprintf(msg, sizeof(msg), "STATUS=serving %u vifs, %u workers running",
+		 vifs_count(s, ~0u), workers_running(s));
+	if (strcmp(msg, sent) != 0 && notify_send(n, msg) == 0)
+		memcpy(sent, msg, sizeof(sent));
+}
+
 /* As Linux netback (xenvif_max_queues): one queue per online CPU, at most IPC_MAX_QUEUES. */
 static unsigned default_max_queues(void)
 {
@@ -130,6 +148,7 @@ int main(int argc, char **argv)
 	const char *platform = getenv("XNB_PLATFORM");
 	char ctl_path[108] = "";
 	struct supervisor s = { .epfd = -1, .src_xs = SUP_XS };
+	struct notifier notifier;
 	struct itimerspec period = { { 0, 100000000 }, { 0, 100000000 } };
 	enum log_level level = LOG_LVL_INFO;
 	int sig_fd = -1, timer_fd = -1, ctl_fd = -1, rc = 1, opt;
@@ -192,6 +211,11 @@ int main(int argc, char **argv)
 		}
 	}
 	log_init("xnbd", level);
+	rc = notify_init(&notifier);
+	if (rc)
+		log_warn("cannot use $NOTIFY_SOCKET: %s (systemd is not told we are ready)",
+			 strerror(-rc));
+	rc = 1;
 	if (!platform)
 		platform = platform_default_name();
 	s.platform_name = platform;
@@ -263,6 +287,9 @@ int main(int argc, char **argv)
 	}
 	log_info("serving %s on platform '%s' (control socket %s, workers %s)", s.backend_root,
 		 platform, ctl_path, s.worker_path);
+	notify_send(&notifier, "READY=1");
+	notify_status(&s, &notifier);
+	notify_watchdog(&notifier, sup_now_ms());
 
 	for (;;) {
 		struct epoll_event ev[64];
@@ -271,6 +298,10 @@ int main(int argc, char **argv)
 
 		if (s.stopping) {
 			if (!s.stop_deadline_ms) {
+				notify_send(&notifier, s.disconnect ?
+					    "STOPPING=1\nSTATUS=closing every vif" :
+					    "STOPPING=1\nSTATUS=leaving: workers detach, guests stay "
+					    "Connected");
 				s.stop_deadline_ms = sup_now_ms() + STOP_TIMEOUT_MS;
 				workers_stop(&s, s.disconnect);
 			}
@@ -316,6 +347,7 @@ int main(int argc, char **argv)
 				uint64_t expirations;
 
 				if (read(timer_fd, &expirations, sizeof(expirations)) > 0) {
+					notify_watchdog(&notifier, sup_now_ms());
 					workers_tick(&s);
 					if (!s.stopping)
 						vifs_tick(&s);
@@ -345,6 +377,8 @@ int main(int argc, char **argv)
 			vifs_apply(&s);
 		ctl_reap(&s);
 		workers_collect(&s);
+		if (!s.stopping)
+			notify_status(&s, &notifier);
 	}
 	vifs_release(&s, s.disconnect);
 	rc = 0;
@@ -364,5 +398,6 @@ out:
 	if (s.xs)
 		s.ops->xs_close(s.xs);
 	s.ops->close(s.plat);
+	notify_close(&notifier);
 	return rc;
 }
