@@ -5,10 +5,14 @@
 #   make check         install what is missing, build, run every test
 #   make fuzz          run the fuzzers for FUZZ_SECONDS each (default 600)
 #   make bench-engine  the engine benchmark (JSON lines)
+#   make deb           the Debian package, in build-deb/ (lintian-checked)
 
 BUILD      ?= build
 BUILD_SAN  ?= build-san
 BUILD_FUZZ ?= build-fuzz
+BUILD_DEB  ?= build-deb
+# meson.build's project version: the one source of the version.
+VERSION := $(shell sed -n "s/^ *version: '\([^']*\)',.*/\1/p" meson.build | head -n 1)
 FUZZ_SECONDS ?= 600
 CHECK_FUZZ_SECONDS ?= 30
 
@@ -21,7 +25,7 @@ FUZZERS = fuzz_tx fuzz_rx fuzz_offload fuzz_front fuzz_xsvalue fuzz_ctrl
 
 PHONY_EXTRA = demo-engine bench-e2e
 .PHONY: install all deps build demo check test test-san test-valgrind fuzz-build \
-	fuzz check-fuzz bench-engine clean lab-build lab-test bench-lab
+	fuzz check-fuzz bench-engine clean lab-build lab-test bench-lab deb deb-deps
 
 all: build
 
@@ -89,6 +93,30 @@ check: deps
 		$(BUILD_SAN)/meson-logs/check-san.json $(BUILD)/meson-logs/check-valgrind.json \
 		$(BUILD_FUZZ)/meson-logs/check-fuzz.json
 
+# The Debian package: debian/ with debhelper and meson, built in a copy of
+# this tree (without .git and build dirs) under $(BUILD_DEB)/, where the
+# .deb, the -dbgsym .ddeb, .buildinfo and .changes land; lintian must find
+# no error. deb-deps installs the build dependencies (debian/control) and
+# the tools.
+deb-deps:
+	@if ! command -v dpkg-checkbuilddeps >/dev/null 2>&1 || ! command -v lintian >/dev/null 2>&1 || \
+	    ! dpkg-checkbuilddeps >/dev/null 2>&1; then \
+		echo "Installing the package's build dependencies (debian/control), dpkg-dev, lintian"; \
+		if [ "$$(id -u)" != 0 ]; then echo "make deb-deps: run as root (apt-get)" >&2; exit 1; fi; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dpkg-dev lintian >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive apt-get build-dep -y -qq ./ >/dev/null; \
+	fi
+
+deb: deb-deps
+	rm -rf $(BUILD_DEB)
+	mkdir -p $(BUILD_DEB)/xnb-$(VERSION)
+	tar -cf - --exclude=./.git --exclude='./build*' --exclude='./obj-*' . | \
+		tar -xf - -C $(BUILD_DEB)/xnb-$(VERSION)
+	cd $(BUILD_DEB)/xnb-$(VERSION) && dpkg-buildpackage -b -us -uc
+	lintian --fail-on error --display-info --pedantic $(BUILD_DEB)/xnb_$(VERSION)_amd64.changes
+	@ls -l $(BUILD_DEB)/*.deb
+
 bench-engine: build
 	$(BUILD)/bench/bench-engine
 
@@ -114,4 +142,4 @@ install: build
 		--home-dir /nonexistent --shell /usr/sbin/nologin xnb
 
 clean:
-	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ)
+	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ) $(BUILD_DEB)
