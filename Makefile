@@ -6,6 +6,7 @@
 #   make fuzz          run the fuzzers for FUZZ_SECONDS each (default 600)
 #   make bench-engine  the engine benchmark (JSON lines)
 #   make deb           the Debian package, in build-deb/ (lintian-checked)
+#   make bench-plot    charts from benchmark JSON lines (BENCH_JSON=FILES)
 
 BUILD      ?= build
 BUILD_SAN  ?= build-san
@@ -26,7 +27,7 @@ FUZZERS = fuzz_tx fuzz_rx fuzz_offload fuzz_front fuzz_xsvalue fuzz_ctrl
 
 PHONY_EXTRA = demo-engine bench-e2e
 .PHONY: install all deps build demo check test test-release test-san test-valgrind fuzz-build \
-	fuzz check-fuzz bench-engine clean lab-build lab-test bench-lab deb deb-deps
+	fuzz check-fuzz bench-engine bench-plot clean lab-build lab-test bench-lab deb deb-deps
 
 all: build
 
@@ -135,6 +136,19 @@ bench-engine: build
 
 bench-e2e: deps build
 	bench/bench-e2e.sh $(BUILD)
+
+# Charts (SVG and PNG) from the benchmarks' JSON lines, each against its
+# own run's baseline: make bench-plot BENCH_JSON="e2e.jsonl lab.jsonl".
+# The default input is the README's numbers; the charts go to BENCH_PLOTS.
+BENCH_JSON ?= doc/bench/readme-results.jsonl
+BENCH_PLOTS ?= $(BUILD)/bench-plots
+bench-plot:
+	@command -v gnuplot >/dev/null 2>&1 || { \
+		echo "Installing gnuplot-nox"; \
+		if [ "$$(id -u)" != 0 ]; then echo "make bench-plot: run as root (apt-get)" >&2; exit 1; fi; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnuplot-nox >/dev/null; }
+	python3 tools/bench-plot.py --out $(BENCH_PLOTS) $(BENCH_JSON)
 
 # The Xen lab (tests/lab/README.md): artifacts cached in $XNB_LAB_CACHE
 # (default /var/cache/xnb-lab), rebuilt only when the lab's files change.
