@@ -54,6 +54,28 @@ int engine_ctrl_init(struct engine_ctrl *c, xen_netif_ctrl_sring_t *sring,
 	return 0;
 }
 
+int engine_ctrl_restore(struct engine_ctrl *c, const struct engine_hash *h)
+{
+	struct engine_hash r;
+
+	if ((h->alg != XEN_NETIF_CTRL_HASH_ALGORITHM_NONE &&
+	     h->alg != XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ) ||
+	    (h->flags & ~(uint32_t)ENGINE_HASH_FLAGS_ALL) || h->size > ENGINE_HASH_MAPPING_MAX ||
+	    h->num_queues != c->cfg.num_queues)
+		return -EINVAL;
+	for (uint32_t i = 0; i < h->size; i++)
+		if (h->mapping[i] >= c->cfg.num_queues)
+			return -EINVAL;
+	engine_hash_init(&r, c->cfg.num_queues);
+	r.alg = h->alg;
+	r.flags = h->flags;
+	r.size = h->size;
+	memcpy(r.key, h->key, sizeof(r.key));
+	memcpy(r.mapping, h->mapping, (size_t)h->size * sizeof(r.mapping[0]));
+	c->hash = r;
+	return 0;
+}
+
 static void plan_copy(struct engine_ctrl *c, struct engine_ctrl_batch *b,
 		      const struct xen_netif_ctrl_request *req, uint32_t gref, uint32_t len)
 {

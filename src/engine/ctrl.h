@@ -105,6 +105,19 @@ int engine_ctrl_init(struct engine_ctrl *c, xen_netif_ctrl_sring_t *sring,
 		     const struct engine_ctrl_config *cfg);
 
 /*
+ * engine_ctrl_restore() - right after engine_ctrl_init(), before the ring
+ * is served: publish @h, the state a previous backend process had committed
+ * for this same ring (the frontend will not set it again). It is checked as
+ * requests are: algorithm NONE or TOEPLITZ, known flags, size within
+ * ENGINE_HASH_MAPPING_MAX, every entry in use below this ring's num_queues,
+ * which @h->num_queues must equal (another number of queues is another
+ * connection). Entries past the size are taken as zero, as
+ * SET_HASH_MAPPING_SIZE leaves them. Returns 0, or -EINVAL changing
+ * nothing (after init: hashing stays off).
+ */
+int engine_ctrl_restore(struct engine_ctrl *c, const struct engine_hash *h);
+
+/*
  * engine_ctrl_process() - consume the requests posted, up to and including
  * the first that needs a grant copy, into @b (reset first). Call it only
  * after the previous batch was completed. Returns the number consumed (0:

@@ -534,6 +534,55 @@ static void test_hash_state_for_rx(void **state)
 	assert_int_equal(m.hash_type, _XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP);
 }
 
+/* A restarted backend takes back what its predecessor committed, checked. */
+static void test_restore(void **state)
+{
+	struct engine_hash h, bad;
+	static const uint8_t frame[34] = {
+		[12] = 0x08, [13] = 0x00, [14] = 0x45, [23] = 17, /* IPv4 UDP */
+		[26] = 10, 0, 0, 1, 10, 0, 0, 2,
+	};
+	struct engine_pkt_meta m;
+	(void)state;
+
+	engine_hash_init(&h, NQ);
+	h.alg = TOEPLITZ;
+	h.flags = XEN_NETIF_CTRL_HASH_TYPE_IPV4;
+	h.key[0] = 0x6d;
+	h.size = 2;
+	h.mapping[0] = 3;
+	h.mapping[1] = 1;
+	h.mapping[2] = 2; /* past the size: not taken */
+	assert_int_equal(engine_ctrl_restore(&x->c, &h), 0);
+	assert_int_equal(x->c.hash.alg, TOEPLITZ);
+	assert_int_equal(x->c.hash.size, 2);
+	assert_int_equal(x->c.hash.mapping[1], 1);
+	assert_int_equal(x->c.hash.mapping[2], 0);
+	assert_int_equal(x->c.hash.key[0], 0x6d);
+	assert_true(engine_hash_packet(&x->c.hash, frame, sizeof(frame), &m) >= 0);
+	assert_int_equal(m.has_hash, 1);
+	/* and the ring carries on from it: GET_HASH_FLAGS works, algorithm set */
+	expect(T_GETF, 0, 0, 0, OK, ENGINE_HASH_FLAGS_ALL);
+
+	bad = h;
+	bad.mapping[1] = NQ;
+	assert_int_equal(engine_ctrl_restore(&x->c, &bad), -EINVAL);
+	bad = h;
+	bad.alg = 7;
+	assert_int_equal(engine_ctrl_restore(&x->c, &bad), -EINVAL);
+	bad = h;
+	bad.flags = 1u << 9;
+	assert_int_equal(engine_ctrl_restore(&x->c, &bad), -EINVAL);
+	bad = h;
+	bad.size = ENGINE_HASH_MAPPING_MAX + 1;
+	assert_int_equal(engine_ctrl_restore(&x->c, &bad), -EINVAL);
+	bad = h;
+	bad.num_queues = NQ + 1;
+	assert_int_equal(engine_ctrl_restore(&x->c, &bad), -EINVAL);
+	/* a refused state changes nothing */
+	assert_int_equal(x->c.hash.mapping[0], 3);
+}
+
 /* ---- frontend engine ---- */
 
 static void fe_init(void)
@@ -780,6 +829,7 @@ int main(void)
 		TT(test_full_ring_wraps),
 		TT(test_events),
 		TT(test_hash_state_for_rx),
+		TT(test_restore),
 		TT(test_front_requests),
 		TT(test_front_ring_full),
 		TT(test_front_hostile),
