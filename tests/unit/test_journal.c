@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -210,26 +211,187 @@ static void test_queues_apart(void **state)
 	journal_unmap(j);
 }
 
-/* A file of the previous layout is cleared, never replayed. */
+/* A file of a previous layout (1, 2: no control record) is cleared, never replayed. */
 static void test_old_layout_cleared(void **state)
 {
-	int fd = memfd_create("journal", MFD_CLOEXEC);
-	uint32_t old[4] = { 0x786e626a, 1, TX_REF, RX_REF };
-	struct vif_journal *j;
-	uint8_t out[4][6];
-
 	(void)state;
 	fixture_rx_engine(NULL);
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, IPC_JOURNAL_BYTES), 0);
-	memset(frame, 0xff, 4096);
-	memcpy(frame, old, sizeof(old));
-	assert_int_equal(pwrite(fd, frame, 4096, 0), 4096);
-	j = journal_map(fd);
-	assert_non_null(j);
-	assert_int_equal(journal_mcast_load(j, out, 4), 0);
-	assert_int_equal(journal_replay(j, 0, TX_REF, RX_REF, fx->txs, fx->rxs), 0);
-	assert_int_equal(fixture_rx_rsp_prod(), 0);
+	for (uint32_t version = 1; version <= 2; version++) {
+		int fd = memfd_create("journal", MFD_CLOEXEC);
+		uint32_t old[4] = { 0x786e626a, version, TX_REF, RX_REF };
+		struct vif_journal *j;
+		uint8_t out[4][6];
+
+		assert_true(fd >= 0);
+		assert_int_equal(ftruncate(fd, IPC_JOURNAL_BYTES), 0);
+		memset(frame, 0xff, 4096);
+		memcpy(frame, old, sizeof(old));
+		assert_int_equal(pwrite(fd, frame, 4096, 0), 4096);
+		j = journal_map(fd);
+		assert_non_null(j);
+		assert_int_equal(journal_mcast_load(j, out, 4), 0);
+		assert_int_equal(journal_replay(j, 0, TX_REF, RX_REF, fx->txs, fx->rxs), 0);
+		assert_int_equal(fixture_rx_rsp_prod(), 0);
+		journal_unmap(j);
+	}
+}
+
+/* ---- the control ring ---------------------------------------------------- */
+
+#define CTRL_REF 902
+
+static union { xen_netif_ctrl_sring_t s; uint8_t page[FIX_PAGE]; } ctrl_page
+	__attribute__((aligned(4096)));
+static xen_netif_ctrl_front_ring_t ctrl_front;
+
+static void ctrl_post(uint16_t id, uint16_t type, uint32_t d0)
+{
+	struct xen_netif_ctrl_request *r = RING_GET_REQUEST(&ctrl_front, ctrl_front.req_prod_pvt++);
+
+	r->id = id;
+	r->type = type;
+	r->data[0] = d0;
+	r->data[1] = r->data[2] = 0;
+	ctrl_page.s.req_prod = ctrl_front.req_prod_pvt;
+}
+
+/* A backend of 4 queues attached to the ring, a batch of three taken and committed. */
+static void ctrl_batch(struct engine_ctrl *c, struct engine_ctrl_batch *b)
+{
+	struct engine_ctrl_config cfg = { .peer_domid = 7, .num_queues = 4 };
+
+	assert_int_equal(engine_ctrl_init(c, &ctrl_page.s, &cfg), 0);
+	ctrl_post(1, XEN_NETIF_CTRL_TYPE_SET_HASH_ALGORITHM, XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ);
+	ctrl_post(2, XEN_NETIF_CTRL_TYPE_SET_HASH_FLAGS, XEN_NETIF_CTRL_HASH_TYPE_IPV4);
+	ctrl_post(3, XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING_SIZE, 4);
+	assert_int_equal(engine_ctrl_process(c, b), 3);
+	engine_ctrl_settle(c, b);
+	engine_ctrl_commit(c, b);
+}
+
+static void ctrl_ring_new(void)
+{
+	memset(&ctrl_page, 0xa5, sizeof(ctrl_page));
+	SHARED_RING_INIT(&ctrl_page.s);
+	FRONT_RING_INIT(&ctrl_front, &ctrl_page.s, FIX_PAGE);
+}
+
+/* Died between recording a batch and publishing it: the successor publishes it. */
+static void test_ctrl_replay_unpublished(void **state)
+{
+	struct vif_journal *j = new_journal();
+	struct engine_ctrl *c = calloc(1, sizeof(*c)), *next = calloc(1, sizeof(*next));
+	struct engine_ctrl_batch *b = calloc(1, sizeof(*b));
+	struct engine_ctrl_config cfg = { .peer_domid = 7, .num_queues = 4 };
+	struct engine_hash h;
+	unsigned replayed;
+
+	(void)state;
+	assert_non_null(c);
+	assert_non_null(next);
+	assert_non_null(b);
+	ctrl_ring_new();
+	journal_ctrl_reset(j, CTRL_REF);
+	ctrl_batch(c, b);
+	journal_ctrl_begin(j, c, b);
+	/* ... killed here: the ring still shows the requests. */
+	assert_int_equal(ctrl_page.s.rsp_prod, 0);
+	assert_int_equal(journal_ctrl_resume(j, CTRL_REF, &ctrl_page.s, &h, &replayed), 1);
+	assert_int_equal(replayed, 3);
+	assert_int_equal(ctrl_page.s.rsp_prod, 3);
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(ctrl_page.s.ring[i].rsp.id, i + 1);
+		assert_int_equal(ctrl_page.s.ring[i].rsp.status, XEN_NETIF_CTRL_STATUS_SUCCESS);
+	}
+	assert_int_equal(h.alg, XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ);
+	assert_int_equal(h.flags, XEN_NETIF_CTRL_HASH_TYPE_IPV4);
+	assert_int_equal(h.size, 4);
+	/* The successor attaches after the answers, with the state they answered for. */
+	assert_int_equal(engine_ctrl_init(next, &ctrl_page.s, &cfg), 0);
+	assert_int_equal(engine_ctrl_restore(next, &h), 0);
+	assert_int_equal(engine_ctrl_process(next, b), 0);
+	/* Settled by the resume: a second successor finds the same, replays nothing. */
+	assert_int_equal(journal_ctrl_resume(j, CTRL_REF, &ctrl_page.s, &h, &replayed), 1);
+	assert_int_equal(replayed, 0);
+	assert_int_equal(h.size, 4);
+	free(c);
+	free(next);
+	free(b);
+	journal_unmap(j);
+}
+
+/* Died after the publish, before the end: nothing replayed, the state kept. */
+static void test_ctrl_published_kept(void **state)
+{
+	struct vif_journal *j = new_journal();
+	struct engine_ctrl *c = calloc(1, sizeof(*c));
+	struct engine_ctrl_batch *b = calloc(1, sizeof(*b));
+	struct engine_hash h;
+	unsigned replayed;
+
+	(void)state;
+	assert_non_null(c);
+	assert_non_null(b);
+	ctrl_ring_new();
+	journal_ctrl_reset(j, CTRL_REF);
+	ctrl_batch(c, b);
+	journal_ctrl_begin(j, c, b);
+	engine_ctrl_publish(c, b);
+	assert_int_equal(journal_ctrl_resume(j, CTRL_REF, &ctrl_page.s, &h, &replayed), 1);
+	assert_int_equal(replayed, 0);
+	assert_int_equal(ctrl_page.s.rsp_prod, 3);
+	assert_int_equal(h.flags, XEN_NETIF_CTRL_HASH_TYPE_IPV4);
+
+	/* The usual way: begin, publish, end; then a fresh connection forgets it. */
+	ctrl_ring_new();
+	journal_ctrl_reset(j, CTRL_REF);
+	ctrl_batch(c, b);
+	journal_ctrl_begin(j, c, b);
+	engine_ctrl_publish(c, b);
+	journal_ctrl_end(j);
+	assert_int_equal(journal_ctrl_resume(j, CTRL_REF, &ctrl_page.s, &h, &replayed), 1);
+	assert_int_equal(h.alg, XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ);
+	journal_ctrl_reset(j, CTRL_REF);
+	assert_int_equal(journal_ctrl_resume(j, CTRL_REF, &ctrl_page.s, &h, &replayed), 1);
+	assert_int_equal(h.alg, XEN_NETIF_CTRL_HASH_ALGORITHM_NONE);
+	free(c);
+	free(b);
+	journal_unmap(j);
+}
+
+/* Another ring's record, or a ring that moved elsewhere: nothing taken on its word. */
+static void test_ctrl_other_ring(void **state)
+{
+	struct vif_journal *j = new_journal();
+	struct engine_ctrl *c = calloc(1, sizeof(*c));
+	struct engine_ctrl_batch *b = calloc(1, sizeof(*b));
+	struct engine_hash h;
+	unsigned replayed;
+
+	(void)state;
+	assert_non_null(c);
+	assert_non_null(b);
+	ctrl_ring_new();
+	journal_ctrl_reset(j, CTRL_REF);
+	ctrl_batch(c, b);
+	journal_ctrl_begin(j, c, b);
+	assert_int_equal(journal_ctrl_resume(j, CTRL_REF + 1, &ctrl_page.s, &h, &replayed), 0);
+	assert_int_equal(replayed, 0);
+	assert_int_equal(ctrl_page.s.rsp_prod, 0);
+	/* ... and the record is that ring's now: the old batch is gone. */
+	assert_int_equal(journal_ctrl_resume(j, CTRL_REF, &ctrl_page.s, &h, &replayed), 0);
+
+	journal_ctrl_reset(j, CTRL_REF);
+	ctrl_ring_new();
+	ctrl_batch(c, b);
+	journal_ctrl_begin(j, c, b);
+	ctrl_page.s.rsp_prod = 77; /* neither the batch's start nor its end */
+	assert_int_equal(journal_ctrl_resume(j, CTRL_REF, &ctrl_page.s, &h, &replayed), 1);
+	assert_int_equal(replayed, 0);
+	assert_int_equal(ctrl_page.s.rsp_prod, 77);
+	assert_int_equal(h.alg, XEN_NETIF_CTRL_HASH_ALGORITHM_NONE);
+	free(c);
+	free(b);
 	journal_unmap(j);
 }
 
@@ -248,6 +410,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_queues_apart, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_old_layout_cleared, fixture_setup,
 						fixture_teardown),
+		cmocka_unit_test(test_ctrl_replay_unpublished),
+		cmocka_unit_test(test_ctrl_published_kept),
+		cmocka_unit_test(test_ctrl_other_ring),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #define JOURNAL_MAGIC 0x786e626a /* "xnbj" */
-#define JOURNAL_VERSION 2 /* 2: one record per queue */
+#define JOURNAL_VERSION 3 /* 2: one record per queue; 3: the control ring's */
 
 /* One ring's pending responses: 8 bytes a slot covers both rings' layouts. */
 struct journal_ring {
@@ -27,15 +27,30 @@ struct journal_queue {
 	struct journal_ring tx, rx;
 };
 
+/* The control ring: its hash state, and the batch being published. */
+struct journal_ctrl {
+	uint32_t in_use;            /* 1: what follows is about ring @ref */
+	uint32_t ref;
+	struct engine_hash settled; /* the state every published batch left */
+	uint32_t valid;             /* 1 while [from, from + count) is being published */
+	RING_IDX from;
+	uint32_t count;
+	uint32_t pad;
+	struct engine_hash next;    /* the state that batch answers for */
+	struct xen_netif_ctrl_response rsp[ENGINE_CTRL_RING_SIZE];
+};
+
 /*
- * Each queue's thread writes only its own record; the multicast list is
- * the vif's, written under the caller's lock for it.
+ * Each queue's thread writes only its own record, the control ring's thread
+ * only the control record; the multicast list is the vif's, written under
+ * the caller's lock for it.
  */
 struct vif_journal {
 	uint32_t magic, version;
 	uint32_t nr_mcast, pad;
 	uint8_t mcast[JOURNAL_MCAST_MAX][6];
 	struct journal_queue q[JOURNAL_MAX_QUEUES];
+	struct journal_ctrl ctrl;
 };
 
 _Static_assert(sizeof(struct vif_journal) <= IPC_JOURNAL_BYTES, "the file holds a journal");
@@ -195,4 +210,77 @@ unsigned journal_mcast_load(const struct vif_journal *j, uint8_t (*addrs)[6], un
 		n = JOURNAL_MCAST_MAX;
 	memcpy(addrs, j->mcast, (size_t)n * 6);
 	return n;
+}
+
+void journal_ctrl_reset(struct vif_journal *j, uint32_t ref)
+{
+	if (!j)
+		return;
+	__atomic_store_n(&j->ctrl.valid, 0, __ATOMIC_RELEASE);
+	engine_hash_init(&j->ctrl.settled, 1);
+	j->ctrl.ref = ref;
+	j->ctrl.in_use = 1;
+}
+
+void journal_ctrl_begin(struct vif_journal *j, const struct engine_ctrl *c,
+			const struct engine_ctrl_batch *b)
+{
+	struct journal_ctrl *jc;
+
+	if (!j || b->nr_rsps == 0 || b->nr_rsps > ENGINE_CTRL_RING_SIZE)
+		return;
+	jc = &j->ctrl;
+	memcpy(jc->rsp, b->rsps, (size_t)b->nr_rsps * sizeof(b->rsps[0]));
+	jc->next = c->hash;
+	jc->from = c->rsp_published;
+	jc->count = b->nr_rsps;
+	__atomic_store_n(&jc->valid, 1, __ATOMIC_RELEASE);
+}
+
+void journal_ctrl_end(struct vif_journal *j)
+{
+	if (!j || !__atomic_load_n(&j->ctrl.valid, __ATOMIC_ACQUIRE))
+		return;
+	j->ctrl.settled = j->ctrl.next;
+	__atomic_store_n(&j->ctrl.valid, 0, __ATOMIC_RELEASE);
+}
+
+/*
+ * The ring shows the recorded batch published when rsp_prod reads its end,
+ * not yet when it reads its start (the slots then still hold the requests:
+ * the frontend posts only behind responses it has seen). Any other value
+ * is not what we left: the batch's state is not taken on its word.
+ */
+int journal_ctrl_resume(struct vif_journal *j, uint32_t ref, xen_netif_ctrl_sring_t *sring,
+			struct engine_hash *out, unsigned *replayed)
+{
+	struct journal_ctrl *jc;
+	RING_IDX prod;
+
+	*replayed = 0;
+	if (!j)
+		return 0;
+	jc = &j->ctrl;
+	if (!jc->in_use || jc->ref != ref) {
+		journal_ctrl_reset(j, ref);
+		return 0;
+	}
+	*out = jc->settled;
+	if (__atomic_load_n(&jc->valid, __ATOMIC_ACQUIRE) && jc->count >= 1 &&
+	    jc->count <= ENGINE_CTRL_RING_SIZE) {
+		prod = engine_ring_read_idx(&sring->rsp_prod);
+		if (prod == jc->from) {
+			for (unsigned i = 0; i < jc->count; i++)
+				memcpy(&sring->ring[(jc->from + i) % ENGINE_CTRL_RING_SIZE].rsp,
+				       &jc->rsp[i], sizeof(jc->rsp[i]));
+			xen_wmb(); /* responses before the producer that covers them */
+			engine_ring_write_idx(&sring->rsp_prod, jc->from + jc->count);
+			*replayed = jc->count;
+		}
+		if (prod == jc->from || prod == jc->from + jc->count)
+			*out = jc->next;
+	}
+	jc->settled = *out;
+	__atomic_store_n(&jc->valid, 0, __ATOMIC_RELEASE);
+	return 1;
 }

@@ -19,6 +19,14 @@
  * The guest never sees the journal. Only the worker writes it (it is also
  * the only reader, after a restart); a record describes rings by their
  * grant references and is reset on every fresh connection.
+ *
+ * The control ring has a record of its own, with one more job: the hash
+ * state the frontend set through it lives only in the backend (the
+ * frontend sets it once, after connecting), so the journal keeps it too.
+ * A batch's responses are recorded together with the state they answer
+ * for; once published, that state becomes the settled one. A successor
+ * that finds a recorded batch finishes its publish if the ring does not
+ * show it, and takes the batch's state either way.
  */
 #ifndef XNB_BACKEND_JOURNAL_H
 #define XNB_BACKEND_JOURNAL_H
@@ -26,6 +34,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ctrl.h"
 #include "ring.h"
 #include "rx.h"
 #include "tx.h"
@@ -72,5 +81,23 @@ void journal_end(struct vif_journal *j, unsigned queue);
 #define JOURNAL_MCAST_MAX 64
 void journal_mcast_save(struct vif_journal *j, const uint8_t (*addrs)[6], unsigned n);
 unsigned journal_mcast_load(const struct vif_journal *j, uint8_t (*addrs)[6], unsigned max);
+
+/*
+ * The control ring (ctrl-ring-ref @ref), written by the thread serving it.
+ * journal_ctrl_reset() - a fresh connection of ring @ref: hashing off, nothing pending.
+ * journal_ctrl_begin() - before engine_ctrl_publish(): @b's responses (from
+ *   @c's rsp_published) and @c->hash, committed, which they answer for.
+ * journal_ctrl_end() - after it: that state is the settled one.
+ * journal_ctrl_resume() - on resuming ring @ref at @sring: publish a
+ *   recorded batch the ring does not show (*@replayed: responses written),
+ *   then put in @out the state to restore. Returns 1 with @out filled, 0
+ *   when the journal holds nothing for @ref.
+ */
+void journal_ctrl_reset(struct vif_journal *j, uint32_t ref);
+void journal_ctrl_begin(struct vif_journal *j, const struct engine_ctrl *c,
+			const struct engine_ctrl_batch *b);
+void journal_ctrl_end(struct vif_journal *j);
+int journal_ctrl_resume(struct vif_journal *j, uint32_t ref, xen_netif_ctrl_sring_t *sring,
+			struct engine_hash *out, unsigned *replayed);
 
 #endif
