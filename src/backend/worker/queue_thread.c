@@ -4,7 +4,8 @@
  * of each of the guest's vifs (worker.h explains the lock).
  *
  * Each thread sleeps in its own epoll set over: its event-channel handle
- * (the ports of its queues, routed by port), each of its queues' TAP fd
+ * (the ports of its queues, and on thread 0 those of the vifs' control
+ * rings, routed by port to one or the other), each of its queues' TAP fd
  * (routed by fd), a wake eventfd (stop, or look at every queue), the timer
  * of held-back unmasks, and a 1 s tick (stall and drain checks). It wakes,
  * takes its lock, does a bounded amount of work per source, and sleeps
@@ -56,35 +57,51 @@ void worker_thread_unlock(struct worker_thread *t)
 	pthread_mutex_unlock(&t->lock);
 }
 
-/* Grow @map (of @len entries) so that @index fits. 0 / -ENOMEM. */
-static int map_fit(struct vif_queue ***map, unsigned *len, unsigned index)
+/*
+ * @map (of *@len entries of @size bytes) grown so that @index fits, new
+ * entries zeroed: the map to use, or NULL (out of memory, @map unchanged).
+ */
+static void *map_fit(void *map, size_t size, unsigned *len, unsigned index)
 {
 	unsigned n = *len ? *len : 64;
-	struct vif_queue **m;
+	char *m;
 
 	if (index < *len)
-		return 0;
+		return map;
 	while (n <= index)
 		n *= 2;
-	m = realloc(*map, n * sizeof(*m));
+	m = realloc(map, n * size);
 	if (!m)
-		return -ENOMEM;
-	memset(m + *len, 0, (n - *len) * sizeof(*m));
-	*map = m;
+		return NULL;
+	memset(m + (size_t)*len * size, 0, (size_t)(n - *len) * size);
 	*len = n;
+	return m;
+}
+
+static int route(struct worker_thread *t, int port, struct worker_route r)
+{
+	struct worker_route *map;
+
+	if (port < 0)
+		return -EINVAL;
+	if (!r.q && !r.ctrl && (unsigned)port >= t->port_map_len)
+		return 0;
+	map = map_fit(t->port_map, sizeof(*map), &t->port_map_len, (unsigned)port);
+	if (!map)
+		return -ENOMEM;
+	t->port_map = map;
+	t->port_map[port] = r;
 	return 0;
 }
 
 int worker_port_route(struct worker_thread *t, int port, struct vif_queue *q)
 {
-	if (port < 0)
-		return -EINVAL;
-	if (!q && (unsigned)port >= t->port_map_len)
-		return 0;
-	if (map_fit(&t->port_map, &t->port_map_len, (unsigned)port))
-		return -ENOMEM;
-	t->port_map[port] = q;
-	return 0;
+	return route(t, port, (struct worker_route){ .q = q });
+}
+
+int worker_port_route_ctrl(struct worker_thread *t, int port, struct vif *v)
+{
+	return route(t, port, (struct worker_route){ .ctrl = v });
 }
 
 /* A port going away: its held-back unmask goes with it. */
@@ -156,13 +173,15 @@ void worker_kick(struct worker_thread *t)
 
 int worker_queue_attach(struct worker_thread *t, struct vif_queue *q)
 {
+	struct vif_queue **fd_map;
 	int fd = q->tap.fd, rc;
 
 	if (t->nr_queues == WORKER_VIFS_MAX)
 		return -ENOSPC;
-	rc = map_fit(&t->fd_map, &t->fd_map_len, (unsigned)fd);
-	if (rc)
-		return rc;
+	fd_map = map_fit(t->fd_map, sizeof(*fd_map), &t->fd_map_len, (unsigned)fd);
+	if (!fd_map)
+		return -ENOMEM;
+	t->fd_map = fd_map;
 	rc = epoll_set(t, EPOLL_CTL_ADD, fd, EPOLLIN, SRC_TAP);
 	if (rc)
 		return rc;
@@ -197,6 +216,31 @@ void worker_queue_detach(struct worker_thread *t, struct vif_queue *q)
 		}
 	}
 	q->connected = false;
+}
+
+int worker_ctrl_attach(struct worker_thread *t, struct vif *v)
+{
+	if (t->nr_ctrls == WORKER_VIFS_MAX)
+		return -ENOSPC;
+	t->ctrls[t->nr_ctrls++] = v;
+	v->ctrl.connected = true;
+	kick(t); /* requests may have been posted before anyone listened */
+	return 0;
+}
+
+void worker_ctrl_detach(struct worker_thread *t, struct vif *v)
+{
+	for (unsigned i = 0; i < t->nr_ctrls; i++) {
+		if (t->ctrls[i] == v) {
+			t->ctrls[i] = t->ctrls[--t->nr_ctrls];
+			break;
+		}
+	}
+	if (v->ctrl.port >= 0) {
+		forget_port(t, v->ctrl.port);
+		worker_port_route_ctrl(t, v->ctrl.port, NULL);
+	}
+	v->ctrl.connected = false;
 }
 
 void worker_tap_poll(struct vif_queue *q, bool on)
@@ -260,24 +304,28 @@ static void unmask_due(struct worker_thread *t)
 	arm_eoi_timer(t);
 }
 
-/* Unmask @port now, or later if its queue's events keep being spurious. */
-static void eoi(struct worker_thread *t, int port, struct vif_queue *q, bool spurious)
+/*
+ * Unmask @port now, or later if its events keep being spurious: @streak
+ * counts them (NULL: a port nobody serves, unmasked at once), @delayed
+ * counts the unmasks held back.
+ */
+static void eoi(struct worker_thread *t, int port, unsigned *streak, uint64_t *delayed,
+		bool spurious)
 {
 	struct worker *d = t->d;
-	unsigned *streak, delay;
+	unsigned delay;
 
-	if (!q) {
+	if (!streak) {
 		d->ops->evtchn_unmask(t->evt, (uint32_t)port);
 		return;
 	}
-	streak = &q->spurious_streak[port == q->port_tx ? 0 : 1];
 	*streak = spurious ? *streak + 1 : 0;
 	delay = eoi_delay_ms(*streak);
 	if (delay == 0 || t->nr_deferred == WORKER_DEFERRED_MAX) {
 		d->ops->evtchn_unmask(t->evt, (uint32_t)port);
 		return;
 	}
-	q->stats.eoi_delayed++;
+	(*delayed)++;
 	t->deferred[t->nr_deferred].port = port;
 	t->deferred[t->nr_deferred].due_ms = eoi_now_ms() + delay;
 	t->nr_deferred++;
@@ -292,16 +340,26 @@ static void handle_evtchn(struct worker_thread *t)
 
 	for (int i = 0; i < EVTCHN_BUDGET; i++) {
 		int port = d->ops->evtchn_pending(t->evt);
-		struct vif_queue *q;
-		bool spurious = false;
+		struct worker_route r = { 0 };
 
 		if (port < 0)
 			break;
-		q = (unsigned)port < t->port_map_len ? t->port_map[port] : NULL;
+		if ((unsigned)port < t->port_map_len)
+			r = t->port_map[port];
 		/* Handled while masked: what the guest sends meanwhile stays pending. */
-		if (q)
-			spurious = vif_queue_event(q);
-		eoi(t, port, q, spurious);
+		if (r.q) {
+			bool spurious = vif_queue_event(r.q);
+
+			eoi(t, port, &r.q->spurious_streak[port == r.q->port_tx ? 0 : 1],
+			    &r.q->stats.eoi_delayed, spurious);
+		} else if (r.ctrl) {
+			bool spurious = vif_ctrl_event(r.ctrl);
+
+			eoi(t, port, &r.ctrl->ctrl.spurious_streak, &r.ctrl->ctrl.eoi_delayed,
+			    spurious);
+		} else {
+			eoi(t, port, NULL, NULL, false);
+		}
 	}
 }
 
@@ -316,6 +374,8 @@ static void handle_wake(struct worker_thread *t)
 		t->kicked = false;
 		for (unsigned i = 0; i < t->nr_queues; i++)
 			vif_queue_event(t->queues[i]);
+		for (unsigned i = 0; i < t->nr_ctrls; i++)
+			vif_ctrl_event(t->ctrls[i]);
 	}
 }
 
@@ -334,6 +394,8 @@ static void run_pending(struct worker_thread *t)
 	t->work_pending = false;
 	for (unsigned i = 0; i < t->nr_queues; i++)
 		vif_queue_run_pending(t->queues[i]);
+	for (unsigned i = 0; i < t->nr_ctrls; i++)
+		vif_ctrl_run_pending(t->ctrls[i]);
 }
 
 static void *thread_main(void *arg)
@@ -415,7 +477,8 @@ static void thread_close(struct worker_thread *t)
 	}
 	free(t->port_map);
 	free(t->fd_map);
-	t->port_map = t->fd_map = NULL;
+	t->port_map = NULL;
+	t->fd_map = NULL;
 	t->port_map_len = t->fd_map_len = 0;
 	pthread_mutex_destroy(&t->lock);
 }

@@ -132,6 +132,7 @@ struct vif *vif_create(struct worker *d, unsigned domid, unsigned devid)
 	snprintf(v->be_path, sizeof(v->be_path), "%s/%u/%u", d->backend_root, domid, devid);
 	snprintf(v->watch_token, sizeof(v->watch_token), "fe:%u:%u", domid, devid);
 	v->nr_queues = 1;
+	v->ctrl.port = -1;
 	for (unsigned i = 0; i < VIF_MAX_QUEUES; i++) {
 		struct vif_queue *q = &v->queues[i];
 
@@ -154,6 +155,8 @@ struct vif *vif_create(struct worker *d, unsigned domid, unsigned devid)
 	v->max_queues = ntaps < d->max_queues ? ntaps : d->max_queues;
 	snprintf(v->ifname, sizeof(v->ifname), "%s", taps[0].name);
 	pthread_mutex_init(&v->mcast_lock, NULL);
+	pthread_rwlock_init(&v->hash_lock, NULL);
+	engine_hash_init(&v->ctrl.eng.hash, 1);
 	return v;
 }
 
@@ -165,6 +168,7 @@ void vif_destroy(struct vif *v)
 			tap_close(&v->queues[i].tap);
 	journal_unmap(v->journal);
 	pthread_mutex_destroy(&v->mcast_lock);
+	pthread_rwlock_destroy(&v->hash_lock);
 	free(v);
 }
 
@@ -197,6 +201,7 @@ void vif_detach(struct vif *v)
 {
 	if (!v->connected)
 		return;
+	vif_ctrl_disconnect(v);
 	for (unsigned i = 0; i < v->nr_queues; i++)
 		queue_disconnect(v, &v->queues[i]);
 	v->connected = false;
@@ -215,6 +220,9 @@ void vif_check_notices(struct worker *d)
 			worker_thread_lock(q->t);
 			if (q->fault[0] && !reason[0])
 				snprintf(reason, sizeof(reason), "%s", q->fault);
+			/* The control ring is thread 0's, as queue 0 is. */
+			if (i == 0 && v->ctrl.fault[0] && !reason[0])
+				snprintf(reason, sizeof(reason), "%s", v->ctrl.fault);
 			stalled |= q->stalled;
 			worker_thread_unlock(q->t);
 		}
@@ -407,6 +415,11 @@ int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
 		if (rc)
 			goto fail;
 	}
+	if (v->ctrl.wanted) {
+		rc = vif_ctrl_connect(v, resume, why, why_len);
+		if (rc)
+			goto fail;
+	}
 	rc = tap_set_offloads(&v->queues[0].tap, &off);
 	if (rc) {
 		snprintf(why, why_len, "configuring %s failed: %s", v->ifname, strerror(-rc));
@@ -416,12 +429,13 @@ int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
 	v->carrier = true;
 	worker_link(d, v, true, resume ? 0 : v->mtu);
 	log_limited(&v->rl, LOG_LVL_INFO, "vif%u.%u: %s (%u queue%s, sg %d, gso4 %d, gso6 %d, "
-		    "csum %d, mtu %u, %s event channel%s)",
+		    "csum %d, mtu %u, %s event channel%s%s)",
 		    v->domid, v->devid, resume ? "resumed from the rings' shared indices" : "connected",
 		    v->nr_queues, v->nr_queues == 1 ? "" : "s", v->fe.sg, v->fe.gso_tcpv4,
 		    v->fe.gso_tcpv6, v->fe.csum, v->mtu,
 		    v->queues[0].port_tx == v->queues[0].port_rx ? "one" : "split",
-		    v->queues[0].port_tx == v->queues[0].port_rx ? "" : "s");
+		    v->queues[0].port_tx == v->queues[0].port_rx ? "" : "s",
+		    v->ctrl.wanted ? ", control ring" : "");
 	return 0;
 
 fail:

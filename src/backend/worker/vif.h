@@ -13,6 +13,11 @@
  * picks how many queues (multi-queue-num-queues, up to what we publish in
  * multi-queue-max-queues); the TAP has one fd per queue (IFF_MULTI_QUEUE),
  * the unused ones detached so the kernel steers nothing to them.
+ *
+ * A frontend may also connect a control ring (ctrl-ring-ref,
+ * event-channel-ctrl) to configure hashing (vif_ctrl.c). It is served by
+ * thread 0, under that thread's lock; the hash state it sets is read by
+ * every queue's RX path, under the vif's hash_lock.
  */
 #ifndef XNB_BACKEND_VIF_H
 #define XNB_BACKEND_VIF_H
@@ -25,6 +30,7 @@
 #include "log.h"
 #include "platform.h"
 #include "credit.h"
+#include "ctrl.h"
 #include "rx.h"
 #include "tap.h"
 #include "tx.h"
@@ -113,6 +119,26 @@ struct vif_features {
 
 struct vif_journal;
 
+/*
+ * The control ring. The keys are what the frontend wrote (set by the
+ * handshake before vif_connect); the rest is thread 0's, under its lock,
+ * from vif_ctrl_connect() to vif_ctrl_disconnect(), except eng.hash (see
+ * struct vif's hash_lock).
+ */
+struct vif_ctrl {
+	bool wanted;               /* the frontend wrote both keys */
+	uint32_t ref, evtchn;      /* ctrl-ring-ref, event-channel-ctrl */
+	bool connected;            /* mapped, bound, in thread 0's care */
+	void *ring;                /* the mapped page */
+	int port;                  /* local port on thread 0's handle, or -1 */
+	struct engine_ctrl eng;
+	struct engine_ctrl_batch *batch;
+	bool pending;              /* requests left after the per-wake-up budget */
+	char fault[96];            /* the frontend broke the ring (thread 0 -> main) */
+	unsigned spurious_streak;
+	uint64_t events, spurious_events, eoi_delayed;
+};
+
 struct vif {
 	struct worker *d;
 	struct vif_journal *journal; /* responses on their way (journal.h); may be NULL */
@@ -139,6 +165,16 @@ struct vif {
 	pthread_mutex_t mcast_lock; /* the list below: any queue's TX writes, every RX reads */
 	uint8_t mcast[VIF_MCAST_MAX][6];
 	unsigned nr_mcast;
+	struct vif_ctrl ctrl;
+	/*
+	 * ctrl.eng.hash: written by thread 0 (engine_ctrl_commit) and by the
+	 * main thread at connect and disconnect, exclusive; read by every
+	 * queue thread's RX (engine_hash_packet), shared. hash_on (atomic)
+	 * says whether hashing is on at all (Toeplitz and some flags): RX of a
+	 * vif that never turned it on takes no lock.
+	 */
+	pthread_rwlock_t hash_lock;
+	bool hash_on;
 	char watch_token[32];      /* for the frontend state watch */
 	struct log_ratelimit rl;   /* guest-triggered messages */
 };
@@ -191,6 +227,23 @@ void vif_set_rate(struct vif *v, uint64_t bytes, uint32_t usec);
  * xen_mcast_ctrl_changed; the list is kept).
  */
 void vif_set_mcast_control(struct vif *v, bool on);
+
+/*
+ * vif_ctrl_connect() - main thread, from vif_connect(): map the control
+ * ring of v->ctrl's keys, bind its event channel on thread 0 and put it in
+ * that thread's care; on @resume, restore the hash state the journal kept
+ * (and finish a publish the last worker left). 0, or -errno with @why.
+ * vif_ctrl_disconnect() - main thread: out of thread 0's care, unbound,
+ * unmapped, hashing off. Idempotent.
+ */
+int vif_ctrl_connect(struct vif *v, bool resume, char *why, size_t why_len);
+void vif_ctrl_disconnect(struct vif *v);
+/*
+ * Thread 0, its lock held: the frontend notified on the control ring (or
+ * we look unasked). Returns true if the event brought no work.
+ */
+bool vif_ctrl_event(struct vif *v);
+void vif_ctrl_run_pending(struct vif *v);  /* finish work left by the budget */
 
 /* Data path, in the queue's thread with its lock held. */
 /* The frontend notified us. Returns true if the event brought no work. */

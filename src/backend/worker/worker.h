@@ -32,6 +32,12 @@ struct worker_deferred_eoi {
 	uint64_t due_ms;
 };
 
+/* Where a local port's events go: a queue's rings, or a vif's control ring. */
+struct worker_route {
+	struct vif_queue *q;
+	struct vif *ctrl;
+};
+
 /* A TAP the supervisor handed over, until a vif takes it. */
 struct worker_tap {
 	struct worker_tap *next;
@@ -74,7 +80,9 @@ struct worker_thread {
 	bool work_pending;         /* some queue has work left over */
 	struct vif_queue *queues[WORKER_VIFS_MAX]; /* the queues it serves */
 	unsigned nr_queues;
-	struct vif_queue **port_map; /* local port -> queue */
+	struct vif *ctrls[WORKER_VIFS_MAX]; /* the control rings it serves (thread 0) */
+	unsigned nr_ctrls;
+	struct worker_route *port_map; /* local port -> queue or control ring */
 	unsigned port_map_len;
 	struct vif_queue **fd_map;   /* TAP fd -> queue */
 	unsigned fd_map_len;
@@ -113,6 +121,17 @@ void worker_queue_detach(struct worker_thread *t, struct vif_queue *q);
 
 /* worker_port_route() - route events of local @port to @q (NULL: unroute). Lock held. */
 int worker_port_route(struct worker_thread *t, int port, struct vif_queue *q);
+/* worker_port_route_ctrl() - ... to @v's control ring (NULL: unroute). Lock held. */
+int worker_port_route_ctrl(struct worker_thread *t, int port, struct vif *v);
+
+/*
+ * worker_ctrl_attach() - put @v's connected control ring (port routed) in
+ * @t's care, and have @t look at it (requests may wait). Lock held.
+ * 0 / -ENOSPC.
+ * worker_ctrl_detach() - and out again, its port unrouted. Lock held.
+ */
+int worker_ctrl_attach(struct worker_thread *t, struct vif *v);
+void worker_ctrl_detach(struct worker_thread *t, struct vif *v);
 
 /* worker_tap_poll() - watch @q's TAP for input, or stop (host-side back-pressure). */
 void worker_tap_poll(struct vif_queue *q, bool on);
