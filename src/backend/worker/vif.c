@@ -17,6 +17,18 @@
  * than VIF_RX_DRAIN_MS for guest buffers are dropped and counted, and the
  * queue's memory is given back.
  *
+ * Hashing. Once the frontend has turned hashing on over its control ring
+ * (vif_ctrl.c), each host frame is hashed as it is queued
+ * (engine_hash_packet, under the vif's hash_lock, shared) and goes to the
+ * guest with a XEN_NETIF_EXTRA_TYPE_HASH extra. The frontend's mapping
+ * table is not honoured for queue selection: the TAP is multi-queue and
+ * the kernel has already picked the queue fd a frame arrives on, by its
+ * own flow hash, and each queue fd is read by its own thread; following
+ * the table would mean handing frames from one thread to another. Frames
+ * stay on the queue they came in on, and those the table would have put
+ * elsewhere are counted (rx_hash_misqueued). A guest still gets the hash of
+ * each packet, which is what it needs to steer it further itself.
+ *
  * Each queue runs in its thread (queue_thread.c) with the thread's lock
  * held; each wake-up does a bounded amount of work (a ring's worth per
  * direction, a few rounds); leftovers are flagged and the thread comes
@@ -612,6 +624,7 @@ static void rxq_fill(struct vif_queue *q)
 	struct tap_rx_frame f[VIF_READ_BATCH_MAX];
 	uint64_t now = worker_now_ms();
 	unsigned budget = VIF_RXQ_LEN; /* reads per call, even if all are filtered out */
+	bool hashing;
 
 	while (q->tap_readable && q->rxq_count < VIF_RXQ_LEN && q->rxq_bytes < VIF_RXQ_BYTES &&
 	       budget) {
@@ -628,6 +641,10 @@ static void rxq_fill(struct vif_queue *q)
 			f[i].size = VIF_RXQ_BUF;
 		}
 		got = tap_recv_batch(&q->tap, f, want);
+		/* The state is held for the batch: one lock round per system call. */
+		hashing = __atomic_load_n(&v->hash_on, __ATOMIC_ACQUIRE) && got;
+		if (hashing)
+			pthread_rwlock_rdlock(&v->hash_lock);
 		for (unsigned i = 0; i < got; i++) {
 			struct vif_rxq_slot *read_into = &q->rxq[(tail + i) % VIF_RXQ_LEN], *s;
 			long n = f[i].len;
@@ -660,10 +677,20 @@ static void rxq_fill(struct vif_queue *q)
 			}
 			s->len = (uint32_t)n;
 			s->meta = f[i].meta;
+			if (hashing) {
+				/* -EOPNOTSUPP if turned off since: no hash, no count. */
+				int want_q = engine_hash_packet(&v->ctrl.eng.hash, s->buf, s->len,
+								&s->meta);
+
+				if (want_q >= 0 && (unsigned)want_q != q->index)
+					q->stats.rx_hash_misqueued++;
+			}
 			s->queued_ms = now;
 			q->rxq_count++;
 			q->rxq_bytes += (uint32_t)n;
 		}
+		if (hashing)
+			pthread_rwlock_unlock(&v->hash_lock);
 		if (got < want)
 			q->tap_readable = false; /* the one-by-one fallback stopped at -EAGAIN */
 		q->read_batch = frames == want ? q->read_batch * 2 : frames * 2;
@@ -714,6 +741,12 @@ static void rx_work(struct vif_queue *q)
 	unsigned placed = 0, races = 0;
 
 	q->rx_pending = false;
+	/*
+	 * Hash extras while the frontend has hashing on: a frame queued before
+	 * it was turned on has no hash, one queued before it was turned off
+	 * goes without its extra. Set between batches, under our lock.
+	 */
+	q->rx.cfg.hash_extra = __atomic_load_n(&q->vif->hash_on, __ATOMIC_RELAXED);
 	rxq_fill(q);
 	engine_rx_batch_reset(q->rxb);
 	while (q->rxq_count) {

@@ -78,6 +78,14 @@ struct vif_queue_stats {
 	uint64_t eoi_delayed;      /* unmasks held back after spurious events */
 	uint64_t notify_tx, notify_rx;
 	uint64_t copy_batches, copy_errors; /* grant-copy calls that failed whole */
+	/*
+	 * Host frames whose hash the guest's mapping table sends to another
+	 * queue than the one they came in on. The kernel picks the TAP queue
+	 * fd a frame arrives on (its own flow hash); we deliver each frame on
+	 * that queue and only count the disagreement, as honouring the table
+	 * would mean handing frames from one queue thread to another.
+	 */
+	uint64_t rx_hash_misqueued;
 };
 
 struct vif_queue {
