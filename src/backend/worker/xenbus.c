@@ -265,6 +265,7 @@ static int publish_features(struct vif *v)
 		{ "feature-multicast-control", "1" },
 		{ "feature-dynamic-multicast-control", "1" },
 		{ "feature-split-event-channels", "1" },
+		{ "feature-ctrl-ring", "1" },
 	};
 	struct xs_util u = xsu(v->d);
 	char queues[12];
@@ -416,6 +417,31 @@ static void remove_vif(struct vif *v)
 	vif_destroy(v);
 }
 
+/* ctrl-ring-ref and event-channel-ctrl into v->ctrl: 0, or -EINVAL with @why. */
+static int read_ctrl_keys(struct vif *v, char *why, size_t why_len)
+{
+	struct worker *d = v->d;
+	int rc_ref = xs_read_u32(d, v->fe_path, "ctrl-ring-ref", &v->ctrl.ref);
+	int rc_ev = xs_read_u32(d, v->fe_path, "event-channel-ctrl", &v->ctrl.evtchn);
+
+	v->ctrl.wanted = false;
+	if (rc_ref == -ENOENT && rc_ev == -ENOENT)
+		return 0;
+	if (rc_ref == 0 && rc_ev == 0) {
+		v->ctrl.wanted = true;
+		return 0;
+	}
+	if (rc_ref != 0 && rc_ref != -ENOENT)
+		snprintf(why, why_len, "bad ctrl-ring-ref");
+	else if (rc_ev != 0 && rc_ev != -ENOENT)
+		snprintf(why, why_len, "bad event-channel-ctrl");
+	else if (rc_ref == 0)
+		snprintf(why, why_len, "ctrl-ring-ref without event-channel-ctrl");
+	else
+		snprintf(why, why_len, "event-channel-ctrl without ctrl-ring-ref");
+	return -EINVAL;
+}
+
 /*
  * Read the frontend's keys and connect; on bad data, say why and close.
  * @resume: the vif is Connected in XenStore already (a previous worker's).
@@ -476,6 +502,14 @@ static void try_connect(struct vif *v, bool resume)
 			return;
 		}
 	}
+	/*
+	 * The control ring: both keys or neither. Linux ignores a lone
+	 * event-channel-ctrl; we refuse it as well as a lone ring, since either
+	 * says the frontend means to use a ring we could not serve.
+	 */
+	rc = read_ctrl_keys(v, why, sizeof(why));
+	if (rc)
+		{ fatal(v, why); return; }
 	if (xs_read_flag(d, fe, "feature-sg", false, &v->fe.sg) ||
 	    xs_read_flag(d, fe, "feature-gso-tcpv4", false, &v->fe.gso_tcpv4) ||
 	    xs_read_flag(d, fe, "feature-gso-tcpv6", false, &v->fe.gso_tcpv6) ||
