@@ -317,6 +317,13 @@ static void test_show(void **state)
 	memcpy(v->mcast[1], "\x33\x33\x00\x00\x00\x01", 6);
 	v->nr_mcast = 2;
 	snprintf(v->broken, sizeof(v->broken), "a \"quoted\"\treason");
+	/* A control ring, and what the frontend set over it. */
+	v->ctrl.connected = true;
+	v->ctrl.eng.hash.alg = XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ;
+	v->ctrl.eng.hash.flags = XEN_NETIF_CTRL_HASH_TYPE_IPV4 | XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP;
+	v->ctrl.eng.hash.size = 4;
+	v->ctrl.eng.stats.requests = 9;
+	v->ctrl.eng.stats.status[XEN_NETIF_CTRL_STATUS_SUCCESS] = 7;
 
 	s = ask(d, "show vif7.0 json");
 	assert_non_null(strstr(s, "{\"name\":\"vif7.0\",\"domid\":7,\"devid\":0,"
@@ -327,7 +334,10 @@ static void test_show(void **state)
 				  "\"gso_tcpv4\":true,\"gso_tcpv6\":false,\"csum\":true,"
 				  "\"ipv6_csum\":false,\"mcast_control\":true},"
 				  "\"split_event_channels\":true,"
-				  "\"multicast\":[\"01:00:5e:00:00:fb\",\"33:33:00:00:00:01\"]}"));
+				  "\"multicast\":[\"01:00:5e:00:00:fb\",\"33:33:00:00:00:01\"],"));
+	assert_non_null(strstr(s, "\"ctrl_ring\":true,\"hash\":{\"algorithm\":\"toeplitz\","
+				  "\"flags\":[\"ipv4\",\"ipv6_tcp\"],\"mapping_size\":4,"
+				  "\"requests\":9,\"refused\":2}}"));
 	assert_null(strstr(s, "vif7.1"));
 	free(s);
 
@@ -337,14 +347,19 @@ static void test_show(void **state)
 	assert_non_null(strstr(s, "features:\n  sg:                 yes\n"));
 	assert_non_null(strstr(s, "split_event_channels: yes\n"));
 	assert_non_null(strstr(s, "multicast:            01:00:5e:00:00:fb 33:33:00:00:00:01\n"));
+	assert_non_null(strstr(s, "ctrl_ring:            yes\nhash:\n  algorithm:          toeplitz\n"
+				  "  flags:              ipv4 ipv6_tcp\n  mapping_size:       4\n"));
 	free(s);
 
 	s = ask(d, "show json");
 	assert_non_null(strstr(s, "},{\"name\":\"vif7.1\""));
-	assert_non_null(strstr(s, "\"split_event_channels\":false,\"multicast\":[]}"));
+	assert_non_null(strstr(s, "\"split_event_channels\":false,\"multicast\":[],"
+				  "\"ctrl_ring\":false,\"hash\":{\"algorithm\":\"none\",\"flags\":[],"
+				  "\"mapping_size\":0,\"requests\":0,\"refused\":0}}"));
 	free(s);
 	s = ask(d, "show vif7.1");
 	assert_non_null(strstr(s, "multicast:            none\n"));
+	assert_non_null(strstr(s, "  flags:              none\n"));
 	free(s);
 	free_worker(d);
 }

@@ -635,10 +635,41 @@ static void show_mcast(struct emit *e, const char *key, const struct vif *v)
 	emit_close(e);
 }
 
+static void show_ctrl_ring(struct emit *e, const char *key, const struct vif *v)
+{
+	emit_bool(e, key, v->connected && v->ctrl.connected);
+}
+
 /*
- * `show`'s fields, in order: a new one (rate limit, hash algorithm and
- * flags, control ring) is a row here and a function above.
+ * What the frontend set over its control ring (none without one), and how
+ * many of its requests were answered, and refused (any status but SUCCESS).
  */
+static void show_hash(struct emit *e, const char *key, const struct vif *v)
+{
+	static const char *const types[] = {
+		[_XEN_NETIF_CTRL_HASH_TYPE_IPV4] = "ipv4",
+		[_XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP] = "ipv4_tcp",
+		[_XEN_NETIF_CTRL_HASH_TYPE_IPV6] = "ipv6",
+		[_XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP] = "ipv6_tcp",
+	};
+	const struct engine_hash *h = &v->ctrl.eng.hash;
+	const struct engine_ctrl_stats *st = &v->ctrl.eng.stats;
+
+	emit_open(e, key, '{');
+	emit_value(e, "algorithm",
+		   h->alg == XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ ? "toeplitz" : "none", true);
+	emit_open(e, "flags", '[');
+	for (unsigned i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (h->flags & (1u << i))
+			emit_value(e, NULL, types[i], true);
+	emit_close(e);
+	emit_uint(e, "mapping_size", h->size);
+	emit_uint(e, "requests", st->requests);
+	emit_uint(e, "refused", st->requests - st->status[XEN_NETIF_CTRL_STATUS_SUCCESS]);
+	emit_close(e);
+}
+
+/* `show`'s fields, in order: a new one is a row here and a function above. */
 static const struct {
 	const char *name;
 	void (*put)(struct emit *e, const char *key, const struct vif *v);
@@ -660,6 +691,8 @@ static const struct {
 	{ "features", show_features },
 	{ "split_event_channels", show_split },
 	{ "multicast", show_mcast },
+	{ "ctrl_ring", show_ctrl_ring },
+	{ "hash", show_hash },
 };
 
 static void fmt_show(struct worker *d, const char *only, bool json, FILE *out)
