@@ -49,8 +49,12 @@
  *   request-rx-copy, feature-rx-notify, feature-sg, feature-gso-tcpv4,
  *   feature-gso-tcpv6, feature-ipv6-csum-offload   (top level, always)
  *
- * ([...]: only when the backend publishes multi-queue-max-queues.) The
- * transaction first removes whatever queue keys an earlier connection left.
+ * ([...]: only when the backend publishes multi-queue-max-queues.) With
+ * --hash and a backend offering feature-ctrl-ring, ctrl-ring-ref and
+ * event-channel-ctrl go at the top too, in the same transaction, and the
+ * control ring is driven once the backend is Connected (ctrl.c). The
+ * transaction first removes whatever queue and control keys an earlier
+ * connection left.
  *
  * The backend's values are untrusted like everything else it writes:
  * parsed strictly, and a backend that breaks the ring protocol gets the
@@ -140,6 +144,7 @@ static int remove_queue_keys(struct netfront *nf, uint32_t tx)
 	static const char *const flat[] = {
 		"multi-queue-num-queues", "tx-ring-ref", "rx-ring-ref",
 		"event-channel", "event-channel-tx", "event-channel-rx",
+		"ctrl-ring-ref", "event-channel-ctrl",
 	};
 	int rc = 0;
 
@@ -209,6 +214,13 @@ static int publish_once(struct netfront *nf, uint32_t tx)
 
 		snprintf(dir, sizeof(dir), "%s/queue-%u", nf->fe_path, i);
 		rc = write_queue_keys(nf, tx, &nf->queues[i], dir);
+	}
+	if (rc == 0 && nf->ctrl.on) {
+		snprintf(val, sizeof(val), "%u", nf->ctrl.ring_ref);
+		rc = tx_write(nf, tx, nf->fe_path, "ctrl-ring-ref", val);
+		snprintf(val, sizeof(val), "%d", nf->ctrl.port);
+		if (rc == 0)
+			rc = tx_write(nf, tx, nf->fe_path, "event-channel-ctrl", val);
 	}
 	for (size_t i = 0; rc == 0 && i < sizeof(features) / sizeof(features[0]); i++)
 		rc = tx_write(nf, tx, nf->fe_path, features[i].key, features[i].val);
@@ -289,13 +301,25 @@ static void connect(struct netfront *nf)
 	nf->be_gso6 = read_flag(nf, "feature-gso-tcpv6");
 	nf->be_ipv6_csum = read_flag(nf, "feature-ipv6-csum-offload");
 	nf->be_split = read_flag(nf, "feature-split-event-channels");
+	nf->be_ctrl = read_flag(nf, "feature-ctrl-ring");
 	nf->nr_queues = pick_queues(nf);
 	rc = nf_datapath_setup(nf);
+	if (rc == 0 && nf->want_hash && !nf->be_ctrl)
+		log_info("%s: --hash: the backend offers no control ring: no hashing", nf->tap.name);
+	if (rc == 0 && nf->want_hash && nf->be_ctrl) {
+		int crc = nf_ctrl_setup(nf);
+
+		/* Hashing is a nicety: connect without it rather than not at all. */
+		if (crc)
+			log_warn("%s: no control ring (%s): no hashing", nf->tap.name,
+				 strerror(-crc));
+	}
 	if (rc == 0)
 		rc = publish(nf);
 	if (rc) {
 		log_err("cannot set up the rings: %s", strerror(-rc));
 		nf_datapath_teardown(nf);
+		nf_ctrl_teardown(nf);
 		set_state(nf, XenbusStateClosing);
 		return;
 	}
@@ -326,6 +350,7 @@ static void disconnect(struct netfront *nf)
 	nf->connected = false;
 	tap_set_up(&nf->tap, 0);
 	nf_datapath_teardown(nf); /* threads joined first */
+	nf_ctrl_teardown(nf);
 }
 
 /* The backend is Connected: start moving frames if our side is ready. */
@@ -343,9 +368,11 @@ static void bring_up(struct netfront *nf)
 	}
 	nf->connected = true;
 	tap_set_up(&nf->tap, 1);
-	log_info("%s: connected to %s (%u queue%s, sg %d, gso4 %d, gso6 %d, mtu %u)",
+	log_info("%s: connected to %s (%u queue%s, sg %d, gso4 %d, gso6 %d, mtu %u%s)",
 		 nf->tap.name, nf->be_path, nf->nr_queues, nf->nr_queues > 1 ? "s" : "",
-		 nf->be_sg, nf->be_gso4, nf->be_gso6, nf->mtu);
+		 nf->be_sg, nf->be_gso4, nf->be_gso6, nf->mtu,
+		 nf->ctrl.on ? ", control ring" : "");
+	nf_ctrl_start(nf); /* the backend has bound its end: it hears us */
 }
 
 void nf_mark_broken(struct netfront *nf, const char *reason)

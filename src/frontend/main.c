@@ -6,9 +6,10 @@
  * TAP (default name eth0) carrying the guest's traffic to and from the
  * rings; multi-queue (IFF_MULTI_QUEUE) when more than one queue is wanted.
  * The main thread's epoll set: XenStore watches, the queue threads' notify
- * eventfd (a queue broke) and a signalfd (SIGTERM: Closing, then Closed,
- * threads joined, grants ended, exit; SIGUSR1: counters to the log). The
- * frames move on the queue threads (datapath.c).
+ * eventfd (a queue broke), with --hash the control ring's event channel
+ * (ctrl.c), and a signalfd (SIGTERM: Closing, then Closed, threads joined,
+ * grants ended, exit; SIGUSR1: counters to the log). The frames move on the
+ * queue threads (datapath.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,7 +24,7 @@
 
 #include "netfront.h"
 
-enum nf_source { NF_SRC_XS = 1, NF_SRC_QUEUE, NF_SRC_SIGNAL };
+enum nf_source { NF_SRC_XS = 1, NF_SRC_QUEUE, NF_SRC_SIGNAL, NF_SRC_CTRL };
 
 static int add(int epfd, int fd, enum nf_source src)
 {
@@ -74,7 +75,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: xnb-netfront --domid N [--devid N] [--ifname NAME] [--mtu N]\n"
 		   "                    [--platform sim|xen] [--single-evtchn] [--no-reconnect]\n"
-		   "                    [--queues N] [--version]\n"
+		   "                    [--queues N] [--hash] [--version]\n"
 		   "  The guest side of vif N: waits for device/vif/N from the toolstack,\n"
 		   "  connects to its backend and runs the NIC NAME (a TAP, default eth0)\n"
 		   "  in the current network namespace.\n"
@@ -87,7 +88,13 @@ static void usage(FILE *f)
 		   "                  at most %u, as Linux's netfront); fewer if the backend's\n"
 		   "                  multi-queue-max-queues says so, one if it has none.\n"
 		   "                  With N > 1 the NIC is a multi-queue TAP, one fd and one\n"
-		   "                  thread per queue. SIGUSR1 logs the counters.\n",
+		   "                  thread per queue. SIGUSR1 logs the counters.\n"
+		   "  --hash          if the backend offers a control ring (feature-ctrl-ring),\n"
+		   "                  connect one and have the backend hash what it sends us\n"
+		   "                  (Toeplitz, IPv4/IPv6 with and without TCP, a mapping over\n"
+		   "                  our queues); each hash received is checked against our\n"
+		   "                  own and counted (hash match / mismatch). Off by default,\n"
+		   "                  as Linux's netfront has no control ring.\n",
 		NF_MAX_QUEUES, NF_MAX_QUEUES);
 }
 
@@ -102,6 +109,7 @@ int main(int argc, char **argv)
 		{ "single-evtchn", no_argument, NULL, 's' },
 		{ "no-reconnect", no_argument, NULL, 'R' },
 		{ "queues", required_argument, NULL, 'Q' },
+		{ "hash", no_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -117,8 +125,9 @@ int main(int argc, char **argv)
 	nf.want_split = true;
 	nf.tap.fd = -1;
 	nf.stop_fd = nf.notify_fd = -1;
+	nf.ctrl.port = -1;
 	nf.backend_state = -1;
-	while ((opt = getopt_long(argc, argv, "d:n:i:m:p:sRQ:hV", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "d:n:i:m:p:sRQ:HhV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
 			want_domid = atoi(optarg);
@@ -143,6 +152,9 @@ int main(int argc, char **argv)
 			break;
 		case 'Q':
 			queues = strtol(optarg, NULL, 10);
+			break;
+		case 'H':
+			nf.want_hash = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -181,6 +193,14 @@ int main(int argc, char **argv)
 		 nf.devid);
 	nf.shr = nf.ops->gntshr_open(nf.plat);
 	nf.xs = nf.ops->xs_open(nf.plat);
+	if (nf.want_hash) {
+		nf.ctrl_evt = nf.ops->evtchn_open(nf.plat);
+		if (!nf.ctrl_evt) {
+			log_err("cannot open an event channel handle for the control ring: %s",
+				strerror(errno));
+			goto out;
+		}
+	}
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	nf.notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	/* Blocked before any queue thread exists: they inherit the mask, and
@@ -203,7 +223,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (add(epfd, nf.ops->xs_fd(nf.xs), NF_SRC_XS) || add(epfd, nf.notify_fd, NF_SRC_QUEUE) ||
-	    add(epfd, sig_fd, NF_SRC_SIGNAL)) {
+	    add(epfd, sig_fd, NF_SRC_SIGNAL) ||
+	    (nf.ctrl_evt && add(epfd, nf.ops->evtchn_fd(nf.ctrl_evt), NF_SRC_CTRL))) {
 		log_err("epoll registration failed: %s", strerror(errno));
 		rc = 1;
 		goto out;
@@ -247,6 +268,9 @@ int main(int argc, char **argv)
 			case NF_SRC_QUEUE:
 				queue_news(&nf);
 				break;
+			case NF_SRC_CTRL:
+				nf_ctrl_event(&nf);
+				break;
 			case NF_SRC_SIGNAL:
 				stop = stop_signal(sig_fd, &nf);
 				break;
@@ -264,6 +288,8 @@ out:
 		close(epfd);
 	if (nf.notify_fd >= 0)
 		close(nf.notify_fd);
+	if (nf.ctrl_evt)
+		nf.ops->evtchn_close(nf.ctrl_evt);
 	if (nf.xs)
 		nf.ops->xs_close(nf.xs);
 	if (nf.shr)

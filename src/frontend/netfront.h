@@ -5,7 +5,8 @@
  *
  * handshake.c speaks XenBus from the guest side (device/vif/<devid>),
  * datapath.c moves frames between the TAP and the rings through the
- * frontend engine (src/engine/front.h), main.c owns the event loop.
+ * frontend engine (src/engine/front.h), ctrl.c configures the backend's
+ * hashing over the control ring (--hash), main.c owns the event loop.
  *
  * Threads. The main thread owns XenStore, the XenBus state machine, the
  * grant-sharing handle and everything in struct netfront outside the
@@ -15,7 +16,9 @@
  * runs; the main thread sets the queue up before the thread starts and
  * tears it down after the join, so pthread_create / pthread_join order the
  * two. While a thread runs, the main thread reads only its stats snapshot
- * (under nf_queue.lock) and its `broken` flag (atomic).
+ * (under nf_queue.lock) and its `broken` flag (atomic). The control ring
+ * is the main thread's alone; the queue threads only read the hash types
+ * it set (netfront.hash_flags, atomic) to check the hashes they receive.
  */
 #ifndef XNB_FRONTEND_NETFRONT_H
 #define XNB_FRONTEND_NETFRONT_H
@@ -26,6 +29,7 @@
 #include <stdint.h>
 
 #include "front.h"
+#include "front_ctrl.h"
 #include "log.h"
 #include "platform.h"
 #include "tap.h"
@@ -87,6 +91,28 @@ struct nf_queue {
 	atomic_bool broken;          /* release by the thread, acquire by main */
 };
 
+/* The control ring's configuration steps (ctrl.c). */
+enum nf_ctrl_step {
+	NF_CTRL_IDLE,     /* not started (or no ring) */
+	NF_CTRL_QUERY,    /* algorithm set, flags and mapping size asked */
+	NF_CTRL_CONFIG,   /* key, flags, mapping sent */
+	NF_CTRL_DONE,     /* every answer in */
+	NF_CTRL_FAILED,   /* a first-step answer refused: nothing configured */
+};
+
+/* The control ring of one connection: main thread only. */
+struct nf_ctrl {
+	bool on;                   /* set up: its keys are published */
+	void *ring_page, *key_page, *map_page;
+	uint32_t ring_ref, key_ref, map_ref;
+	int port;                  /* on netfront.ctrl_evt, or -1 */
+	struct engine_front_ctrl eng;
+	enum nf_ctrl_step step;
+	uint32_t offered_flags;    /* GET_HASH_FLAGS' answer */
+	uint32_t max_mapping;      /* GET_HASH_MAPPING_SIZE's answer */
+	unsigned refused;          /* requests the backend answered with anything but SUCCESS */
+};
+
 struct netfront {
 	const struct platform_ops *ops;
 	struct platform *plat;
@@ -109,6 +135,15 @@ struct netfront {
 	bool want_split;           /* use split channels when the backend offers them */
 	bool no_reconnect;         /* --no-reconnect: Closed is final, as in Linux netfront */
 	unsigned want_queues;      /* --queues: 1..NF_MAX_QUEUES */
+	bool want_hash;            /* --hash: configure hashing if the backend has a control ring */
+	bool be_ctrl;              /* it offers feature-ctrl-ring */
+	struct platform_evtchn *ctrl_evt; /* --hash: the control ring's, main thread's */
+	struct nf_ctrl ctrl;
+	/*
+	 * The hash types we asked for (0: none), set by the main thread before
+	 * it asks, read by the queue threads to check each hash extra.
+	 */
+	atomic_uint hash_flags;
 
 	/* The connection's queues: nr_queues of them from set-up to tear-down. */
 	struct nf_queue *queues;
@@ -142,6 +177,25 @@ void nf_mark_broken(struct netfront *nf, const char *reason);
  * (its thread has returned), or NULL; after nf->notify_fd fired.
  * nf_datapath_report() - log each queue's counters and, with several, the sum.
  */
+/*
+ * ctrl.c, main thread.
+ *
+ * nf_ctrl_setup() - with --hash and a backend offering feature-ctrl-ring:
+ * the ring page, the key and mapping pages (granted read-only), an unbound
+ * port; nf->ctrl.on says the keys are to be published. 0 or -errno (then
+ * nothing is left).
+ * nf_ctrl_start() - the backend is Connected: ask for Toeplitz, ask which
+ * hash types and how big a mapping it takes; the rest follows the answers.
+ * nf_ctrl_event() - nf->ctrl_evt fired: take the answers, go on.
+ * nf_ctrl_teardown() - unbind, unshare; idempotent.
+ * nf_hash_key - the key we set: Microsoft's RSS verification key.
+ */
+int nf_ctrl_setup(struct netfront *nf);
+void nf_ctrl_start(struct netfront *nf);
+void nf_ctrl_event(struct netfront *nf);
+void nf_ctrl_teardown(struct netfront *nf);
+extern const uint8_t nf_hash_key[ENGINE_HASH_KEY_MAX];
+
 int nf_datapath_setup(struct netfront *nf);
 int nf_datapath_start(struct netfront *nf);
 void nf_datapath_stop(struct netfront *nf);

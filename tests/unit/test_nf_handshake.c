@@ -11,7 +11,9 @@
  * multi-queue layout Linux's talk_to_netback() writes: queue-<i>/ keys and
  * multi-queue-num-queues with several queues, flat keys with one, the
  * number capped by (and clamped from) the backend's multi-queue-max-queues,
- * stale keys of an earlier connection removed, queues torn down.
+ * stale keys of an earlier connection removed, queues torn down; and the
+ * control ring's keys (--hash), written with the others when the backend
+ * offers feature-ctrl-ring, gone when it no longer does.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -214,6 +216,37 @@ void nf_datapath_report(struct netfront *nf, const char *when)
 	(void)when;
 }
 
+/* The control ring (ctrl.c): ring ref 700 + n, port 50 + n for set-up n. */
+static int ctrl_setups, ctrl_starts, ctrl_teardowns;
+static int fake_ctrl_error; /* nf_ctrl_setup fails with it */
+
+int nf_ctrl_setup(struct netfront *nf)
+{
+	assert_true(nf->want_hash && nf->be_ctrl);
+	assert_false(nf->ctrl.on);
+	if (fake_ctrl_error)
+		return fake_ctrl_error;
+	ctrl_setups++;
+	nf->ctrl.on = true;
+	nf->ctrl.ring_ref = (uint32_t)(700 + ctrl_setups);
+	nf->ctrl.port = 50 + ctrl_setups;
+	return 0;
+}
+
+void nf_ctrl_start(struct netfront *nf)
+{
+	if (nf->ctrl.on)
+		ctrl_starts++;
+}
+
+void nf_ctrl_teardown(struct netfront *nf)
+{
+	if (nf->ctrl.on)
+		ctrl_teardowns++;
+	nf->ctrl.on = false;
+	nf->ctrl.port = -1;
+}
+
 int tap_set_offloads(struct tap *t, const struct vnet_offloads *o)
 {
 	(void)t;
@@ -284,6 +317,7 @@ static void start_queues(bool no_reconnect, unsigned want_queues)
 	memset(nodes, 0, sizeof(nodes));
 	memset(&nf, 0, sizeof(nf));
 	setups = teardowns = starts = stops = 0;
+	ctrl_setups = ctrl_starts = ctrl_teardowns = fake_ctrl_error = 0;
 	fake_broken = NULL;
 	fake_queue_limit = 0;
 	nf.ops = &fake_ops;
@@ -744,6 +778,94 @@ static void mq_queue_broken(void **st)
 	assert_null(nf.queues);
 }
 
+/* --- the control ring (--hash) ------------------------------------------- */
+
+static void assert_no_ctrl_keys(void)
+{
+	assert_null(val(FE "/ctrl-ring-ref"));
+	assert_null(val(FE "/event-channel-ctrl"));
+}
+
+/* --hash and a backend that offers it: the keys at the top, driven once Connected. */
+static void hash_ctrl_keys(void **st)
+{
+	(void)st;
+	start_queues(false, 2);
+	nf.want_hash = true;
+	node_set(BE "/multi-queue-max-queues", "2");
+	node_set(BE "/feature-ctrl-ring", "1");
+	backend(XenbusStateInitWait);
+	assert_int_equal(fe_state(), XenbusStateConnected);
+	assert_int_equal(ctrl_setups, 1);
+	assert_string_equal(val(FE "/ctrl-ring-ref"), "701");
+	assert_string_equal(val(FE "/event-channel-ctrl"), "51");
+	assert_null(val(FE "/queue-0/ctrl-ring-ref"));
+	assert_queue_keys(0, false);
+	assert_queue_keys(1, false);
+	assert_int_equal(ctrl_starts, 0); /* not before the backend has bound its end */
+	backend(XenbusStateConnected);
+	assert_true(nf.connected);
+	assert_int_equal(ctrl_starts, 1);
+
+	/* The backend restarts without a control ring: released, its keys gone. */
+	node_rm(BE "/feature-ctrl-ring");
+	backend(XenbusStateInitWait);
+	assert_int_equal(ctrl_teardowns, 1);
+	assert_int_equal(setups, 2);
+	assert_int_equal(ctrl_setups, 1);
+	assert_no_ctrl_keys();
+	assert_queue_keys(0, false);
+
+	/* And with one again; then our own shutdown releases it. */
+	node_set(BE "/feature-ctrl-ring", "1");
+	backend(XenbusStateConnected);
+	backend(XenbusStateInitWait);
+	assert_int_equal(ctrl_setups, 2);
+	assert_string_equal(val(FE "/ctrl-ring-ref"), "702");
+	nf_handshake_close(&nf);
+	assert_int_equal(ctrl_teardowns, 2);
+	assert_false(nf.ctrl.on);
+}
+
+/* No --hash (Linux's netfront), or no feature-ctrl-ring: no control ring. */
+static void hash_not_used(void **st)
+{
+	(void)st;
+	start(false);
+	node_set(BE "/feature-ctrl-ring", "1");
+	backend(XenbusStateInitWait);
+	backend(XenbusStateConnected);
+	assert_true(nf.connected);
+	assert_int_equal(ctrl_setups, 0);
+	assert_no_ctrl_keys();
+
+	start(false);
+	nf.want_hash = true;
+	backend(XenbusStateInitWait);
+	backend(XenbusStateConnected);
+	assert_true(nf.connected);
+	assert_int_equal(ctrl_setups, 0);
+	assert_int_equal(ctrl_starts, 0);
+	assert_no_ctrl_keys();
+}
+
+/* A control ring that cannot be had: we connect without it. */
+static void hash_setup_fails(void **st)
+{
+	(void)st;
+	start(false);
+	nf.want_hash = true;
+	fake_ctrl_error = -ENOSPC;
+	node_set(BE "/feature-ctrl-ring", "1");
+	backend(XenbusStateInitWait);
+	assert_int_equal(fe_state(), XenbusStateConnected);
+	assert_flat(false);
+	assert_no_ctrl_keys();
+	backend(XenbusStateConnected);
+	assert_true(nf.connected);
+	assert_int_equal(ctrl_starts, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -762,6 +884,9 @@ int main(void)
 		cmocka_unit_test(mq_teardown_and_relayout),
 		cmocka_unit_test(mq_no_reconnect),
 		cmocka_unit_test(mq_queue_broken),
+		cmocka_unit_test(hash_ctrl_keys),
+		cmocka_unit_test(hash_not_used),
+		cmocka_unit_test(hash_setup_fails),
 	};
 
 	log_init("test_nf_handshake", LOG_LVL_ERR);
