@@ -21,7 +21,10 @@
  *
  * Guest RX: the engine assembles whole packets out of the RX responses;
  * each goes to the queue's TAP fd with its checksum / GSO state in the
- * virtio-net header; the buffers are posted again at once.
+ * virtio-net header; the buffers are posted again at once. A packet that
+ * came with a hash extra (--hash, ctrl.c) is hashed here too, with the key
+ * and types we set, and the two compared: counted, never acted on (the
+ * TAP has no use for the hash; the check is what --hash is for).
  *
  * Threads. Each queue's thread waits on its own epoll set: the shared
  * stop eventfd, its event-channel handle's fd (one handle per queue: a
@@ -332,6 +335,24 @@ static bool tx_from_tap(struct nf_queue *q)
 	return true;
 }
 
+/* The backend's hash of @p against ours (see ctrl.c for the key and types). */
+static void check_hash(struct nf_queue *q, const struct engine_front_rx_pkt *p)
+{
+	uint32_t flags = atomic_load_explicit(&q->nf->hash_flags, memory_order_acquire);
+	uint32_t hash = 0;
+	uint8_t type = 0;
+
+	if (engine_hash_frame(nf_hash_key, flags, p->data, p->len, &hash, &type) &&
+	    hash == p->meta.hash && type == p->meta.hash_type) {
+		q->c.rx_hash_match++;
+		return;
+	}
+	q->c.rx_hash_mismatch++;
+	log_limited(&q->rl, LOG_LVL_WARN, "%s queue %u: hash extra %#x (type %u) for a %u-byte "
+		    "packet; ours %#x (type %u)", q->tap->name, q->id, p->meta.hash,
+		    p->meta.hash_type, p->len, hash, type);
+}
+
 static bool rx_to_tap(struct nf_queue *q)
 {
 	for (int round = 0; round < 4; round++) {
@@ -344,6 +365,8 @@ static bool rx_to_tap(struct nf_queue *q)
 		for (int i = 0; i < n; i++) {
 			const struct engine_front_rx_pkt *p = &q->rxb.pkts[i];
 
+			if (p->meta.has_hash)
+				check_hash(q, p);
 			if (tap_send(q->tap, &p->meta, p->data, p->len) != 0)
 				q->c.rx_host_errors++;
 		}
@@ -525,6 +548,8 @@ static void add_stats(struct nf_queue_stats *sum, const struct nf_queue_stats *s
 	sum->rx_host_errors += s->rx_host_errors;
 	sum->events += s->events;
 	sum->notify_errors += s->notify_errors;
+	sum->rx_hash_match += s->rx_hash_match;
+	sum->rx_hash_mismatch += s->rx_hash_mismatch;
 }
 
 static void log_stats(const char *name, const char *what, const struct nf_queue_stats *s)
@@ -532,10 +557,12 @@ static void log_stats(const char *name, const char *what, const struct nf_queue_
 	log_info("%s %s: tx %" PRIu64 " pkts %" PRIu64 " B (gso %" PRIu64 ", errors %" PRIu64
 		 ", busy %" PRIu64 ", unsupported %" PRIu64 ", too big %" PRIu64 "), rx %" PRIu64
 		 " pkts %" PRIu64 " B (gso %" PRIu64 ", errors %" PRIu64 ", tap errors %" PRIu64
-		 "), events %" PRIu64 ", notify errors %" PRIu64,
+		 ", hash match %" PRIu64 ", hash mismatch %" PRIu64 "), events %" PRIu64
+		 ", notify errors %" PRIu64,
 		 name, what, s->tx.packets, s->tx.bytes, s->tx.gso_packets, s->tx.errors, s->tx.busy,
 		 s->tx_host_unsupported, s->tx_host_too_big, s->rx.packets, s->rx.bytes,
-		 s->rx.gso_packets, s->rx.errors, s->rx_host_errors, s->events, s->notify_errors);
+		 s->rx.gso_packets, s->rx.errors, s->rx_host_errors, s->rx_hash_match,
+		 s->rx_hash_mismatch, s->events, s->notify_errors);
 }
 
 void nf_datapath_report(struct netfront *nf, const char *when)

@@ -48,6 +48,8 @@ struct nf_queue_stats {
 	uint64_t rx_host_errors;      /* frames the TAP would not take */
 	uint64_t events;              /* wake-ups by the backend's notifications */
 	uint64_t notify_errors;       /* evtchn_notify failed (backend's port unbound): ignored */
+	uint64_t rx_hash_match;       /* hash extras equal to our own hash of the packet */
+	uint64_t rx_hash_mismatch;    /* ... that differ from it (value or type) */
 };
 
 struct netfront;
