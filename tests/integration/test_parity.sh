@@ -3,8 +3,9 @@
 # test_parity.sh - what Linux's netback does for toolstacks and frontends,
 # end to end over the simulated platform: several queues, the rate limit,
 # the carrier of a stalled guest, the administrator's MTU, multicast
-# control, IPv6. Each step prints a line; the first failure prints the
-# daemons' logs and fails the test. Needs root; exits 77 without it.
+# control, IPv6, the control ring and hashing. Each step prints a line; the
+# first failure prints the daemons' logs and fails the test. Needs root;
+# exits 77 without it.
 #
 # usage: test_parity.sh BUILD_DIR SOURCE_DIR
 set -u
@@ -51,6 +52,7 @@ cleanup() {
 trap cleanup EXIT
 
 xnbctl() { "$BUILD/tools/xnbctl" "$@"; }
+worker_of() { pgrep -P "$XNBD" -f "xnbd-worker --domid $1 "; }
 start_nf() { # [options]
 	ip netns exec "$G" "$BUILD/src/frontend/xnb-netfront" --domid $D --no-reconnect "$@" \
 		>>"$DIR/nf.log" 2>&1 &
@@ -248,3 +250,65 @@ xenstore-read /local/domain/0/error/backend/vif/74/0/error | grep -q "exceeding 
 "$VIF" remove 74 0
 connected || fail "vif$D.0 disturbed"
 ok "a frontend asking for 3 queues of 2: refused with the reason in the error node"
+
+# --- the control ring: the guest has the backend hash what it receives ------
+kill "$NF"; wait "$NF" 2>/dev/null; NF=
+wait_for 10 sh -c "[ \"\$(xenstore-read $BE/state)\" != 4 ]" || fail "no disconnect before --hash"
+[ "$(xenstore-read "$BE/feature-ctrl-ring")" = 1 ] || fail "no feature-ctrl-ring"
+xenstore-write "$FE/state" 1
+start_nf --queues 2 --hash
+wait_for 10 connected || fail "the --hash guest did not connect"
+xenstore-read "$FE/ctrl-ring-ref" >/dev/null && xenstore-read "$FE/event-channel-ctrl" >/dev/null ||
+	fail "no ctrl-ring-ref / event-channel-ctrl from the netfront"
+wait_for 5 sh -c "$BUILD/tools/xnbctl show vif$D.0 --json | grep -q '\"mapping_size\":2'" ||
+	fail "hashing not configured: $(show hash)"
+python3 - "$(show ctrl_ring)" "$(show hash)" <<'PY' || fail "xnbctl show: ctrl_ring $(show ctrl_ring), hash $(show hash)"
+import json, sys
+assert json.loads(sys.argv[1]) is True
+h = json.loads(sys.argv[2])
+assert h["algorithm"] == "toeplitz", h
+assert h["flags"] == ["ipv4", "ipv4_tcp", "ipv6", "ipv6_tcp"], h
+assert h["mapping_size"] == 2 and h["refused"] == 0 and h["requests"] >= 7, h
+PY
+ip netns exec "$G" ip addr add $GUEST/24 dev eth0
+ip netns exec "$G" ip addr add fd00:216::2/64 dev eth0 nodad
+ip netns exec "$G" ip link set eth0 up
+wait_for 5 ping -c 1 -W 1 $GUEST || fail "ping with hashing on"
+xnbctl stats --reset "vif$D.0" >/dev/null
+h2g 2 "$DIR/hash-h2g.json" -P 4 || fail "iperf3 -P 4 host -> guest with hashing on"
+HOST=fd00:216::1 GUEST=fd00:216::2
+h2g 2 "$DIR/hash6-h2g.json" -P 2 || fail "iperf3 over IPv6 host -> guest with hashing on"
+HOST=10.216.0.1 GUEST=10.216.0.2
+ping -c 3 -i 0.2 -W 1 $GUEST >/dev/null || fail "ping after the streams"
+# What the netfront checked: each hash extra against its own Toeplitz hash.
+nf_hashes() {
+	kill -USR1 "$NF"
+	sleep 0.5
+	grep "all queues" "$DIR/nf.log" | tail -1 |
+		sed -n 's/.*hash match \([0-9]*\), hash mismatch \([0-9]*\).*/\1 \2/p'
+}
+set -- $(nf_hashes)
+[ "$(total rx_hash_extras)" -gt 1000 ] || fail "hash extras: $(per_queue rx_hash_extras)"
+[ "${1:-0}" -gt 1000 ] && [ "${2:-1}" = 0 ] || fail "the netfront's hash check: match ${1:-?}, mismatch ${2:-?}"
+ok "control ring: Toeplitz, 4 types, 2-entry mapping; $(total rx_hash_extras) hash extras, the guest's check: $1 match, $2 mismatch (misqueued by the TAP's choice: $(per_queue rx_hash_misqueued))"
+
+# The frontend configured this once; a new worker must go on with it.
+W=$(worker_of $D)
+[ -n "$W" ] || fail "no worker for guest $D"
+kill -9 "$W"
+wait_for 10 sh -c "worker_of() { pgrep -P $XNBD -f \"xnbd-worker --domid \$1 \"; }; \
+	[ -n \"\$(worker_of $D)\" ] && [ \"\$(worker_of $D)\" != $W ]" || fail "the worker was not restarted"
+wait_for 10 sh -c "$BUILD/tools/xnbctl show vif$D.0 --json | grep -q '\"algorithm\":\"toeplitz\"'" ||
+	fail "the hash state did not survive the worker: $(show hash)"
+connected || fail "vif$D.0 not Connected after the worker's restart"
+wait_for 5 ping -c 1 -W 1 $GUEST || fail "ping after the worker's restart"
+h2g 2 "$DIR/hash-h2g-2.json" -P 4 || fail "iperf3 after the worker's restart"
+set -- $(nf_hashes)
+[ "$(total rx_hash_extras)" -gt 1000 ] || fail "no hash extras after the restart: $(per_queue rx_hash_extras)"
+[ "${2:-1}" = 0 ] || fail "the netfront's hash check after the restart: mismatch ${2:-?}"
+python3 - "$(show hash)" <<'PY' || fail "hash state after the restart: $(show hash)"
+import json, sys
+h = json.loads(sys.argv[1])
+assert h["flags"] == ["ipv4", "ipv4_tcp", "ipv6", "ipv6_tcp"] and h["mapping_size"] == 2, h
+PY
+ok "kill -9 of the worker: the hash state kept (journal), hash extras go on, no mismatch"
