@@ -300,8 +300,9 @@ static void test_ctrl_replay_unpublished(void **state)
 	assert_int_equal(replayed, 3);
 	assert_int_equal(ctrl_page.s.rsp_prod, 3);
 	for (unsigned i = 0; i < 3; i++) {
-		assert_int_equal(ctrl_page.s.ring[i].rsp.id, i + 1);
-		assert_int_equal(ctrl_page.s.ring[i].rsp.status, XEN_NETIF_CTRL_STATUS_SUCCESS);
+		assert_int_equal(RING_GET_RESPONSE(&ctrl_front, i)->id, i + 1);
+		assert_int_equal(RING_GET_RESPONSE(&ctrl_front, i)->status,
+				 XEN_NETIF_CTRL_STATUS_SUCCESS);
 	}
 	assert_int_equal(h.alg, XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ);
 	assert_int_equal(h.flags, XEN_NETIF_CTRL_HASH_TYPE_IPV4);

@@ -270,9 +270,14 @@ int journal_ctrl_resume(struct vif_journal *j, uint32_t ref, xen_netif_ctrl_srin
 	    jc->count <= ENGINE_CTRL_RING_SIZE) {
 		prod = engine_ring_read_idx(&sring->rsp_prod);
 		if (prod == jc->from) {
-			for (unsigned i = 0; i < jc->count; i++)
-				memcpy(&sring->ring[(jc->from + i) % ENGINE_CTRL_RING_SIZE].rsp,
-				       &jc->rsp[i], sizeof(jc->rsp[i]));
+			for (unsigned i = 0; i < jc->count; i++) {
+				/* netif.h's ring[1]: the page's slots, reached by offset */
+				uint8_t *slot = (uint8_t *)sring->ring +
+						((jc->from + i) % ENGINE_CTRL_RING_SIZE) *
+						sizeof(sring->ring[0]);
+
+				memcpy(slot, &jc->rsp[i], sizeof(jc->rsp[i]));
+			}
 			xen_wmb(); /* responses before the producer that covers them */
 			engine_ring_write_idx(&sring->rsp_prod, jc->from + jc->count);
 			*replayed = jc->count;
