@@ -264,11 +264,11 @@ wait_for 5 sh -c "$BUILD/tools/xnbctl show vif$D.0 --json | grep -q '\"mapping_s
 	fail "hashing not configured: $(show hash)"
 python3 - "$(show ctrl_ring)" "$(show hash)" <<'PY' || fail "xnbctl show: ctrl_ring $(show ctrl_ring), hash $(show hash)"
 import json, sys
-assert json.loads(sys.argv[1]) is True
-h = json.loads(sys.argv[2])
+c, h = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+assert c["connected"] is True and c["requests"] >= 7 and c["refused"] == 0, c
 assert h["algorithm"] == "toeplitz", h
 assert h["flags"] == ["ipv4", "ipv4_tcp", "ipv6", "ipv6_tcp"], h
-assert h["mapping_size"] == 2 and h["refused"] == 0 and h["requests"] >= 7, h
+assert h["mapping_size"] == 2, h
 PY
 ip netns exec "$G" ip addr add $GUEST/24 dev eth0
 ip netns exec "$G" ip addr add fd00:216::2/64 dev eth0 nodad

@@ -324,6 +324,8 @@ static void test_show(void **state)
 	v->ctrl.eng.hash.size = 4;
 	v->ctrl.eng.stats.requests = 9;
 	v->ctrl.eng.stats.status[XEN_NETIF_CTRL_STATUS_SUCCESS] = 7;
+	v->ctrl.events = 5;
+	v->ctrl.spurious_events = 1;
 
 	s = ask(d, "show vif7.0 json");
 	assert_non_null(strstr(s, "{\"name\":\"vif7.0\",\"domid\":7,\"devid\":0,"
@@ -335,9 +337,10 @@ static void test_show(void **state)
 				  "\"ipv6_csum\":false,\"mcast_control\":true},"
 				  "\"split_event_channels\":true,"
 				  "\"multicast\":[\"01:00:5e:00:00:fb\",\"33:33:00:00:00:01\"],"));
-	assert_non_null(strstr(s, "\"ctrl_ring\":true,\"hash\":{\"algorithm\":\"toeplitz\","
-				  "\"flags\":[\"ipv4\",\"ipv6_tcp\"],\"mapping_size\":4,"
-				  "\"requests\":9,\"refused\":2}}"));
+	assert_non_null(strstr(s, "\"ctrl_ring\":{\"connected\":true,\"requests\":9,"
+				  "\"refused\":2,\"events\":5,\"spurious_events\":1,"
+				  "\"eoi_delayed\":0},\"hash\":{\"algorithm\":\"toeplitz\","
+				  "\"flags\":[\"ipv4\",\"ipv6_tcp\"],\"mapping_size\":4}}"));
 	assert_null(strstr(s, "vif7.1"));
 	free(s);
 
@@ -347,15 +350,17 @@ static void test_show(void **state)
 	assert_non_null(strstr(s, "features:\n  sg:                 yes\n"));
 	assert_non_null(strstr(s, "split_event_channels: yes\n"));
 	assert_non_null(strstr(s, "multicast:            01:00:5e:00:00:fb 33:33:00:00:00:01\n"));
-	assert_non_null(strstr(s, "ctrl_ring:            yes\nhash:\n  algorithm:          toeplitz\n"
+	assert_non_null(strstr(s, "ctrl_ring:\n  connected:          yes\n  requests:           9\n"));
+	assert_non_null(strstr(s, "hash:\n  algorithm:          toeplitz\n"
 				  "  flags:              ipv4 ipv6_tcp\n  mapping_size:       4\n"));
 	free(s);
 
 	s = ask(d, "show json");
 	assert_non_null(strstr(s, "},{\"name\":\"vif7.1\""));
 	assert_non_null(strstr(s, "\"split_event_channels\":false,\"multicast\":[],"
-				  "\"ctrl_ring\":false,\"hash\":{\"algorithm\":\"none\",\"flags\":[],"
-				  "\"mapping_size\":0,\"requests\":0,\"refused\":0}}"));
+				  "\"ctrl_ring\":{\"connected\":false,\"requests\":0,\"refused\":0,"
+				  "\"events\":0,\"spurious_events\":0,\"eoi_delayed\":0},"
+				  "\"hash\":{\"algorithm\":\"none\",\"flags\":[],\"mapping_size\":0}}"));
 	free(s);
 	s = ask(d, "show vif7.1");
 	assert_non_null(strstr(s, "multicast:            none\n"));

@@ -635,15 +635,27 @@ static void show_mcast(struct emit *e, const char *key, const struct vif *v)
 	emit_close(e);
 }
 
+/*
+ * The control ring: whether the frontend connected one, how many requests
+ * it made and how many were refused (any status but SUCCESS), and its
+ * event channel's notifications (spurious: bringing no request).
+ */
 static void show_ctrl_ring(struct emit *e, const char *key, const struct vif *v)
 {
-	emit_bool(e, key, v->connected && v->ctrl.connected);
+	const struct vif_ctrl *c = &v->ctrl;
+	const struct engine_ctrl_stats *st = &c->eng.stats;
+
+	emit_open(e, key, '{');
+	emit_bool(e, "connected", v->connected && c->connected);
+	emit_uint(e, "requests", st->requests);
+	emit_uint(e, "refused", st->requests - st->status[XEN_NETIF_CTRL_STATUS_SUCCESS]);
+	emit_uint(e, "events", c->events);
+	emit_uint(e, "spurious_events", c->spurious_events);
+	emit_uint(e, "eoi_delayed", c->eoi_delayed);
+	emit_close(e);
 }
 
-/*
- * What the frontend set over its control ring (none without one), and how
- * many of its requests were answered, and refused (any status but SUCCESS).
- */
+/* What the frontend set over its control ring: algorithm none without one. */
 static void show_hash(struct emit *e, const char *key, const struct vif *v)
 {
 	static const char *const types[] = {
@@ -653,7 +665,6 @@ static void show_hash(struct emit *e, const char *key, const struct vif *v)
 		[_XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP] = "ipv6_tcp",
 	};
 	const struct engine_hash *h = &v->ctrl.eng.hash;
-	const struct engine_ctrl_stats *st = &v->ctrl.eng.stats;
 
 	emit_open(e, key, '{');
 	emit_value(e, "algorithm",
@@ -664,8 +675,6 @@ static void show_hash(struct emit *e, const char *key, const struct vif *v)
 			emit_value(e, NULL, types[i], true);
 	emit_close(e);
 	emit_uint(e, "mapping_size", h->size);
-	emit_uint(e, "requests", st->requests);
-	emit_uint(e, "refused", st->requests - st->status[XEN_NETIF_CTRL_STATUS_SUCCESS]);
 	emit_close(e);
 }
 
