@@ -290,6 +290,8 @@ static struct {
 	const char *connect_why;
 	uint32_t tx_ref, rx_ref, ev_tx, ev_rx;
 	bool resume;
+	bool ctrl;              /* vif_connect saw control ring keys: */
+	uint32_t ctrl_ref, ctrl_evtchn;
 	uint64_t now_ms;
 } stub;
 
@@ -351,6 +353,9 @@ int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
 	stub.ev_tx = evtchn_tx[0];
 	stub.ev_rx = evtchn_rx[0];
 	stub.resume = resume;
+	stub.ctrl = v->ctrl.wanted;
+	stub.ctrl_ref = v->ctrl.ref;
+	stub.ctrl_evtchn = v->ctrl.evtchn;
 	if (stub.connect_rc) {
 		snprintf(why, why_len, "%s", stub.connect_why);
 		return stub.connect_rc;
@@ -659,6 +664,7 @@ static void probe_publishes_features_and_waits(void **st)
 	assert_string_equal(node_val(BE "/feature-rx-copy"), "1");
 	assert_string_equal(node_val(BE "/feature-sg"), "1");
 	assert_string_equal(node_val(BE "/feature-split-event-channels"), "1");
+	assert_string_equal(node_val(BE "/feature-ctrl-ring"), "1");
 	assert_true(watched(GUEST_DIR));
 	assert_true(watched(FE "/state"));
 	assert_int_equal(stub.connects, 0);
@@ -1161,6 +1167,16 @@ static const struct refusal refusals[] = {
 	  "bad feature value" },
 	{ "feature-multicast-control garbage", "feature-multicast-control", "true", NULL, NULL,
 	  "bad feature value" },
+	{ "ctrl-ring-ref alone", "ctrl-ring-ref", "20", NULL, NULL,
+	  "ctrl-ring-ref without event-channel-ctrl" },
+	{ "event-channel-ctrl alone", "event-channel-ctrl", "21", NULL, NULL,
+	  "event-channel-ctrl without ctrl-ring-ref" },
+	{ "ctrl-ring-ref garbage", "ctrl-ring-ref", "20x", "event-channel-ctrl", "21",
+	  "bad ctrl-ring-ref" },
+	{ "ctrl-ring-ref garbage, no channel", "ctrl-ring-ref", "-20", NULL, NULL,
+	  "bad ctrl-ring-ref" },
+	{ "event-channel-ctrl garbage", "ctrl-ring-ref", "20", "event-channel-ctrl", "0x15",
+	  "bad event-channel-ctrl" },
 };
 
 static void set_or_rm(const char *key, const char *val)
@@ -1273,6 +1289,49 @@ static void single_event_channel(void **st)
 	assert_int_equal(stub.ev_rx, 12);
 }
 
+/*
+ * The control ring's keys reach vif_connect with the others; a frontend
+ * coming back without them connects without one; a resumed vif finds
+ * them again.
+ */
+static void ctrl_ring_keys(void **st)
+{
+	(void)st;
+	start_initwait();
+	hotplug("connected");
+	frontend_keys();
+	node_set(FE "/ctrl-ring-ref", "20");
+	node_set(FE "/event-channel-ctrl", "21");
+	frontend(XenbusStateConnected);
+	assert_int_equal(be_state(), XenbusStateConnected);
+	assert_true(stub.ctrl);
+	assert_int_equal(stub.ctrl_ref, 20);
+	assert_int_equal(stub.ctrl_evtchn, 21);
+
+	frontend(XenbusStateInitialising);
+	node_rm(FE "/ctrl-ring-ref");
+	node_rm(FE "/event-channel-ctrl");
+	frontend(XenbusStateConnected);
+	assert_int_equal(be_state(), XenbusStateConnected);
+	assert_int_equal(stub.connects, 2);
+	assert_false(stub.ctrl);
+	assert_null(node_val(ERROR_NODE));
+
+	/* A new worker finds the vif Connected: the ring's keys are read again. */
+	node_set(FE "/ctrl-ring-ref", "30");
+	node_set(FE "/event-channel-ctrl", "31");
+	xenbus_detach(&d);
+	assert_int_equal(stub.detaches, 1);
+	be_from = XenbusStateConnected;
+	start();
+	assert_int_equal(stub.connects, 3);
+	assert_true(stub.resume);
+	assert_true(stub.ctrl);
+	assert_int_equal(stub.ctrl_ref, 30);
+	assert_int_equal(stub.ctrl_evtchn, 31);
+	assert_int_equal(be_state(), XenbusStateConnected);
+}
+
 static void connect_failure_closes_with_reason(void **st)
 {
 	(void)st;
@@ -1332,6 +1391,7 @@ int main(void)
 		T(no_queue_count_is_one_queue),
 		T(single_event_channel),
 		T(connect_failure_closes_with_reason),
+		T(ctrl_ring_keys),
 	};
 #undef T
 
