@@ -17,7 +17,9 @@
  * `state`: the guest sees a pause, never a disconnect. Every value the frontend
  * wrote is parsed strictly (xsvalue.h); a missing required key or a bad
  * value puts a message in error/<backend path>/error and closes the vif,
- * as Linux's xenbus_dev_fatal does.
+ * as Linux's xenbus_dev_fatal does. A control ring (feature-ctrl-ring, which
+ * we offer) is optional: ctrl-ring-ref and event-channel-ctrl are read with
+ * the queues' keys, both or neither, and vif_ctrl.c serves the ring.
  *
  * Hotplug: the toolstack (libxl) creates `hotplug-status` empty with the
  * backend dir, waits for our InitWait, then runs the hotplug script
