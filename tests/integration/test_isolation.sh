@@ -82,14 +82,15 @@ WA=$(worker_pid "$A")
 [ -n "$WA" ] || fail "no worker for domain $A"
 ok "guest A connected and answering, worker $WA"
 
-# Warm up A's data path once both ways, so that the baseline below already
-# holds the pages a TCP run commits (buffers are mapped, committed on use).
+# Warm up A's data path both ways, so that the baseline below already holds
+# the pages a TCP run commits (buffers are mapped, committed on use): with
+# several streams, so that every queue of A's vif has carried its share.
 ip netns exec "$GA" iperf3 -s -1 -B "$IP_A" >/dev/null 2>&1 &
 sleep 0.3
-iperf3 -c "$IP_A" -t 1 >/dev/null 2>&1 || fail "warm-up iperf3 host -> A"
+iperf3 -c "$IP_A" -t 1 -P 8 >/dev/null 2>&1 || fail "warm-up iperf3 host -> A"
 iperf3 -s -1 -B "$HOST_A" >/dev/null 2>&1 &
 sleep 0.3
-ip netns exec "$GA" iperf3 -c "$HOST_A" -t 1 >/dev/null 2>&1 || fail "warm-up iperf3 A -> host"
+ip netns exec "$GA" iperf3 -c "$HOST_A" -t 1 -P 8 >/dev/null 2>&1 || fail "warm-up iperf3 A -> host"
 RSS0=$(rss "$WA") FDS0=$(fds "$WA")
 ok "baseline: A's worker VmRSS $RSS0 kB, $FDS0 fds"
 
