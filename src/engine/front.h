@@ -20,6 +20,14 @@
  * buffers; a buffer is outstanding from send until the response carrying
  * its id, and never in two places at once.
  *
+ * Multicast filter (request-multicast-control). engine_front_tx_mcast()
+ * writes the "dummy transmit request" netif.h asks for: a data slot of
+ * size 0 with NETTXF_extra_info, followed by one MCAST_ADD / MCAST_DEL
+ * extra slot. Its id is a buffer's, taken like a packet's (no data goes in
+ * it), so the response is checked as strictly as any other. The backend's
+ * answer (OKAY, or ERROR when its table is full) comes back through
+ * engine_front_tx_mcast_result(), one per request, in the order answered.
+ *
  * RX (the guest receives). engine_front_rx_refill() posts every free RX
  * buffer into the ring (id = buffer index, gref = its page's grant).
  * engine_front_rx_poll() consumes whole packets from the responses: a first
@@ -118,6 +126,7 @@ struct engine_front_tx_config {
 	bool sg;         /* feature-sg: packets may span several slots */
 	bool gso_tcpv4;  /* feature-gso-tcpv4 */
 	bool gso_tcpv6;  /* feature-gso-tcpv6 */
+	bool multicast_control; /* feature-(dynamic-)multicast-control, and we asked for it */
 };
 
 /* Why a TX packet failed (refused by send, or answered badly by the backend). */
@@ -143,6 +152,24 @@ struct engine_front_tx_stats {
 	uint64_t busy;             /* sends refused with -EAGAIN (not errors) */
 	uint64_t gso_packets;
 	uint64_t csum_blank;       /* sent with NETTXF_csum_blank */
+	uint64_t mcast_requests;   /* multicast filter requests written (2 slots each) */
+	uint64_t mcast_okay;       /* ... answered NETIF_RSP_OKAY */
+	uint64_t mcast_errors;     /* ... answered anything else (ERROR: the table is full) */
+};
+
+/*
+ * Multicast filter requests in flight plus answers not yet collected, at
+ * most: engine_front_tx_mcast() says -EAGAIN beyond. (Linux netback keeps
+ * 64 addresses, XEN_NETBK_MCAST_MAX; a frontend has no reason to have
+ * more requests than that outstanding.)
+ */
+#define ENGINE_FRONT_MCAST_PENDING 64u
+
+/* The backend's answer to one multicast filter request. */
+struct engine_front_mcast_result {
+	uint8_t addr[6];
+	bool add;        /* XEN_NETIF_EXTRA_TYPE_MCAST_ADD, else _DEL */
+	int16_t status;  /* as the backend answered: NETIF_RSP_OKAY, NETIF_RSP_ERROR, ... */
 };
 
 struct engine_front_tx_queue {
@@ -154,6 +181,10 @@ struct engine_front_tx_queue {
 	uint32_t nulls_owed;            /* extra slots sent, NULL responses not yet seen */
 	uint16_t free_list[ENGINE_FRONT_MAX_BUFS]; /* a stack of free buffer indices */
 	uint8_t buf_state[ENGINE_FRONT_MAX_BUFS];  /* TX_BUF_* bits (front_tx.c) */
+	uint8_t mcast_addr[ENGINE_FRONT_MAX_BUFS][6]; /* the address of a buffer's mcast request */
+	unsigned mcast_out;             /* mcast requests sent, not yet answered */
+	unsigned mcast_first, mcast_done; /* answers not yet collected: a FIFO in mcast_res */
+	struct engine_front_mcast_result mcast_res[ENGINE_FRONT_MCAST_PENDING];
 	struct engine_front_tx_stats stats;
 	enum engine_front_fault fault;  /* set once; then the queue does nothing */
 };
@@ -201,6 +232,26 @@ bool engine_front_tx_push(struct engine_front_tx_queue *q);
  * -EPROTO when the backend broke the protocol (@q->fault says how).
  */
 int engine_front_tx_reap(struct engine_front_tx_queue *q, unsigned budget, bool *more);
+
+/*
+ * engine_front_tx_mcast() - write a request that adds (@add) or removes
+ * @addr from the backend's multicast filter: a data slot of size 0 with
+ * NETTXF_extra_info and the request's id (a buffer's), then the MCAST_ADD
+ * or MCAST_DEL extra slot (flags 0). Not yet published: see push. Returns
+ * 0; -EAGAIN when a buffer, two ring slots or room for the answer (see
+ * ENGINE_FRONT_MCAST_PENDING) is short (collect answers, reap, retry);
+ * -EOPNOTSUPP when cfg.multicast_control is off; -EINVAL when @addr is not
+ * a multicast address; -EPROTO when the queue is broken.
+ */
+int engine_front_tx_mcast(struct engine_front_tx_queue *q, bool add, const uint8_t addr[6]);
+
+/*
+ * engine_front_tx_mcast_result() - the oldest answer to a multicast filter
+ * request that reap has seen and nobody collected yet, into @out.
+ * Returns true if there was one.
+ */
+bool engine_front_tx_mcast_result(struct engine_front_tx_queue *q,
+				  struct engine_front_mcast_result *out);
 
 /* engine_front_tx_free_bufs() - TX buffers free for sending. */
 unsigned engine_front_tx_free_bufs(const struct engine_front_tx_queue *q);

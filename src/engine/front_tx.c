@@ -8,7 +8,12 @@
  *   GSO extra    (when the packet is GSO)
  *   data slots 1..n-1 (size: their own bytes; more_data on all but the last)
  * Each data slot is a whole buffer page filled from offset 0, and its
- * request id is the buffer's index in the pool.
+ * request id is the buffer's index in the pool. A multicast filter request
+ * (engine_front_tx_mcast) is two slots:
+ *   data slot    (gref 0, offset 0, size 0, NETTXF_extra_info; id: a buffer's)
+ *   MCAST extra  (XEN_NETIF_EXTRA_TYPE_MCAST_ADD or _DEL, flags 0, the address)
+ * the shape illumos' xnf and the Windows PV drivers send and Linux netback
+ * takes; the buffer lends only its id, the backend copies nothing.
  *
  * What a response from the backend may do, and what we do about it:
  *
@@ -17,6 +22,7 @@
  *   id of a buffer not outstanding           fatal: answered twice, or never sent
  *   NETIF_RSP_NULL with no extra slot owed   fatal: it answers nothing we sent
  *   status ERROR / DROPPED / undefined       counted per packet; buffer freed
+ *   any status to a multicast request        handed to the caller as it is
  *
  * Backends answer a packet's extra slots with NULL right after its first
  * slot (Linux netback and tx.c both do), but nothing in netif.h promises
@@ -31,6 +37,8 @@
 /* buf_state bits. */
 #define TX_BUF_OUT  1u  /* sent, its response not yet seen */
 #define TX_BUF_HEAD 2u  /* holds the first data slot of its packet */
+#define TX_BUF_MCAST 4u /* lends its id to a multicast filter request */
+#define TX_BUF_ADD  8u  /* ... an MCAST_ADD (else an MCAST_DEL) */
 
 /*
  * Consume-and-recheck rounds per reap: a backend that keeps moving rsp_prod
@@ -193,6 +201,77 @@ int engine_front_tx_send(struct engine_front_tx_queue *q, const uint8_t *data, u
 	return 0;
 }
 
+int engine_front_tx_mcast(struct engine_front_tx_queue *q, bool add, const uint8_t addr[6])
+{
+	RING_IDX prod = q->ring.req_prod_pvt;
+	netif_tx_request_t *req;
+	struct netif_extra_info ex;
+	uint16_t b;
+
+	if (q->fault)
+		return -EPROTO;
+	if (!q->cfg.multicast_control)
+		return -EOPNOTSUPP;
+	if (!(addr[0] & 1))
+		return -EINVAL; /* the I/G bit: a unicast address has no place in the filter */
+	if (q->nr_free == 0 || engine_front_tx_free_slots(q) < 2 ||
+	    q->mcast_out + q->mcast_done >= ENGINE_FRONT_MCAST_PENDING) {
+		q->stats.busy++;
+		return -EAGAIN;
+	}
+	b = buf_get(q);
+	q->buf_state[b] = TX_BUF_OUT | TX_BUF_MCAST | (add ? TX_BUF_ADD : 0);
+	memcpy(q->mcast_addr[b], addr, 6);
+	req = RING_GET_REQUEST(&q->ring, prod);
+	req->gref = 0;
+	req->offset = 0;
+	req->flags = NETTXF_extra_info;
+	req->id = b;
+	req->size = 0;
+	memset(&ex, 0, sizeof(ex));
+	ex.type = add ? XEN_NETIF_EXTRA_TYPE_MCAST_ADD : XEN_NETIF_EXTRA_TYPE_MCAST_DEL;
+	memcpy(ex.u.mcast.addr, addr, 6);
+	req = RING_GET_REQUEST(&q->ring, prod + 1);
+	memset(req, 0, sizeof(*req));
+	memcpy(req, &ex, sizeof(ex));
+	q->ring.req_prod_pvt = prod + 2;
+	q->nulls_owed++;
+	q->mcast_out++;
+	q->stats.requests += 2;
+	q->stats.mcast_requests++;
+	return 0;
+}
+
+bool engine_front_tx_mcast_result(struct engine_front_tx_queue *q,
+				  struct engine_front_mcast_result *out)
+{
+	if (q->mcast_done == 0)
+		return false;
+	*out = q->mcast_res[q->mcast_first];
+	q->mcast_first = (q->mcast_first + 1) % ENGINE_FRONT_MCAST_PENDING;
+	q->mcast_done--;
+	return true;
+}
+
+/* The answer to buffer @b's multicast request: queued for the caller. */
+static void mcast_answered(struct engine_front_tx_queue *q, uint16_t b, int16_t status)
+{
+	/* Room is certain: mcast_out + mcast_done never exceeds the FIFO (tx_mcast). */
+	unsigned at = (q->mcast_first + q->mcast_done) % ENGINE_FRONT_MCAST_PENDING;
+	struct engine_front_mcast_result *r = &q->mcast_res[at];
+
+	assert(q->mcast_out > 0 && q->mcast_done < ENGINE_FRONT_MCAST_PENDING);
+	memcpy(r->addr, q->mcast_addr[b], 6);
+	r->add = (q->buf_state[b] & TX_BUF_ADD) != 0;
+	r->status = status;
+	q->mcast_out--;
+	q->mcast_done++;
+	if (status == NETIF_RSP_OKAY)
+		q->stats.mcast_okay++;
+	else
+		q->stats.mcast_errors++;
+}
+
 bool engine_front_tx_push(struct engine_front_tx_queue *q)
 {
 	if (q->fault || q->ring.req_prod_pvt == q->req_published)
@@ -248,6 +327,8 @@ static int take_rsp(struct engine_front_tx_queue *q, const netif_tx_response_t *
 		return broken(q, ENGINE_FRONT_FAULT_TX_ID_FREE);
 	if (st & TX_BUF_HEAD)
 		count_status(q, r->status);
+	else if (st & TX_BUF_MCAST)
+		mcast_answered(q, r->id, r->status);
 	buf_put(q, r->id);
 	return 0;
 }

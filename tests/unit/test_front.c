@@ -665,6 +665,234 @@ static void test_tx_fault_rsp_prod(void **state)
 	expect_tx_fault(ENGINE_FRONT_FAULT_TX_RSP_PROD);
 }
 
+/* ---- multicast filter requests ---- */
+
+static void mcast_init(unsigned nbufs)
+{
+	struct engine_front_tx_config cfg = { .sg = true, .multicast_control = true };
+
+	assert_int_equal(engine_front_tx_init(&c->txq, &c->txs->s, &cfg, c->txb, nbufs), 0);
+	c->be_tx_cons = c->be_tx_rsp = 0;
+}
+
+/*
+ * Consume one multicast filter request as Linux netback does: check its
+ * shape (a 0-size data slot with extra_info, then the MCAST extra), answer
+ * @status on the data slot and NULL on the extra, publish. Returns the id;
+ * @ex gets the extra.
+ */
+static uint16_t be_tx_mcast(int16_t status, struct netif_extra_info *ex)
+{
+	netif_tx_request_t first = *be_tx_req(c->be_tx_cons);
+
+	assert_int_equal(first.size, 0);
+	assert_int_equal(first.offset, 0);
+	assert_int_equal(first.gref, 0);
+	assert_int_equal(first.flags, NETTXF_extra_info);
+	*ex = *be_tx_extra(c->be_tx_cons + 1);
+	assert_int_equal(ex->flags, 0); /* no XEN_NETIF_EXTRA_FLAG_MORE: one extra */
+	c->be_tx_cons += 2;
+	be_tx_rsp(first.id, status);
+	be_tx_rsp(0xdead, NETIF_RSP_NULL);
+	be_tx_publish();
+	return first.id;
+}
+
+static const uint8_t MC_A[6] = { 0x33, 0x33, 0xff, 0x00, 0x00, 0x02 };
+static const uint8_t MC_B[6] = { 0x01, 0x00, 0x5e, 0x01, 0x02, 0x03 };
+
+static void test_tx_mcast_shape(void **state)
+{
+	struct netif_extra_info ex;
+	struct engine_front_mcast_result r;
+	(void)state;
+
+	mcast_init(NBUF);
+	assert_int_equal(engine_front_tx_mcast(&c->txq, true, MC_A), 0);
+	assert_int_equal(c->txs->s.req_prod, 0); /* written, not yet published */
+	assert_true(engine_front_tx_push(&c->txq));
+	assert_int_equal(c->txs->s.req_prod, 2);
+	assert_int_equal(engine_front_tx_free_slots(&c->txq), NBUF - 2);
+	assert_int_equal(engine_front_tx_free_bufs(&c->txq), NBUF - 1);
+	assert_int_equal(be_tx_mcast(NETIF_RSP_OKAY, &ex), 0);
+	assert_int_equal(ex.type, XEN_NETIF_EXTRA_TYPE_MCAST_ADD);
+	assert_memory_equal(ex.u.mcast.addr, MC_A, 6);
+	assert_false(engine_front_tx_mcast_result(&c->txq, &r)); /* not reaped yet */
+	assert_int_equal(reap(64, NULL), 2);
+	assert_int_equal(c->txq.fault, ENGINE_FRONT_FAULT_NONE);
+	assert_true(engine_front_tx_mcast_result(&c->txq, &r));
+	assert_true(r.add);
+	assert_memory_equal(r.addr, MC_A, 6);
+	assert_int_equal(r.status, NETIF_RSP_OKAY);
+	assert_false(engine_front_tx_mcast_result(&c->txq, &r));
+	assert_int_equal(engine_front_tx_free_bufs(&c->txq), NBUF);
+	assert_int_equal(engine_front_tx_free_slots(&c->txq), NBUF);
+	assert_int_equal(c->txq.nulls_owed, 0);
+
+	assert_int_equal(engine_front_tx_mcast(&c->txq, false, MC_A), 0);
+	engine_front_tx_push(&c->txq);
+	be_tx_mcast(NETIF_RSP_OKAY, &ex);
+	assert_int_equal(ex.type, XEN_NETIF_EXTRA_TYPE_MCAST_DEL);
+	assert_memory_equal(ex.u.mcast.addr, MC_A, 6);
+	assert_int_equal(reap(64, NULL), 2);
+	assert_true(engine_front_tx_mcast_result(&c->txq, &r));
+	assert_false(r.add);
+	assert_int_equal(r.status, NETIF_RSP_OKAY);
+
+	/* counted apart from packets */
+	assert_int_equal(c->txq.stats.mcast_requests, 2);
+	assert_int_equal(c->txq.stats.mcast_okay, 2);
+	assert_int_equal(c->txq.stats.mcast_errors, 0);
+	assert_int_equal(c->txq.stats.requests, 4);
+	assert_int_equal(c->txq.stats.responses, 4);
+	assert_int_equal(c->txq.stats.packets, 0);
+	assert_int_equal(c->txq.stats.completed, 0);
+}
+
+/* Among packets; answered out of order; a full table's ERROR reaches the caller. */
+static void test_tx_mcast_refused_among_packets(void **state)
+{
+	uint8_t pkt[100], out[100];
+	struct netif_extra_info ex;
+	struct engine_front_mcast_result r;
+	uint16_t id_a, id_b;
+	(void)state;
+
+	mcast_init(NBUF);
+	fill_pattern(pkt, sizeof(pkt), 9);
+	assert_int_equal(engine_front_tx_send(&c->txq, pkt, sizeof(pkt), NULL), 0);
+	assert_int_equal(engine_front_tx_mcast(&c->txq, true, MC_A), 0);
+	assert_int_equal(engine_front_tx_mcast(&c->txq, true, MC_B), 0);
+	assert_int_equal(engine_front_tx_send(&c->txq, pkt, sizeof(pkt), NULL), 0);
+	engine_front_tx_push(&c->txq);
+	assert_int_equal(c->txs->s.req_prod, 6);
+
+	assert_int_equal(be_tx_packet(out, NETIF_RSP_OKAY, NULL, NULL), sizeof(pkt));
+	id_a = be_tx_mcast(NETIF_RSP_OKAY, &ex);
+	assert_memory_equal(ex.u.mcast.addr, MC_A, 6);
+	id_b = be_tx_mcast(NETIF_RSP_ERROR, &ex);
+	assert_memory_equal(ex.u.mcast.addr, MC_B, 6);
+	assert_int_not_equal(id_a, id_b);
+	assert_int_equal(be_tx_packet(out, NETIF_RSP_OKAY, NULL, NULL), sizeof(pkt));
+	assert_memory_equal(out, pkt, sizeof(pkt));
+	assert_int_equal(reap(64, NULL), 6);
+	assert_int_equal(c->txq.fault, ENGINE_FRONT_FAULT_NONE);
+
+	assert_true(engine_front_tx_mcast_result(&c->txq, &r));
+	assert_memory_equal(r.addr, MC_A, 6);
+	assert_int_equal(r.status, NETIF_RSP_OKAY);
+	assert_true(engine_front_tx_mcast_result(&c->txq, &r));
+	assert_memory_equal(r.addr, MC_B, 6);
+	assert_true(r.add);
+	assert_int_equal(r.status, NETIF_RSP_ERROR);
+	assert_false(engine_front_tx_mcast_result(&c->txq, &r));
+	/* the packets' own counters do not see the refusal */
+	assert_int_equal(c->txq.stats.okay, 2);
+	assert_int_equal(c->txq.stats.errors, 0);
+	assert_int_equal(c->txq.stats.mcast_okay, 1);
+	assert_int_equal(c->txq.stats.mcast_errors, 1);
+	assert_int_equal(engine_front_tx_free_bufs(&c->txq), NBUF);
+}
+
+static void test_tx_mcast_refused_calls(void **state)
+{
+	static const uint8_t unicast[6] = { 0x02, 0, 0, 0, 0, 1 };
+	struct engine_front_tx_config plain = { .sg = true };
+	struct engine_front_mcast_result r;
+	struct netif_extra_info ex;
+	uint8_t addr[6], pkt[60] = { 0 };
+	(void)state;
+
+	/* not negotiated */
+	assert_int_equal(engine_front_tx_init(&c->txq, &c->txs->s, &plain, c->txb, NBUF), 0);
+	assert_int_equal(engine_front_tx_mcast(&c->txq, true, MC_A), -EOPNOTSUPP);
+	/* not a multicast address */
+	mcast_init(NBUF);
+	assert_int_equal(engine_front_tx_mcast(&c->txq, true, unicast), -EINVAL);
+	assert_int_equal(c->txq.ring.req_prod_pvt, 0);
+	/* broadcast is multicast too: the engine does not judge it */
+	assert_int_equal(engine_front_tx_mcast(&c->txq, true,
+					       (const uint8_t[6]){ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }),
+			 0);
+
+	/* out of buffers: one buffer, one request */
+	mcast_init(1);
+	assert_int_equal(engine_front_tx_mcast(&c->txq, true, MC_A), 0);
+	assert_int_equal(engine_front_tx_mcast(&c->txq, true, MC_B), -EAGAIN);
+	assert_int_equal(c->txq.ring.req_prod_pvt, 2);
+
+	/* out of ring slots: one slot left is not two */
+	mcast_init(NBUF);
+	for (unsigned i = 0; i < NBUF - 1; i++)
+		assert_int_equal(engine_front_tx_send(&c->txq, pkt, sizeof(pkt), NULL), 0);
+	assert_int_equal(engine_front_tx_free_slots(&c->txq), 1);
+	assert_int_equal(engine_front_tx_mcast(&c->txq, true, MC_A), -EAGAIN);
+	assert_int_equal(c->txq.ring.req_prod_pvt, NBUF - 1);
+
+	/* answers are kept until collected: in flight + uncollected is bounded */
+	mcast_init(NBUF);
+	memcpy(addr, MC_B, 6);
+	for (unsigned i = 0; i < ENGINE_FRONT_MCAST_PENDING; i++) {
+		addr[5] = (uint8_t)i;
+		assert_int_equal(engine_front_tx_mcast(&c->txq, true, addr), 0);
+	}
+	assert_int_equal(engine_front_tx_mcast(&c->txq, true, MC_A), -EAGAIN);
+	engine_front_tx_push(&c->txq);
+	for (unsigned i = 0; i < ENGINE_FRONT_MCAST_PENDING; i++)
+		be_tx_mcast(NETIF_RSP_OKAY, &ex);
+	assert_int_equal(reap(NBUF, NULL), 2 * ENGINE_FRONT_MCAST_PENDING);
+	assert_int_equal(engine_front_tx_mcast(&c->txq, true, MC_A), -EAGAIN);
+	assert_true(engine_front_tx_mcast_result(&c->txq, &r));
+	assert_int_equal(r.addr[5], 0);
+	assert_int_equal(engine_front_tx_mcast(&c->txq, true, MC_A), 0);
+	for (unsigned i = 1; i < ENGINE_FRONT_MCAST_PENDING; i++) {
+		assert_true(engine_front_tx_mcast_result(&c->txq, &r));
+		assert_int_equal(r.addr[5], i); /* in the order answered */
+	}
+	assert_false(engine_front_tx_mcast_result(&c->txq, &r));
+}
+
+/* The answers to multicast requests are checked like any other. */
+static void test_tx_mcast_faults(void **state)
+{
+	struct engine_front_mcast_result r;
+	(void)state;
+
+	/* the extra slot answered with the request's id instead of NULL */
+	mcast_init(16);
+	assert_int_equal(engine_front_tx_mcast(&c->txq, true, MC_A), 0);
+	engine_front_tx_push(&c->txq);
+	be_tx_rsp(0, NETIF_RSP_OKAY);
+	be_tx_rsp(0, NETIF_RSP_OKAY);
+	be_tx_publish();
+	assert_int_equal(reap(64, NULL), -EPROTO);
+	assert_int_equal(c->txq.fault, ENGINE_FRONT_FAULT_TX_ID_FREE);
+	assert_int_equal(engine_front_tx_mcast(&c->txq, true, MC_A), -EPROTO);
+
+	/* two NULLs for one extra */
+	mcast_init(16);
+	assert_int_equal(engine_front_tx_mcast(&c->txq, true, MC_A), 0);
+	engine_front_tx_push(&c->txq);
+	be_tx_rsp(0xaaaa, NETIF_RSP_NULL);
+	be_tx_rsp(0xaaaa, NETIF_RSP_NULL);
+	be_tx_publish();
+	assert_int_equal(reap(64, NULL), -EPROTO);
+	assert_int_equal(c->txq.fault, ENGINE_FRONT_FAULT_TX_NULL);
+
+	/* an answer before the NULL is fine, an undefined status goes to the caller as is */
+	mcast_init(16);
+	assert_int_equal(engine_front_tx_mcast(&c->txq, false, MC_A), 0);
+	engine_front_tx_push(&c->txq);
+	be_tx_rsp(0xaaaa, NETIF_RSP_NULL);
+	be_tx_rsp(0, 77);
+	be_tx_publish();
+	assert_int_equal(reap(64, NULL), 2);
+	assert_true(engine_front_tx_mcast_result(&c->txq, &r));
+	assert_int_equal(r.status, 77);
+	assert_int_equal(c->txq.stats.mcast_errors, 1);
+	assert_int_equal(c->txq.stats.errors, 0);
+}
+
 /* ---- the simulated backend, RX side ---- */
 
 static void rx_init(unsigned nbufs, bool gso4, bool gso6)
@@ -1291,6 +1519,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tx_fault_duplicate_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_fault_null, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_fault_rsp_prod, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_mcast_shape, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_mcast_refused_among_packets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_mcast_refused_calls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_mcast_faults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_refill_initial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_single_slot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_multi_slot, setup, teardown),
