@@ -3,8 +3,9 @@
  * fuzz_front.c - the netfront engine against a backend that writes anything.
  *
  * The input is: start indices, pool sizes and config bits, then a script of
- * operations until the input runs out. The frontend side sends packets,
- * pushes, reaps, refills and polls; the backend side writes responses (with
+ * operations until the input runs out. The frontend side sends packets and
+ * multicast filter requests, pushes, reaps (collecting the filter answers),
+ * refills and polls; the backend side writes responses (with
  * ids and statuses from the input, or with the id of the request it
  * answers so that the deeper paths are reached), sets producer and event
  * indices to anything, and scribbles over any byte of the shared ring pages
@@ -33,6 +34,7 @@ static struct engine_front_tx_queue txq;
 static struct engine_front_rx_queue rxq;
 static struct engine_front_rx_batch batch;
 static uint8_t *arena;
+static uint64_t mcast_collected; /* filter answers taken by the caller, this run */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -104,6 +106,10 @@ static void check_tx(RING_IDX start)
 		   st->err[ENGINE_FRONT_TX_ERR_RSP_DROPPED] + st->err[ENGINE_FRONT_TX_ERR_RSP_UNKNOWN]);
 	FUZZ_CHECK(st->completed <= st->packets);
 	FUZZ_CHECK(engine_front_tx_free_slots(&txq) <= ENGINE_TX_RING_SIZE);
+	/* each filter request is in flight, answered and waiting, or collected */
+	FUZZ_CHECK(txq.mcast_out + txq.mcast_done <= ENGINE_FRONT_MCAST_PENDING);
+	FUZZ_CHECK(st->mcast_okay + st->mcast_errors == mcast_collected + txq.mcast_done);
+	FUZZ_CHECK(st->mcast_requests == st->mcast_okay + st->mcast_errors + txq.mcast_out);
 }
 
 static void check_rx(RING_IDX start)
@@ -283,6 +289,33 @@ static void send_one(struct fuzz_input *in)
 	free(pkt);
 }
 
+/* A multicast filter request: the two slots netif.h asks for, or nothing. */
+static void mcast_one(struct fuzz_input *in)
+{
+	RING_IDX prod = txq.ring.req_prod_pvt;
+	unsigned nfree = txq.nr_free;
+	uint8_t addr[6], add = fuzz_u8(in) & 1;
+	int rc;
+
+	fuzz_take(in, addr, sizeof(addr));
+	rc = engine_front_tx_mcast(&txq, add, addr);
+	if (rc == 0) {
+		const netif_tx_request_t *r = &txs.s.ring[prod % ENGINE_TX_RING_SIZE].req;
+		const struct netif_extra_info *ex =
+			(const void *)&txs.s.ring[(prod + 1) % ENGINE_TX_RING_SIZE].req;
+
+		FUZZ_CHECK(txq.nr_free == nfree - 1 && txq.ring.req_prod_pvt - prod == 2);
+		FUZZ_CHECK(r->id < txq.nr_bufs && r->size == 0 && r->flags == NETTXF_extra_info);
+		FUZZ_CHECK(ex->type == (add ? XEN_NETIF_EXTRA_TYPE_MCAST_ADD
+					    : XEN_NETIF_EXTRA_TYPE_MCAST_DEL));
+		FUZZ_CHECK(ex->flags == 0 && memcmp(ex->u.mcast.addr, addr, 6) == 0);
+	} else {
+		FUZZ_CHECK(rc == -EAGAIN || rc == -EOPNOTSUPP || rc == -EINVAL ||
+			   (rc == -EPROTO && txq.fault));
+		FUZZ_CHECK(txq.ring.req_prod_pvt == prod && txq.nr_free == nfree);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_input in = { data, size };
@@ -299,7 +332,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ntx = 1 + fuzz_u8(&in) % NBUF;
 	nrx = ENGINE_FRONT_RX_MIN_BUFS + fuzz_u8(&in) % (NBUF - ENGINE_FRONT_RX_MIN_BUFS + 1);
 	bits = fuzz_u8(&in);
-	tcfg = (struct engine_front_tx_config){ bits & 1, bits & 2, bits & 4 };
+	tcfg = (struct engine_front_tx_config){ bits & 1, bits & 2, bits & 4, bits & 32 };
+	mcast_collected = 0;
 	rcfg = (struct engine_front_rx_config){ bits & 8, bits & 16 };
 
 	memset(&txs, 0, sizeof(txs));
@@ -320,7 +354,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		switch (code % 10) {
 		case 0:
-			send_one(&in);
+			if (code & 0x80)
+				mcast_one(&in);
+			else
+				send_one(&in);
 			break;
 		case 1:
 			engine_front_tx_push(&txq);
@@ -337,6 +374,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 3:
 			rc = engine_front_tx_reap(&txq, fuzz_u16(&in) % 300, &more);
 			FUZZ_CHECK(rc >= 0 || (rc == -EPROTO && txq.fault));
+			/* the caller collects the filter answers now, or lets them pile up */
+			for (struct engine_front_mcast_result r; !(code & 0x80) &&
+			     engine_front_tx_mcast_result(&txq, &r);)
+				mcast_collected++;
 			break;
 		case 4:
 			engine_front_rx_refill(&rxq);
