@@ -48,6 +48,9 @@
  *   event-channel-tx + -rx (split)   queue-<i>/event-channel-tx + -rx
  *   request-rx-copy, feature-rx-notify, feature-sg, feature-gso-tcpv4,
  *   feature-gso-tcpv6, feature-ipv6-csum-offload   (top level, always)
+ *   request-multicast-control = 1  (top level, with --mcast-control when the
+ *                                   backend offers feature-(dynamic-)
+ *                                   multicast-control; removed otherwise)
  *
  * ([...]: only when the backend publishes multi-queue-max-queues.) With
  * --hash and a backend offering feature-ctrl-ring, ctrl-ring-ref and
@@ -224,6 +227,12 @@ static int publish_once(struct netfront *nf, uint32_t tx)
 	}
 	for (size_t i = 0; rc == 0 && i < sizeof(features) / sizeof(features[0]); i++)
 		rc = tx_write(nf, tx, nf->fe_path, features[i].key, features[i].val);
+	/* Before Connected, so that a backend without the dynamic variant samples it
+	 * too; an earlier run's 1 must not outlive --mcast-control (mcast.c). */
+	if (rc == 0 && nf->mcast)
+		rc = tx_write(nf, tx, nf->fe_path, "request-multicast-control", "1");
+	else if (rc == 0)
+		rc = tx_rm(nf, tx, "request-multicast-control");
 	return rc;
 }
 
@@ -302,6 +311,11 @@ static void connect(struct netfront *nf)
 	nf->be_ipv6_csum = read_flag(nf, "feature-ipv6-csum-offload");
 	nf->be_split = read_flag(nf, "feature-split-event-channels");
 	nf->be_ctrl = read_flag(nf, "feature-ctrl-ring");
+	nf->mcast = nf->want_mcast && (read_flag(nf, "feature-dynamic-multicast-control") ||
+				       read_flag(nf, "feature-multicast-control"));
+	if (nf->want_mcast && !nf->mcast)
+		log_info("%s: backend offers no multicast control: it floods multicast to us",
+			 nf->tap.name);
 	nf->nr_queues = pick_queues(nf);
 	rc = nf_datapath_setup(nf);
 	if (rc == 0 && nf->want_hash && !nf->be_ctrl)

@@ -135,6 +135,8 @@ struct netfront {
 	unsigned mtu;
 
 	bool want_split;           /* use split channels when the backend offers them */
+	bool want_mcast;           /* --mcast-control: ask for multicast filtering */
+	bool mcast;                /* this connection: request-multicast-control=1 written */
 	bool no_reconnect;         /* --no-reconnect: Closed is final, as in Linux netfront */
 	unsigned want_queues;      /* --queues: 1..NF_MAX_QUEUES */
 	bool want_hash;            /* --hash: configure hashing if the backend has a control ring */

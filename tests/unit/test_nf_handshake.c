@@ -866,6 +866,65 @@ static void hash_setup_fails(void **st)
 	assert_int_equal(ctrl_starts, 0);
 }
 
+/* Reconnect as after an xnbd restart: the backend goes Closing, then back to InitWait. */
+static void backend_restarts(void)
+{
+	backend(XenbusStateClosing);
+	assert_int_equal(fe_state(), XenbusStateClosed);
+	backend(XenbusStateInitWait);
+	assert_int_equal(fe_state(), XenbusStateConnected);
+}
+
+/*
+ * --mcast-control: request-multicast-control=1 with the other keys, before
+ * Connected, when the backend offers either name; removed when a later
+ * connection has no multicast control, so that no filter outlives it.
+ */
+static void mcast_control_requested(void **st)
+{
+	(void)st;
+	start(false);
+	nf.want_mcast = true;
+	node_set(BE "/feature-dynamic-multicast-control", "1");
+	node_set(BE "/feature-multicast-control", "1");
+	backend(XenbusStateInitWait);
+	assert_int_equal(fe_state(), XenbusStateConnected);
+	assert_true(nf.mcast);
+	assert_string_equal(val(FE "/request-multicast-control"), "1");
+	assert_features_at_top();
+
+	/* the static variant alone (sampled at connect: hence before Connected) */
+	node_rm(BE "/feature-dynamic-multicast-control");
+	backend_restarts();
+	assert_true(nf.mcast);
+	assert_string_equal(val(FE "/request-multicast-control"), "1");
+
+	/* the dynamic one alone */
+	node_rm(BE "/feature-multicast-control");
+	node_set(BE "/feature-dynamic-multicast-control", "1");
+	backend_restarts();
+	assert_true(nf.mcast);
+
+	/* neither, or "0": no request, the earlier one removed */
+	node_set(BE "/feature-dynamic-multicast-control", "0");
+	backend_restarts();
+	assert_false(nf.mcast);
+	assert_null(val(FE "/request-multicast-control"));
+}
+
+/* Without --mcast-control nothing is requested, and an earlier run's 1 goes. */
+static void mcast_control_not_wanted(void **st)
+{
+	(void)st;
+	start(false);
+	node_set(BE "/feature-dynamic-multicast-control", "1");
+	node_set(FE "/request-multicast-control", "1");
+	backend(XenbusStateInitWait);
+	assert_int_equal(fe_state(), XenbusStateConnected);
+	assert_false(nf.mcast);
+	assert_null(val(FE "/request-multicast-control"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -887,6 +946,8 @@ int main(void)
 		cmocka_unit_test(hash_ctrl_keys),
 		cmocka_unit_test(hash_not_used),
 		cmocka_unit_test(hash_setup_fails),
+		cmocka_unit_test(mcast_control_requested),
+		cmocka_unit_test(mcast_control_not_wanted),
 	};
 
 	log_init("test_nf_handshake", LOG_LVL_ERR);
