@@ -19,6 +19,10 @@
  * until responses free some: back-pressure into the guest's qdisc, never
  * unbounded buffering.
  *
+ * Multicast filter (--mcast-control, see mcast.c): queue 0's thread also
+ * writes the backend's filter requests on its TX ring, when the main
+ * thread signals a new list (mcast_fd) and when answers come back.
+ *
  * Guest RX: the engine assembles whole packets out of the RX responses;
  * each goes to the queue's TAP fd with its checksum / GSO state in the
  * virtio-net header; the buffers are posted again at once. A packet that
@@ -52,7 +56,7 @@
 /* Ports read from the event-channel handle per wake-up. */
 #define NF_EVTCHN_BUDGET 64
 
-enum q_source { Q_SRC_STOP = 1, Q_SRC_EVTCHN, Q_SRC_TAP };
+enum q_source { Q_SRC_STOP = 1, Q_SRC_EVTCHN, Q_SRC_TAP, Q_SRC_MCAST };
 
 /* ---- set-up and tear-down (main thread) ---------------------------------- */
 
@@ -74,7 +78,8 @@ static void unshare_pages(struct netfront *nf, void **addr, unsigned count)
 static int queue_setup(struct netfront *nf, struct nf_queue *q)
 {
 	struct engine_front_tx_config tcfg = { .sg = nf->be_sg, .gso_tcpv4 = nf->be_gso4,
-					       .gso_tcpv6 = nf->be_gso6 };
+					       .gso_tcpv6 = nf->be_gso6,
+					       .multicast_control = nf->mcast && q->id == 0 };
 	struct engine_front_rx_config rcfg = { .gso_tcpv4 = true, .gso_tcpv6 = true };
 	bool split = nf->want_split && nf->be_split;
 	int rc;
@@ -379,11 +384,21 @@ static bool rx_to_tap(struct nf_queue *q)
 	return true;
 }
 
+/* Queue 0: bring the backend's multicast filter in line with the NIC's list. */
+static void mcast_work(struct nf_queue *q)
+{
+	if (q->id != 0 || !q->nf->mcast)
+		return;
+	if (nf_mcast_sync(q) && engine_front_tx_push(&q->tx))
+		notify(q, false);
+}
+
 /* The backend notified us (or we start): responses in, TAP polling back on. */
 static bool backend_work(struct nf_queue *q)
 {
 	if (!tx_reap(q) || !rx_to_tap(q))
 		return false;
+	mcast_work(q); /* after the reap: the filter's answers are in */
 	if (!q->tap_polled && engine_front_tx_free_bufs(&q->tx) >= ENGINE_FRONT_TX_MAX_SLOTS)
 		tap_poll(q, true);
 	return true;
@@ -434,6 +449,9 @@ static void *queue_main(void *arg)
 			case Q_SRC_TAP:
 				ok = tx_from_tap(q);
 				break;
+			case Q_SRC_MCAST:
+				mcast_work(q);
+				break;
 			}
 		}
 		if (ok && q->work_pending) {
@@ -471,6 +489,10 @@ static int queue_start(struct netfront *nf, struct nf_queue *q)
 		rc = epoll_add(q->epfd, nf->ops->evtchn_fd(q->evt), EPOLLIN, Q_SRC_EVTCHN);
 	if (rc == 0)
 		rc = epoll_add(q->epfd, q->tap->fd, 0, Q_SRC_TAP);
+	if (rc == 0 && q->id == 0 && nf->mcast) {
+		q->mc.dirty = true; /* the whole list, to a filter that starts empty */
+		rc = epoll_add(q->epfd, nf->mcast_fd, EPOLLIN, Q_SRC_MCAST);
+	}
 	if (rc)
 		return rc;
 	rc = pthread_create(&q->thread, NULL, queue_main, q);
@@ -591,4 +613,13 @@ void nf_datapath_report(struct netfront *nf, const char *when)
 	}
 	if (nf->nr_queues > 1)
 		log_stats(nf->tap.name, "all queues", &sum);
+	if (nf->mcast && nf->queues[0].lock_init) {
+		struct engine_front_tx_stats t;
+
+		pthread_mutex_lock(&nf->queues[0].lock);
+		t = nf->queues[0].snap.tx;
+		pthread_mutex_unlock(&nf->queues[0].lock);
+		log_info("%s multicast filter: %" PRIu64 " requests, %" PRIu64 " okay, %" PRIu64
+			 " refused", nf->tap.name, t.mcast_requests, t.mcast_okay, t.mcast_errors);
+	}
 }

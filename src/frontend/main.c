@@ -7,9 +7,10 @@
  * rings; multi-queue (IFF_MULTI_QUEUE) when more than one queue is wanted.
  * The main thread's epoll set: XenStore watches, the queue threads' notify
  * eventfd (a queue broke), with --hash the control ring's event channel
- * (ctrl.c), and a signalfd (SIGTERM: Closing, then Closed, threads joined,
- * grants ended, exit; SIGUSR1: counters to the log). The frames move on the
- * queue threads (datapath.c).
+ * (ctrl.c), with --mcast-control the timer that reads the NIC's multicast
+ * list (mcast.c), and a signalfd (SIGTERM: Closing, then Closed, threads
+ * joined, grants ended, exit; SIGUSR1: counters to the log). The frames move
+ * on the queue threads (datapath.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -24,7 +25,7 @@
 
 #include "netfront.h"
 
-enum nf_source { NF_SRC_XS = 1, NF_SRC_QUEUE, NF_SRC_SIGNAL, NF_SRC_CTRL };
+enum nf_source { NF_SRC_XS = 1, NF_SRC_QUEUE, NF_SRC_SIGNAL, NF_SRC_CTRL, NF_SRC_MCAST };
 
 static int add(int epfd, int fd, enum nf_source src)
 {
@@ -75,7 +76,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: xnb-netfront --domid N [--devid N] [--ifname NAME] [--mtu N]\n"
 		   "                    [--platform sim|xen] [--single-evtchn] [--no-reconnect]\n"
-		   "                    [--queues N] [--hash] [--version]\n"
+		   "                    [--queues N] [--hash] [--mcast-control] [--version]\n"
 		   "  The guest side of vif N: waits for device/vif/N from the toolstack,\n"
 		   "  connects to its backend and runs the NIC NAME (a TAP, default eth0)\n"
 		   "  in the current network namespace.\n"
@@ -94,7 +95,11 @@ static void usage(FILE *f)
 		   "                  (Toeplitz, IPv4/IPv6 with and without TCP, a mapping over\n"
 		   "                  our queues); each hash received is checked against our\n"
 		   "                  own and counted (hash match / mismatch). Off by default,\n"
-		   "                  as Linux's netfront has no control ring.\n",
+		   "                  as Linux's netfront has no control ring.\n"
+		   "  --mcast-control when the backend offers (dynamic-)multicast-control, ask\n"
+		   "                  it to filter multicast (request-multicast-control) and\n"
+		   "                  keep its filter to the NIC's multicast list, read every\n"
+		   "                  second: the groups the guest's stack and sockets joined.\n",
 		NF_MAX_QUEUES, NF_MAX_QUEUES);
 }
 
@@ -110,6 +115,7 @@ int main(int argc, char **argv)
 		{ "no-reconnect", no_argument, NULL, 'R' },
 		{ "queues", required_argument, NULL, 'Q' },
 		{ "hash", no_argument, NULL, 'H' },
+		{ "mcast-control", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -126,8 +132,9 @@ int main(int argc, char **argv)
 	nf.tap.fd = -1;
 	nf.stop_fd = nf.notify_fd = -1;
 	nf.ctrl.port = -1;
+	nf.mcast_timer = nf.mcast_fd = -1;
 	nf.backend_state = -1;
-	while ((opt = getopt_long(argc, argv, "d:n:i:m:p:sRQ:HhV", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "d:n:i:m:p:sRQ:HMhV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
 			want_domid = atoi(optarg);
@@ -155,6 +162,9 @@ int main(int argc, char **argv)
 			break;
 		case 'H':
 			nf.want_hash = true;
+			break;
+		case 'M':
+			nf.want_mcast = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -229,6 +239,15 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	/* Before the handshake: queue 0 polls mcast_fd from the start. */
+	if (nf.want_mcast) {
+		rc = nf_mcast_init(&nf);
+		if (rc) {
+			log_err("--mcast-control: %s", strerror(-rc));
+			rc = 1;
+			goto out;
+		}
+	}
 	/* The toolstack may not have written device/vif/N yet: wait for it. */
 	rc = nf.ops->xs_watch(nf.xs, nf.fe_path, "fe");
 	for (int tries = 0; rc == 0 && nf_handshake_start(&nf) != 0; tries++) {
@@ -246,6 +265,12 @@ int main(int argc, char **argv)
 		}
 	}
 	nf.ops->xs_unwatch(nf.xs, nf.fe_path, "fe");
+	/* Only now: the wait above does not read the timer. */
+	if (nf.want_mcast && add(epfd, nf.mcast_timer, NF_SRC_MCAST)) {
+		log_err("epoll registration failed: %s", strerror(errno));
+		rc = 1;
+		goto out;
+	}
 
 	for (bool stop = false; !stop;) {
 		struct epoll_event ev[16];
@@ -274,6 +299,9 @@ int main(int argc, char **argv)
 			case NF_SRC_SIGNAL:
 				stop = stop_signal(sig_fd, &nf);
 				break;
+			case NF_SRC_MCAST:
+				nf_mcast_refresh(&nf);
+				break;
 			}
 		}
 	}
@@ -281,6 +309,7 @@ int main(int argc, char **argv)
 out_quiet:
 	rc = 0;
 out:
+	nf_mcast_close(&nf); /* after the threads: queue 0 polls mcast_fd */
 	tap_close(&nf.tap);
 	if (sig_fd >= 0)
 		close(sig_fd);

@@ -6,7 +6,9 @@
  * handshake.c speaks XenBus from the guest side (device/vif/<devid>),
  * datapath.c moves frames between the TAP and the rings through the
  * frontend engine (src/engine/front.h), ctrl.c configures the backend's
- * hashing over the control ring (--hash), main.c owns the event loop.
+ * hashing over the control ring (--hash), mcast.c keeps the backend's
+ * multicast filter in step with the NIC (--mcast-control), main.c owns the
+ * event loop.
  *
  * Threads. The main thread owns XenStore, the XenBus state machine, the
  * grant-sharing handle and everything in struct netfront outside the
@@ -19,6 +21,9 @@
  * (under nf_queue.lock) and its `broken` flag (atomic). The control ring
  * is the main thread's alone; the queue threads only read the hash types
  * it set (netfront.hash_flags, atomic) to check the hashes they receive.
+ * The other thing the main thread hands a running thread is the NIC's
+ * multicast list, to queue 0 (netfront.mcast_want under mcast_lock, and a
+ * wake-up on mcast_fd).
  */
 #ifndef XNB_FRONTEND_NETFRONT_H
 #define XNB_FRONTEND_NETFRONT_H
@@ -50,6 +55,29 @@ struct nf_queue_stats {
 	uint64_t notify_errors;       /* evtchn_notify failed (backend's port unbound): ignored */
 	uint64_t rx_hash_match;       /* hash extras equal to our own hash of the packet */
 	uint64_t rx_hash_mismatch;    /* ... that differ from it (value or type) */
+};
+
+/* --mcast-control: the NIC's multicast addresses we subscribe, at most. */
+#define NF_MCAST_MAX 128u
+
+/* A set of link-layer multicast addresses. */
+struct nf_mcast_list {
+	unsigned n;
+	uint8_t addr[NF_MCAST_MAX][6];
+};
+
+/* One address as queue 0 knows it in the backend's filter (state: MC_* in mcast.c). */
+struct nf_mcast_entry {
+	uint8_t addr[6];
+	uint8_t state;
+};
+
+/* What the backend's filter holds for this connection, as queue 0 asked for it. */
+struct nf_mcast_sync {
+	bool dirty;                /* compare again: an answer came, or a request had to wait */
+	bool refused_logged;       /* a refusal was logged (once per connection) */
+	unsigned n;
+	struct nf_mcast_entry e[NF_MCAST_MAX];
 };
 
 struct netfront;
@@ -84,6 +112,7 @@ struct nf_queue {
 	bool work_pending;
 	struct nf_queue_stats c;     /* c.tx / c.rx unused: the engine's are live */
 	struct log_ratelimit rl;
+	struct nf_mcast_sync mc;     /* queue 0, when netfront.mcast */
 
 	/* Shared with the main thread. */
 	pthread_mutex_t lock;        /* protects snap */
@@ -158,6 +187,15 @@ struct netfront {
 
 	struct tap tap;            /* the NIC; queue 0's fd, open for the process's life */
 	uint8_t mac[6];
+
+	/* --mcast-control (mcast.c): the NIC's multicast list, read by the main thread. */
+	unsigned mcast_ifindex;
+	int mcast_timer;           /* timerfd: read the list again */
+	int mcast_fd;              /* eventfd: the list changed; queue 0's thread polls it */
+	pthread_mutex_t mcast_lock; /* protects mcast_want */
+	bool mcast_lock_init;
+	struct nf_mcast_list mcast_want;
+	bool mcast_overflow_logged, mcast_read_failed;
 };
 
 /* handshake.c */
@@ -206,5 +244,23 @@ void nf_datapath_stop(struct netfront *nf);
 void nf_datapath_teardown(struct netfront *nf);
 const char *nf_datapath_broken(struct netfront *nf);
 void nf_datapath_report(struct netfront *nf, const char *when);
+
+/*
+ * mcast.c. nf_mcast_init() - main thread, with --mcast-control, once the
+ * NIC exists: the timer (nf->mcast_timer, for the caller's loop), the
+ * wake-up eventfd, and a first reading of the list. 0 or -errno; call
+ * nf_mcast_close() either way.
+ * nf_mcast_refresh() - main thread, when mcast_timer is readable: read the
+ * NIC's list again; when it changed, publish it and wake queue 0.
+ * nf_mcast_close() - close what init opened; idempotent.
+ * nf_mcast_sync() - queue 0's thread, when nf->mcast: take the backend's
+ * answers, then write MCAST_DEL / MCAST_ADD requests until its filter is
+ * the NIC's list (or the ring is full: the answers bring it back). True
+ * when requests were written: the caller pushes and notifies.
+ */
+int nf_mcast_init(struct netfront *nf);
+void nf_mcast_refresh(struct netfront *nf);
+void nf_mcast_close(struct netfront *nf);
+bool nf_mcast_sync(struct nf_queue *q);
 
 #endif
