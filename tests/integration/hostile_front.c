@@ -18,14 +18,23 @@
  *   no-rx         posts no RX buffers (and no TX) and just stays
  *                 connected, while the host sends it traffic: the backend
  *                 must queue a bounded amount and drain (XSA-392).
+ *   mcast-full    connects with request-multicast-control=1 and sends 65
+ *                 distinct MCAST_ADD requests (netif.h's dummy transmit
+ *                 request: a 0-size slot with NETTXF_extra_info, then the
+ *                 extra) into a filter that holds 64 (Linux's
+ *                 XEN_NETBK_MCAST_MAX): the first 64 must be answered
+ *                 OKAY, the 65th NETIF_RSP_ERROR, every extra slot
+ *                 NETIF_RSP_NULL; then one MCAST_DEL and the 65th ADD
+ *                 again, both OKAY. Prints the statuses; exits 1 if any
+ *                 differs (after the --seconds, like the others).
  *
- * The flood / no-rx modes run for --seconds S (default 5), print one line
- * of counts and the backend's state then, and exit 0; the simulated domain
- * dies with the process, which is how the backend learns it is gone.
- * Setup failures exit 1, bad usage 2.
+ * The flood / no-rx / mcast-full modes run for --seconds S (default 5),
+ * print one line of counts and the backend's state then, and exit 0; the
+ * simulated domain dies with the process, which is how the backend learns
+ * it is gone. Setup failures exit 1, bad usage 2.
  *
  * usage: hostile_front DOMID
- *        hostile_front --mode flood-state|flood-evtchn|no-rx [--seconds S] DOMID
+ *        hostile_front --mode flood-state|flood-evtchn|no-rx|mcast-full [--seconds S] DOMID
  */
 #include <errno.h>
 #include <getopt.h>
@@ -41,7 +50,10 @@
 #include "ring.h"
 #include "xs_util.h"
 
-enum mode { MODE_XSA39, MODE_FLOOD_STATE, MODE_FLOOD_EVTCHN, MODE_NO_RX };
+enum mode { MODE_XSA39, MODE_FLOOD_STATE, MODE_FLOOD_EVTCHN, MODE_NO_RX, MODE_MCAST_FULL };
+
+/* Linux netback's XEN_NETBK_MCAST_MAX, which xnbd follows (VIF_MCAST_MAX). */
+#define MCAST_TABLE 64u
 
 struct front {
 	const struct platform_ops *ops;
@@ -53,6 +65,8 @@ struct front {
 	netif_tx_sring_t *txs;
 	netif_rx_sring_t *rxs;
 	int port;
+	bool mcast_control;    /* write request-multicast-control=1 */
+	RING_IDX tx_prod, tx_cons; /* our TX requests written, responses read */
 };
 
 static int backend_state(const struct xs_util *u, const char *be)
@@ -118,8 +132,11 @@ static int front_connect(struct front *f, int domid)
 			{ "tx-ring-ref", tx_s }, { "rx-ring-ref", rx_s }, { "event-channel", port_s },
 			{ "request-rx-copy", "1" }, { "feature-rx-notify", "1" }, { "state", "4" },
 		};
+		const struct xs_util_kv mcast = { "request-multicast-control", "1" };
 
-		if (xs_util_write_keys(&f->u, f->fe, keys, sizeof(keys) / sizeof(keys[0])) != 0)
+		/* Before the state: the backend samples it when it connects. */
+		if ((f->mcast_control && xs_util_write_keys(&f->u, f->fe, &mcast, 1) != 0) ||
+		    xs_util_write_keys(&f->u, f->fe, keys, sizeof(keys) / sizeof(keys[0])) != 0)
 			return -1;
 	}
 	if (wait_state(&f->u, f->be, XenbusStateConnected, true) < 0) {
@@ -185,10 +202,93 @@ static unsigned long flood_evtchn(struct front *f, double end, unsigned long *er
 	return n;
 }
 
+/* One multicast filter request (two slots), written but not published. */
+static void put_mcast(struct front *f, uint16_t id, bool add, const uint8_t addr[6])
+{
+	netif_tx_request_t *req = &f->txs->ring[f->tx_prod++ % ENGINE_TX_RING_SIZE].req;
+	struct netif_extra_info ex;
+
+	req->gref = 0;
+	req->offset = 0;
+	req->flags = NETTXF_extra_info;
+	req->id = id;
+	req->size = 0;
+	memset(&ex, 0, sizeof(ex));
+	ex.type = add ? XEN_NETIF_EXTRA_TYPE_MCAST_ADD : XEN_NETIF_EXTRA_TYPE_MCAST_DEL;
+	memcpy(ex.u.mcast.addr, addr, 6);
+	memcpy(&f->txs->ring[f->tx_prod++ % ENGINE_TX_RING_SIZE].req, &ex, sizeof(ex));
+}
+
+/*
+ * Publish what put_mcast() wrote, notify, and read every response (5 s at
+ * most): the status of request id i goes to st[i], NULLs are counted.
+ * 0 once all are answered, -1 otherwise.
+ */
+static int mcast_exchange(struct front *f, int16_t *st, unsigned nids, unsigned *nulls)
+{
+	__atomic_store_n(&f->txs->req_prod, f->tx_prod, __ATOMIC_RELEASE);
+	f->ops->evtchn_notify(f->evt, (uint32_t)f->port);
+	for (int i = 0; i < 100; i++) {
+		RING_IDX prod = __atomic_load_n(&f->txs->rsp_prod, __ATOMIC_ACQUIRE);
+
+		while (f->tx_cons != prod && f->tx_cons != f->tx_prod) {
+			netif_tx_response_t r = f->txs->ring[f->tx_cons++ % ENGINE_TX_RING_SIZE].rsp;
+
+			if (r.status == NETIF_RSP_NULL)
+				(*nulls)++;
+			else if (r.id < nids)
+				st[r.id] = r.status;
+		}
+		if (f->tx_cons == f->tx_prod)
+			return 0;
+		usleep(50000);
+	}
+	return -1;
+}
+
+/* mcast-full: 0 if the backend answered as Linux netback does. */
+static int run_mcast_full(struct front *f)
+{
+	enum { N = MCAST_TABLE + 1, DEL_ID = N, READD_ID = N + 1, NIDS = N + 2 };
+	uint8_t addr[N][6];
+	int16_t st[NIDS];
+	unsigned nulls = 0, bad = 0;
+
+	for (unsigned i = 0; i < NIDS; i++)
+		st[i] = 99; /* no answer */
+	for (unsigned i = 0; i < N; i++) {
+		const uint8_t a[6] = { 0x01, 0x00, 0x5e, 0x7f, 0x00, (uint8_t)i };
+
+		memcpy(addr[i], a, 6);
+		put_mcast(f, (uint16_t)i, true, addr[i]);
+	}
+	if (mcast_exchange(f, st, NIDS, &nulls) != 0)
+		fprintf(stderr, "hostile_front: not every ADD was answered\n");
+	put_mcast(f, DEL_ID, false, addr[0]);
+	put_mcast(f, READD_ID, true, addr[N - 1]);
+	if (mcast_exchange(f, st, NIDS, &nulls) != 0)
+		fprintf(stderr, "hostile_front: the DEL and the ADD again were not answered\n");
+
+	printf("hostile_front: mcast-full: ADD 1..%u statuses:", N);
+	for (unsigned i = 0; i < N; i++) {
+		printf(" %d", st[i]);
+		bad += st[i] != (i < MCAST_TABLE ? NETIF_RSP_OKAY : NETIF_RSP_ERROR);
+	}
+	printf("\nhostile_front: mcast-full: DEL of the 1st: %d, ADD of the %uth again: %d, "
+	       "NULLs %u of %u\n", st[DEL_ID], N, st[READD_ID], nulls, N + 2);
+	bad += st[DEL_ID] != NETIF_RSP_OKAY;
+	bad += st[READD_ID] != NETIF_RSP_OKAY;
+	bad += nulls != N + 2;
+	printf("hostile_front: mcast-full: %s\n", bad ? "UNEXPECTED answers" : "as Linux netback");
+	fflush(stdout);
+	return bad ? 1 : 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: hostile_front DOMID\n"
-			"       hostile_front --mode flood-state|flood-evtchn|no-rx [--seconds S] DOMID\n");
+			"       hostile_front --mode flood-state|flood-evtchn|no-rx|mcast-full "
+			"[--seconds S] DOMID\n");
 }
 
 int main(int argc, char **argv)
@@ -215,6 +315,8 @@ int main(int argc, char **argv)
 				mode = MODE_FLOOD_EVTCHN;
 			else if (strcmp(optarg, "no-rx") == 0)
 				mode = MODE_NO_RX;
+			else if (strcmp(optarg, "mcast-full") == 0)
+				mode = MODE_MCAST_FULL;
 			else {
 				usage();
 				return 2;
@@ -236,6 +338,7 @@ int main(int argc, char **argv)
 		usage();
 		return 2;
 	}
+	f.mcast_control = mode == MODE_MCAST_FULL;
 	if (front_connect(&f, atoi(argv[optind])) != 0) {
 		front_close(&f);
 		return 1;
@@ -248,6 +351,7 @@ int main(int argc, char **argv)
 
 	start = now_s();
 	end = start + secs;
+	rc = 0;
 	switch (mode) {
 	case MODE_FLOOD_STATE:
 		what = "state writes";
@@ -256,6 +360,13 @@ int main(int argc, char **argv)
 	case MODE_FLOOD_EVTCHN:
 		what = "notifications";
 		count = flood_evtchn(&f, end, &errors);
+		break;
+	case MODE_MCAST_FULL:
+		what = "filter requests";
+		count = MCAST_TABLE + 3;
+		rc = run_mcast_full(&f);
+		while (now_s() < end) /* connected a while: the test reads the counters */
+			usleep(100000);
 		break;
 	default: /* MODE_NO_RX: the rings stay empty on our side */
 		what = "buffers posted";
@@ -266,5 +377,5 @@ int main(int argc, char **argv)
 	printf("hostile_front: %s: %lu %s in %.1f s (%lu failed), backend state %d\n",
 	       mode_name, count, what, now_s() - start, errors, backend_state(&f.u, f.be));
 	front_close(&f);
-	return 0;
+	return rc;
 }
