@@ -3,9 +3,11 @@
 # test_parity.sh - what Linux's netback does for toolstacks and frontends,
 # end to end over the simulated platform: several queues, the rate limit,
 # the carrier of a stalled guest, the administrator's MTU, multicast
-# control, IPv6, the control ring and hashing. Each step prints a line; the
-# first failure prints the daemons' logs and fails the test. Needs root;
-# exits 77 without it.
+# control (flipped by hand, then kept by our netfront's --mcast-control on
+# a second guest, domid 76, and a hostile frontend overfilling the filter,
+# domid 77), IPv6, the control ring and hashing. Each step prints a line;
+# the first failure prints the daemons' logs and fails the test. Needs
+# root; exits 77 without it.
 #
 # usage: test_parity.sh BUILD_DIR SOURCE_DIR
 set -u
@@ -40,13 +42,17 @@ wait_for() { t=$1; shift
 cleanup() {
 	[ -n "${XNBD:-}" ] && "$BUILD/tools/xnbctl" shutdown --disconnect >/dev/null 2>&1
 	[ -n "${NF:-}" ] && kill -CONT "$NF" 2>/dev/null
-	for p in ${NF:-} ${XNBD:-} ${SIMD:-}; do kill -TERM "$p" 2>/dev/null; done
+	for p in ${NF:-} ${NFM:-} ${HF:-} ${LISTENER:-} ${XNBD:-} ${SIMD:-}; do
+		kill -TERM "$p" 2>/dev/null
+	done
 	sleep 0.3
-	for p in ${NF:-} ${XNBD:-} ${SIMD:-}; do kill -9 "$p" 2>/dev/null; done
+	for p in ${NF:-} ${NFM:-} ${HF:-} ${LISTENER:-} ${XNBD:-} ${SIMD:-}; do kill -9 "$p" 2>/dev/null; done
 	pkill -f "iperf3 -s .* -B (10.216|fd00:216)" 2>/dev/null
 	ip netns del "$G" 2>/dev/null
+	[ -n "${GM:-}" ] && ip netns del "$GM" 2>/dev/null
 	ip link del "vif$D.0" 2>/dev/null; ip link del vif74.0 2>/dev/null
 	ip link del xnbvx$D 2>/dev/null
+	ip link del vif76.0 2>/dev/null; ip link del vif77.0 2>/dev/null
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -312,3 +318,126 @@ h = json.loads(sys.argv[1])
 assert h["flags"] == ["ipv4", "ipv4_tcp", "ipv6", "ipv6_tcp"] and h["mapping_size"] == 2, h
 PY
 ok "kill -9 of the worker: the hash state kept (journal), hash extras go on, no mismatch"
+
+# --- our netfront's multicast control: a guest of its own (domid 76) -------
+# xnb-netfront --mcast-control asks for filtering and subscribes what its
+# NIC's multicast list holds; the backend then delivers only those groups.
+M=76 GM=xnbpar76.$$
+BEM=/local/domain/0/backend/vif/$M/0 FEM=/local/domain/$M/device/vif/0
+HOSTM=10.216.76.1 GUESTM=10.216.76.2
+# A field of `xnbctl show vif76.0 --json`, a counter summed over its queues.
+show_m() { xnbctl show "vif$M.0" --json | python3 -c "import json,sys
+v = json.load(sys.stdin)['vifs'][0]; print(json.dumps(v['$1']))"; }
+total_m() { xnbctl stats "vif$M.0" --json | python3 -c "import json,sys
+print(sum(q['$1'] for q in json.load(sys.stdin)['vifs']))"; }
+subscribed() { show_m multicast | grep -q "\"$1\""; }
+nr_subscribed() { show_m multicast | python3 -c "import json,sys; print(len(json.load(sys.stdin)))"; }
+at_least() { [ "$(total_m "$1")" -ge "$2" ]; } # counter n
+nsm() { ip netns exec "$GM" "$@"; }
+ip netns add "$GM"
+nsm ip link set lo up
+# (Not through nsm: $! must be the process itself, for cleanup to stop it.)
+ip netns exec "$GM" "$BUILD/src/frontend/xnb-netfront" --domid $M --no-reconnect --queues 2 \
+	--mcast-control >>"$DIR/nf76.log" 2>&1 &
+NFM=$!
+"$VIF" add $M 0
+wait_for 10 sh -c "[ \"\$(xenstore-read $BEM/state)\" = 4 ]" || fail "vif$M.0 did not connect"
+[ "$(xenstore-read "$FEM/request-multicast-control")" = 1 ] ||
+	fail "--mcast-control: no request-multicast-control=1"
+[ "$(show_m features | python3 -c "import json,sys; print(json.load(sys.stdin)['mcast_control'])")" = True ] ||
+	fail "filtering not on: $(show_m features)"
+[ "$(show_m queues)" = 2 ] || fail "vif$M.0: $(show_m queues) queues"
+ip addr add $HOSTM/24 dev "vif$M.0"; ip addr add fd00:216:76::1/64 dev "vif$M.0" nodad
+ip link set "vif$M.0" up
+nsm ip addr add $GUESTM/24 dev eth0
+nsm ip addr add fd00:216:76::2/64 dev eth0 nodad
+nsm ip link set eth0 up
+# Host to guest over IPv6 needs the host's neighbour solicitation, sent to
+# the guest's solicited-node group: it only passes the filter subscribed.
+ip -6 neigh show dev "vif$M.0" | grep -q "fd00:216:76::2 .*lladdr" && fail "neighbour known already"
+wait_for 10 ping -6 -c 1 -W 1 fd00:216:76::2 || fail "ping6 host -> guest with filtering on"
+ip -6 neigh show dev "vif$M.0" | grep -q "fd00:216:76::2 .*lladdr" || fail "no neighbour entry"
+wait_for 5 ping -c 1 -W 1 $GUESTM || fail "ping host -> guest with filtering on"
+for a in 33:33:ff:00:00:02 33:33:00:00:00:01 01:00:5e:00:00:01; do
+	subscribed $a || fail "$a not subscribed: $(show_m multicast)"
+done
+ok "--mcast-control: request-multicast-control=1, ping6 to the guest through the filter, subscribed $(show_m multicast)"
+
+# A group the guest has not joined is filtered; once it joins, it is delivered.
+send_group() { # count: UDP datagrams from the host to 239.1.2.3:5555, out of vif76.0
+	python3 -c "
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton('$HOSTM'))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+for _ in range(int(sys.argv[1])):
+    s.sendto(b'xnb-mcast', ('239.1.2.3', 5555))" "$1"
+}
+subscribed 01:00:5e:01:02:03 && fail "01:00:5e:01:02:03 subscribed before the guest joined"
+F0=$(total_m rx_mcast_filtered)
+send_group 20
+wait_for 5 at_least rx_mcast_filtered $((F0 + 20)) ||
+	fail "239.1.2.3 not filtered: rx_mcast_filtered $F0 -> $(total_m rx_mcast_filtered)"
+ip netns exec "$GM" python3 -c "
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('0.0.0.0', 5555))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+             struct.pack('4s4s', socket.inet_aton('239.1.2.3'), socket.inet_aton('$GUESTM')))
+s.settimeout(20)
+print(s.recvfrom(64)[0].decode(), flush=True)" >"$DIR/mcast-rx.out" 2>&1 &
+LISTENER=$!
+wait_for 5 subscribed 01:00:5e:01:02:03 || fail "the guest's join was not subscribed: $(show_m multicast)"
+for _ in $(seq 1 25); do
+	send_group 1
+	grep -q xnb-mcast "$DIR/mcast-rx.out" && break
+	sleep 0.2
+done
+wait "$LISTENER"; LISTENER=
+grep -q xnb-mcast "$DIR/mcast-rx.out" || fail "the joined group did not reach the guest: $(cat "$DIR/mcast-rx.out")"
+# The listener has gone, and its membership: unsubscribed (MCAST_DEL), filtered again.
+wait_for 5 eval "! subscribed 01:00:5e:01:02:03" ||
+	fail "the group was not unsubscribed after the guest left it: $(show_m multicast)"
+F1=$(total_m rx_mcast_filtered)
+send_group 5
+wait_for 5 at_least rx_mcast_filtered $((F1 + 5)) ||
+	fail "239.1.2.3 not filtered again after the guest left"
+ok "239.1.2.3: filtered until the guest joins, delivered to its socket then, filtered again after it leaves"
+
+# More groups than the backend's table (64, as Linux): refused ones are
+# logged once and the netfront carries on; removals make room again.
+BASE=$(nr_subscribed)
+for i in $(seq 1 70); do nsm ip maddr add "01:00:5e:10:00:$(printf %02x "$i")" dev eth0; done
+wait_for 10 at_least tx_drop_mcast_full $((BASE + 70 - 64)) ||
+	fail "no refusals counted: tx_drop_mcast_full $(total_m tx_drop_mcast_full)"
+REFUSED=$(total_m tx_drop_mcast_full)
+[ "$REFUSED" = $((BASE + 70 - 64)) ] || fail "$REFUSED refusals, not $((BASE + 70 - 64))"
+[ "$(nr_subscribed)" = 64 ] ||
+	fail "the backend's table: $(show_m multicast)"
+[ "$(grep -c "refused multicast group" "$DIR/nf76.log")" = 1 ] || fail "refusals not logged once"
+ping -6 -c 1 -W 2 fd00:216:76::2 >/dev/null || fail "ping6 with the table full"
+for i in $(seq 1 70); do nsm ip maddr del "01:00:5e:10:00:$(printf %02x "$i")" dev eth0; done
+wait_for 10 eval '[ "$(nr_subscribed)" = "$BASE" ]' ||
+	fail "not back to $BASE subscriptions: $(show_m multicast)"
+subscribed 33:33:ff:00:00:02 || fail "solicited-node group lost on the way"
+kill -0 "$NFM" || fail "the netfront died"
+ok "70 more groups: $REFUSED refused (table full, logged once), ping6 fine; all removed: back to $BASE"
+
+# --- hostile_front --mode mcast-full (domid 77) --------------------------------
+"$VIF" add 77 0
+"$BUILD/tests/integration/hostile_front" --mode mcast-full --seconds 4 77 >"$DIR/hostile77.log" 2>&1 &
+HF=$!
+wait_for 10 grep -q "mcast-full: \(as Linux\|UNEXPECTED\)" "$DIR/hostile77.log" ||
+	fail "hostile_front mcast-full gave no verdict: $(cat "$DIR/hostile77.log")"
+FULL=$(xnbctl stats vif77.0 --json | python3 -c "import json,sys
+print(sum(q['tx_drop_mcast_full'] for q in json.load(sys.stdin)['vifs']))")
+wait "$HF"; RC=$?; HF=
+[ "$RC" = 0 ] || fail "hostile_front mcast-full exited $RC: $(cat "$DIR/hostile77.log")"
+[ "$FULL" = 1 ] || fail "tx_drop_mcast_full $FULL, not 1"
+sed -n 's/^hostile_front: mcast-full: //p' "$DIR/hostile77.log" | head -3
+"$VIF" remove 77 0
+kill -0 "$XNBD" || fail "xnbd died"
+connected || fail "vif$D.0 disturbed"
+wait_for 5 ping -6 -c 1 -W 1 fd00:216:76::2 || fail "vif$M.0 disturbed"
+ok "hostile mcast-full: 64 ADDs OKAY, the 65th ERROR (tx_drop_mcast_full 1), DEL + ADD again OKAY; xnbd fine"
