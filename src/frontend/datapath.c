@@ -385,11 +385,11 @@ static bool rx_to_tap(struct nf_queue *q)
 }
 
 /* Queue 0: bring the backend's multicast filter in line with the NIC's list. */
-static void mcast_work(struct nf_queue *q)
+static void mcast_work(struct nf_queue *q, bool woken)
 {
 	if (q->id != 0 || !q->nf->mcast)
 		return;
-	if (nf_mcast_sync(q) && engine_front_tx_push(&q->tx))
+	if (nf_mcast_sync(q, woken) && engine_front_tx_push(&q->tx))
 		notify(q, false);
 }
 
@@ -398,7 +398,7 @@ static bool backend_work(struct nf_queue *q)
 {
 	if (!tx_reap(q) || !rx_to_tap(q))
 		return false;
-	mcast_work(q); /* after the reap: the filter's answers are in */
+	mcast_work(q, false); /* after the reap: the filter's answers are in */
 	if (!q->tap_polled && engine_front_tx_free_bufs(&q->tx) >= ENGINE_FRONT_TX_MAX_SLOTS)
 		tap_poll(q, true);
 	return true;
@@ -450,7 +450,7 @@ static void *queue_main(void *arg)
 				ok = tx_from_tap(q);
 				break;
 			case Q_SRC_MCAST:
-				mcast_work(q);
+				mcast_work(q, true);
 				break;
 			}
 		}

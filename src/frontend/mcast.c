@@ -257,7 +257,7 @@ static void answered(struct nf_queue *q, const struct engine_front_mcast_result 
 	}
 }
 
-bool nf_mcast_sync(struct nf_queue *q)
+bool nf_mcast_sync(struct nf_queue *q, bool woken)
 {
 	struct nf_mcast_sync *s = &q->mc;
 	struct nf_mcast_list want;
@@ -270,8 +270,9 @@ bool nf_mcast_sync(struct nf_queue *q)
 		answered(q, &r);
 		s->dirty = true;
 	}
-	/* Drained before the list is copied: a change after the copy wakes us again. */
-	if (read(nf->mcast_fd, &wakeups, sizeof(wakeups)) == sizeof(wakeups))
+	/* Drained before the list is copied: a change after the copy wakes us again.
+	 * Only then: every other call comes with the TX responses, on the hot path. */
+	if (woken && read(nf->mcast_fd, &wakeups, sizeof(wakeups)) == sizeof(wakeups))
 		s->dirty = true;
 	if (!s->dirty)
 		return false;

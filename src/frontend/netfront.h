@@ -253,14 +253,15 @@ void nf_datapath_report(struct netfront *nf, const char *when);
  * nf_mcast_refresh() - main thread, when mcast_timer is readable: read the
  * NIC's list again; when it changed, publish it and wake queue 0.
  * nf_mcast_close() - close what init opened; idempotent.
- * nf_mcast_sync() - queue 0's thread, when nf->mcast: take the backend's
- * answers, then write MCAST_DEL / MCAST_ADD requests until its filter is
- * the NIC's list (or the ring is full: the answers bring it back). True
- * when requests were written: the caller pushes and notifies.
+ * nf_mcast_sync() - queue 0's thread, when nf->mcast, after each TX reap
+ * and (@woken) when nf->mcast_fd is readable: take the backend's answers,
+ * then write MCAST_DEL / MCAST_ADD requests until its filter is the NIC's
+ * list (or the ring is full: the answers bring it back). True when
+ * requests were written: the caller pushes and notifies.
  */
 int nf_mcast_init(struct netfront *nf);
 void nf_mcast_refresh(struct netfront *nf);
 void nf_mcast_close(struct netfront *nf);
-bool nf_mcast_sync(struct nf_queue *q);
+bool nf_mcast_sync(struct nf_queue *q, bool woken);
 
 #endif
