@@ -424,6 +424,38 @@ subscribed 33:33:ff:00:00:02 || fail "solicited-node group lost on the way"
 kill -0 "$NFM" || fail "the netfront died"
 ok "70 more groups: $REFUSED refused (table full, logged once), ping6 fine; all removed: back to $BASE"
 
+# The filter outlives the worker (its journal), and the netfront goes on with it.
+subs_sorted() { show_m multicast | python3 -c "import json,sys; print(sorted(json.load(sys.stdin)))"; }
+SUBS=$(subs_sorted)
+WM=$(pgrep -P "$XNBD" -f "xnbd-worker --domid $M ")
+[ -n "$WM" ] || fail "no worker for domain $M"
+kill -9 "$WM"
+wait_for 10 eval '[ -n "$(pgrep -P "$XNBD" -f "xnbd-worker --domid $M ")" ] &&
+	[ "$(pgrep -P "$XNBD" -f "xnbd-worker --domid $M ")" != "$WM" ]' || fail "no new worker"
+wait_for 10 eval '[ "$(subs_sorted)" = "$SUBS" ]' ||
+	fail "subscriptions not resumed: $(subs_sorted), were $SUBS"
+nsm ip maddr add 01:00:5e:55:00:01 dev eth0
+wait_for 5 subscribed 01:00:5e:55:00:01 || fail "no subscription after the worker's restart"
+nsm ip maddr del 01:00:5e:55:00:01 dev eth0
+wait_for 5 eval "! subscribed 01:00:5e:55:00:01" || fail "no removal after the worker's restart"
+wait_for 5 ping -6 -c 1 -W 1 fd00:216:76::2 || fail "ping6 after the worker's restart"
+# A new connection starts from an empty filter on both sides: all sent again.
+kill "$NFM"; wait "$NFM" 2>/dev/null; NFM=
+wait_for 10 eval '[ "$(xenstore-read $BEM/state)" != 4 ]' || fail "vif$M.0 did not disconnect"
+xenstore-write "$FEM/state" 1
+ip netns exec "$GM" "$BUILD/src/frontend/xnb-netfront" --domid $M --no-reconnect --queues 2 \
+	--mcast-control >>"$DIR/nf76.log" 2>&1 &
+NFM=$!
+wait_for 10 eval '[ "$(xenstore-read $BEM/state)" = 4 ]' || fail "vif$M.0 did not reconnect"
+# (a new process, a new NIC: the guest configures it again)
+nsm ip addr add $GUESTM/24 dev eth0
+nsm ip addr add fd00:216:76::2/64 dev eth0 nodad
+nsm ip link set eth0 up
+wait_for 5 eval '[ "$(subs_sorted)" = "$SUBS" ]' ||
+	fail "not subscribed again: $(subs_sorted), were $SUBS"
+wait_for 5 ping -6 -c 1 -W 1 fd00:216:76::2 || fail "ping6 after reconnecting"
+ok "the filter resumed by a new worker (kill -9) and kept up; a new connection subscribes it all again"
+
 # --- hostile_front --mode mcast-full (domid 77) --------------------------------
 "$VIF" add 77 0
 "$BUILD/tests/integration/hostile_front" --mode mcast-full --seconds 4 77 >"$DIR/hostile77.log" 2>&1 &
