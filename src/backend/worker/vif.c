@@ -363,7 +363,9 @@ int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
 		.complete_csum = false, /* the TAP takes partial checksums */
 		.gso_tcpv4 = true,
 		.gso_tcpv6 = true,
-		.multicast_control = v->fe.mcast_control,
+		/* We advertise feature-multicast-control: the list may be amended
+		 * even while filtering is off (netif.h), as Linux takes it. */
+		.multicast_control = true,
 	};
 	struct engine_rx_config rcfg = {
 		.peer_domid = (uint16_t)v->domid,
@@ -830,14 +832,8 @@ void vif_set_rate(struct vif *v, uint64_t bytes, uint32_t usec)
 
 void vif_set_mcast_control(struct vif *v, bool on)
 {
-	if (v->fe.mcast_control == on)
-		return;
+	/* Filtering only: the queues take filter updates either way. */
 	__atomic_store_n(&v->fe.mcast_control, on, __ATOMIC_RELAXED);
-	for (unsigned i = 0; i < v->nr_queues && v->connected; i++) {
-		worker_thread_lock(v->queues[i].t);
-		v->queues[i].tx.cfg.multicast_control = on;
-		worker_thread_unlock(v->queues[i].t);
-	}
 }
 
 /* The guest posts buffers again: carrier back (via the main thread). */

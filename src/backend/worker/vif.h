@@ -231,8 +231,8 @@ void vif_set_rate(struct vif *v, uint64_t bytes, uint32_t usec);
 /*
  * vif_set_mcast_control() - main thread: the frontend's
  * request-multicast-control changed: filter guest RX multicast by its
- * list, and take its MCAST_ADD/DEL requests, or neither (Linux's
- * xen_mcast_ctrl_changed; the list is kept).
+ * list, or not (Linux's xen_mcast_ctrl_changed). MCAST_ADD/DEL requests
+ * amend the list either way, as netif.h allows; the list is kept.
  */
 void vif_set_mcast_control(struct vif *v, bool on);
 
