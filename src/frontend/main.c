@@ -282,14 +282,23 @@ int main(int argc, char **argv)
 			char *path, *token;
 
 			switch (ev[i].data.u32) {
-			case NF_SRC_XS:
-				for (int k = 0; k < 64 && nf.ops->xs_read_watch(nf.xs, &path, &token) == 1;
-				     k++) {
+			case NF_SRC_XS: {
+				int r = 0;
+
+				for (int k = 0; k < 64 &&
+				     (r = nf.ops->xs_read_watch(nf.xs, &path, &token)) == 1; k++) {
 					free(path);
 					free(token);
 					nf_handshake_event(&nf);
 				}
+				/* XenStore gone (its daemon died): nothing more will come; a
+				 * readable dead connection would otherwise spin this loop. */
+				if (r < 0) {
+					log_err("XenStore connection lost: %s; exiting", strerror(-r));
+					stop = true;
+				}
 				break;
+			}
 			case NF_SRC_QUEUE:
 				queue_news(&nf);
 				break;

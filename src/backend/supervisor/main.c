@@ -152,6 +152,7 @@ int main(int argc, char **argv)
 	struct itimerspec period = { { 0, 100000000 }, { 0, 100000000 } };
 	enum log_level level = LOG_LVL_INFO;
 	int sig_fd = -1, timer_fd = -1, ctl_fd = -1, rc = 1, opt;
+	bool xs_lost = false;
 	sigset_t mask;
 
 	s.max_queues = default_max_queues();
@@ -323,15 +324,23 @@ int main(int argc, char **argv)
 			switch (*src) {
 			case SUP_XS: {
 				char *path, *token;
+				int r = 0;
 
 				/* Bounded; only the toolstack writes what matters here. */
 				for (int k = 0; k < 1024 &&
-						s.ops->xs_read_watch(s.xs, &path, &token) == 1; k++) {
+				     (r = s.ops->xs_read_watch(s.xs, &path, &token)) == 1; k++) {
 					vifs_watch_event(&s, path);
 					free(path);
 					free(token);
 				}
 				watched = true;
+				/* A dead connection stays readable: leave (workers detach,
+				 * guests stay Connected) and fail, for a restart. */
+				if (r < 0 && !xs_lost) {
+					log_err("XenStore connection lost: %s; leaving", strerror(-r));
+					xs_lost = s.stopping = true;
+					epoll_ctl(s.epfd, EPOLL_CTL_DEL, s.ops->xs_fd(s.xs), NULL);
+				}
 				break;
 			}
 			case SUP_WORKER:
@@ -381,7 +390,7 @@ int main(int argc, char **argv)
 			notify_status(&s, &notifier);
 	}
 	vifs_release(&s, s.disconnect);
-	rc = 0;
+	rc = xs_lost ? 1 : 0;
 out:
 	ctl_free(&s);
 	workers_free(&s);

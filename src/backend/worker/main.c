@@ -137,17 +137,20 @@ void worker_vif_gone(struct worker *d, const struct vif *v)
  * then act once per vif: a guest rewriting its state node in a loop costs
  * one evaluation per wake-up, not one per write.
  */
-static void handle_watches(struct worker *d)
+static int handle_watches(struct worker *d)
 {
 	struct xenbus_events ev = { 0 };
 	char *path, *token;
+	int r = 0;
 
-	for (int i = 0; i < WATCH_BUDGET && d->ops->xs_read_watch(d->xs, &path, &token) == 1; i++) {
+	for (int i = 0; i < WATCH_BUDGET && (r = d->ops->xs_read_watch(d->xs, &path, &token)) == 1;
+	     i++) {
 		xenbus_note_event(d, &ev, token);
 		free(path);
 		free(token);
 	}
 	xenbus_watch_events(d, &ev);
+	return r < 0 ? r : 0;
 }
 
 void worker_notice(struct worker *d)
@@ -384,6 +387,7 @@ int main(int argc, char **argv)
 	bool sandbox = true;
 	struct itimerspec period = { { 1, 0 }, { 1, 0 } };
 	int sig_fd = -1, timer_fd = -1, rc = WORKER_EXIT_FAILED, opt;
+	bool xs_lost = false;
 	char prog[32];
 	sigset_t mask;
 
@@ -534,9 +538,17 @@ int main(int argc, char **argv)
 			enum worker_source *src = ev[i].data.ptr;
 
 			switch (*src) {
-			case SRC_XS:
-				handle_watches(&d);
+			case SRC_XS: {
+				int r = handle_watches(&d);
+
+				/* A dead connection stays readable: detach, and be restarted. */
+				if (r < 0) {
+					log_err("XenStore connection lost: %s; detaching", strerror(-r));
+					outcome = IPC_EXIT_DETACH;
+					xs_lost = true;
+				}
 				break;
+			}
 			case SRC_NOTICE: {
 				uint64_t count;
 
@@ -575,7 +587,7 @@ int main(int argc, char **argv)
 	} else {
 		xenbus_detach(&d);
 	}
-	rc = WORKER_EXIT_OK;
+	rc = xs_lost ? WORKER_EXIT_FAILED : WORKER_EXIT_OK;
 out:
 	while (d.taps)
 		drop_tap(&d, d.taps->devid);
