@@ -152,6 +152,7 @@ struct engine_front_tx_stats {
 	uint64_t busy;             /* sends refused with -EAGAIN (not errors) */
 	uint64_t gso_packets;
 	uint64_t csum_blank;       /* sent with NETTXF_csum_blank */
+	uint64_t csum_finished;    /* partial checksums finished here: the backend could not place them */
 	uint64_t mcast_requests;   /* multicast filter requests written (2 slots each) */
 	uint64_t mcast_okay;       /* ... answered NETIF_RSP_OKAY */
 	uint64_t mcast_errors;     /* ... answered anything else (ERROR: the table is full) */

@@ -29,6 +29,8 @@
  * the order, so NULLs are only counted against the extra slots sent.
  */
 #include "front.h"
+#include "csum.h"
+#include "offload.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -141,14 +143,53 @@ static void write_gso_extra(struct engine_front_tx_queue *q, RING_IDX at,
 	memcpy(slot, &ex, sizeof(ex));
 }
 
+/*
+ * netif's csum_blank carries no offsets: the backend finds the checksum by
+ * walking the headers. A partial checksum elsewhere (the inner one of a
+ * tunnelled packet) is finished here, from the whole frame, and the packet
+ * goes as checked. Returns true and the value to store at @field.
+ */
+static bool finish_unplaceable_csum(const uint8_t *data, uint32_t len,
+				    const struct engine_pkt_meta *m, uint32_t *field, uint16_t *value)
+{
+	uint32_t start = m->csum_start;
+	uint16_t c;
+
+	if (m->gso_type != XEN_NETIF_GSO_TYPE_NONE || !engine_csum_elsewhere(data, len, m))
+		return false;
+	*field = start + m->csum_offset;
+	if (start >= len || *field + 2 > len || *field < start)
+		return false; /* nonsense from our own host: sent as it is */
+	c = csum_fold(csum_add_bytes(data + start, len - start, 0));
+	*value = c ? c : 0xffff;
+	return true;
+}
+
+/* Store @v (native order, as the checksum was summed) at @off of the packet in @q's pages. */
+static void store_at(struct engine_front_tx_queue *q, RING_IDX first, uint32_t off, uint16_t v)
+{
+	uint8_t b[2];
+
+	memcpy(b, &v, sizeof(b));
+	for (unsigned k = 0; k < 2; k++) {
+		uint32_t o = off + k;
+		/* Data slots: the first, then (after a GSO extra, never here) the rest. */
+		const netif_tx_request_t *req = RING_GET_REQUEST(&q->ring, first + o / ENGINE_PAGE_SIZE);
+
+		q->bufs[req->id].page[o % ENGINE_PAGE_SIZE] = b[k];
+	}
+}
+
 int engine_front_tx_send(struct engine_front_tx_queue *q, const uint8_t *data, uint32_t len,
 			 const struct engine_pkt_meta *meta)
 {
 	static const struct engine_pkt_meta no_meta;
-	RING_IDX prod;
+	struct engine_pkt_meta finished;
+	RING_IDX prod, first;
 	unsigned nslots, need;
-	uint16_t flags;
-	bool gso;
+	uint32_t csum_field = 0;
+	uint16_t flags, csum_value = 0;
+	bool gso, csum_fix;
 
 	if (q->fault)
 		return -EPROTO;
@@ -168,9 +209,16 @@ int engine_front_tx_send(struct engine_front_tx_queue *q, const uint8_t *data, u
 		q->stats.busy++;
 		return -EAGAIN;
 	}
+	csum_fix = finish_unplaceable_csum(data, len, meta, &csum_field, &csum_value);
+	if (csum_fix) {
+		finished = *meta;
+		finished.csum = ENGINE_CSUM_VALIDATED;
+		meta = &finished;
+		q->stats.csum_finished++;
+	}
 
 	flags = first_flags(meta, nslots, gso);
-	prod = q->ring.req_prod_pvt;
+	prod = first = q->ring.req_prod_pvt;
 	for (unsigned i = 0; i < nslots; i++) {
 		uint32_t off = i * ENGINE_PAGE_SIZE;
 		uint32_t size = len - off < ENGINE_PAGE_SIZE ? len - off : ENGINE_PAGE_SIZE;
@@ -189,6 +237,8 @@ int engine_front_tx_send(struct engine_front_tx_queue *q, const uint8_t *data, u
 		if (i == 0 && gso)
 			write_gso_extra(q, prod++, meta);
 	}
+	if (csum_fix)
+		store_at(q, first, csum_field, csum_value);
 	q->ring.req_prod_pvt = prod;
 	q->nulls_owed += gso;
 	q->stats.packets++;

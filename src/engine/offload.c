@@ -249,12 +249,29 @@ int engine_csum_finish_partial(uint8_t *frame, uint32_t len, struct engine_pkt_m
 	return 0;
 }
 
-bool engine_csum_natural(const uint8_t *frame, uint32_t len, const struct engine_pkt_meta *m)
+/* An untagged IPv4 or IPv6 frame (tunnels do not ride VLANs in practice). */
+static bool frame_is_ip(const uint8_t *f, uint32_t len)
+{
+	uint16_t proto;
+
+	if (len < ETH_HDR_LEN)
+		return false;
+	proto = rd16(f + 12);
+	return proto == ETH_P_IPV4 || proto == ETH_P_IPV6;
+}
+
+bool engine_csum_elsewhere(const uint8_t *frame, uint32_t len, const struct engine_pkt_meta *m)
 {
 	struct engine_hdrs h;
+	int rc;
 
-	return engine_hdrs_parse(frame, len, &h) == 0 && m->csum_start == h.l4_off &&
-	       m->csum_offset == (h.l4_proto == PROTO_TCP ? TCP_CSUM_OFF : UDP_CSUM_OFF);
+	if (m->csum != ENGINE_CSUM_PARTIAL)
+		return false;
+	rc = engine_hdrs_parse(frame, len, &h);
+	if (rc == 0)
+		return m->csum_start > h.l4_off; /* past the first TCP/UDP header: an inner one */
+	/* IP with no TCP/UDP first (GRE, IP in IP): past Ethernet and a minimal IP header. */
+	return rc == -EPROTONOSUPPORT && m->csum_start >= 14 + 20 && frame_is_ip(frame, len);
 }
 
 int engine_gso_check(const uint8_t *frame, uint32_t len, struct engine_pkt_meta *m)

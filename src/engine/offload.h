@@ -65,11 +65,14 @@ int engine_csum_complete(uint8_t *frame, uint32_t len, struct engine_pkt_meta *m
 int engine_csum_finish_partial(uint8_t *frame, uint32_t len, struct engine_pkt_meta *m);
 
 /*
- * engine_csum_natural() - true if a PARTIAL @m points where a receiver
- * walking @frame's headers would put the checksum (the first TCP/UDP
- * header after Ethernet, VLAN and IP): what netif's csum_blank can say.
+ * engine_csum_elsewhere() - true if a PARTIAL @m points past where a
+ * receiver walking @frame's headers would look (after the first TCP/UDP
+ * header of an IP frame, or into an IP frame with none, as under GRE): the
+ * inner checksum of a tunnelled packet, which netif's csum_blank cannot
+ * place. False for a checksum at the first TCP/UDP header, and for frames
+ * it cannot judge (not IP, truncated, fragments).
  */
-bool engine_csum_natural(const uint8_t *frame, uint32_t len, const struct engine_pkt_meta *m);
+bool engine_csum_elsewhere(const uint8_t *frame, uint32_t len, const struct engine_pkt_meta *m);
 
 /*
  * engine_gso_check() - check that a GSO frame is what its type says

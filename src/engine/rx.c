@@ -110,7 +110,7 @@ static int settle_csum(struct engine_rx_queue *q, struct engine_rx_pkt *p)
 	 * host said it is.
 	 */
 	rc = engine_hdrs_parse(p->data, p->len, &h);
-	if (rc == -EPROTONOSUPPORT || (rc == 0 && !engine_csum_natural(p->data, p->len, &p->meta))) {
+	if (engine_csum_elsewhere(p->data, p->len, &p->meta)) {
 		/* Not at the first TCP/UDP header (GRE has none): only the host knows where. */
 		if (engine_csum_finish_partial(p->data, p->len, &p->meta) != 0)
 			return -EINVAL;

@@ -153,7 +153,7 @@ ip netns exec "$G" ip link set vx0 up
 wait_for 5 ping -c 1 -W 1 10.217.0.2 || fail "ping over VXLAN"
 c0=$(total rx_csum_completed)
 HOST=10.217.0.1 GUEST=10.217.0.2
-g2h 2 "$DIR/vx-g2h.json" || fail "iperf3 over VXLAN guest -> host"
+g2h 2 "$DIR/vx-g2h.json" || fail "iperf3 over VXLAN guest -> host: $(tail -c 400 "$DIR/vx-g2h.json")"
 h2g 2 "$DIR/vx-h2g.json" || fail "iperf3 over VXLAN host -> guest: $(tail -c 600 "$DIR/vx-h2g.json")"
 HOST=10.216.0.1 GUEST=10.216.0.2
 python3 - "$DIR/vx-g2h.json" "$DIR/vx-h2g.json" <<'PY' || fail "TCP over VXLAN"

@@ -625,3 +625,50 @@ bool ref_frame_csum_ok(const uint8_t *frame, const struct frame_info *fi)
 		return false;
 	return rd16(frame + fi->csum_off) == ref_l4_csum(frame, fi);
 }
+
+size_t fixture_build_tunnelled(uint8_t *buf, enum fixture_tunnel encap, int ipver, unsigned payload,
+			       uint32_t seed, struct frame_info *inner_fi, size_t *outer_len,
+			       struct engine_pkt_meta *m)
+{
+	static uint8_t inner[8192];
+	struct frame_spec s;
+	size_t o, n, ip;
+
+	memset(&s, 0, sizeof(s));
+	s.ipver = ipver;
+	s.proto = IPPROTO_TCP;
+	s.payload = payload;
+	s.seed = seed;
+	n = fixture_build_frame(inner, &s, inner_fi);
+	wr16(inner + inner_fi->csum_off, ref_pseudo_folded(inner, inner_fi));
+
+	memset(buf, 0, 64);
+	memcpy(buf, "\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00", 14);
+	o = 14;
+	ip = o;
+	buf[ip] = 0x45;
+	buf[ip + 8] = 64;
+	buf[ip + 9] = encap == FIXTURE_VXLAN ? IPPROTO_UDP : 47;
+	memcpy(buf + ip + 12, "\x0a\0\0\x01\x0a\0\0\x02", 8);
+	o += 20;
+	if (encap == FIXTURE_VXLAN) {
+		wr16(buf + o, 49152);
+		wr16(buf + o + 2, 4789);
+		wr16(buf + o + 4, (uint16_t)(8 + 8 + n));
+		wr16(buf + o + 6, 0); /* no outer UDP checksum, as VXLAN usually sends */
+		o += 8;
+		buf[o] = 0x08; /* VXLAN: the VNI is valid */
+		o += 8;
+	} else {
+		wr16(buf + o + 2, 0x6558); /* GRE: Ethernet inside */
+		o += 4;
+	}
+	wr16(buf + ip + 2, (uint16_t)(o - ip + n));
+	memcpy(buf + o, inner, n);
+	*outer_len = o;
+	memset(m, 0, sizeof(*m));
+	m->csum = ENGINE_CSUM_PARTIAL;
+	m->csum_start = (uint16_t)(o + inner_fi->l4_off);
+	m->csum_offset = (uint16_t)(inner_fi->csum_off - inner_fi->l4_off);
+	return o + n;
+}

@@ -147,4 +147,16 @@ uint16_t ref_pseudo_folded(const uint8_t *frame, const struct frame_info *fi);
 /* True when the frame's L4 checksum (and IPv4 header checksum) verify. */
 bool ref_frame_csum_ok(const uint8_t *frame, const struct frame_info *fi);
 
+/*
+ * A tunnelled frame: an inner Ethernet/IP/TCP frame (its checksum PARTIAL,
+ * the pseudo-header seed in the field) behind outer Ethernet + IPv4 +
+ * VXLAN (UDP 4789) or GRE (IP protocol 47, Ethernet inside). @m gets the
+ * host's csum_start/csum_offset, at the inner TCP header; @inner_fi
+ * describes the inner frame, which starts at *@outer_len. Returns the length.
+ */
+enum fixture_tunnel { FIXTURE_VXLAN, FIXTURE_GRE };
+size_t fixture_build_tunnelled(uint8_t *buf, enum fixture_tunnel encap, int ipver, unsigned payload,
+			       uint32_t seed, struct frame_info *inner_fi, size_t *outer_len,
+			       struct engine_pkt_meta *m);
+
 #endif

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "csum.h"
 #include "front.h"
+#include "ring_fixture.h"
 
 /*
  * The test plays the backend: it reads the frontend's requests straight off
@@ -251,6 +253,72 @@ static int reap(unsigned budget, bool *more)
 }
 
 /* ---- TX tests ---- */
+
+/*
+ * A tunnelled frame's inner checksum cannot travel as csum_blank (the
+ * backend would find the outer UDP, or nothing under GRE): it is finished
+ * here and sent data_validated, whether the field lies in the first page or
+ * a later one; a checksum at the first TCP/UDP header still goes blank.
+ */
+static void test_tx_tunnelled_csum_finished(void **state)
+{
+	static uint8_t pkt[3 * 4096], out[3 * 4096];
+	struct frame_info inner;
+	struct engine_pkt_meta m;
+	size_t outer;
+	unsigned payloads[] = { 200, 4000, 8000 }; /* field in page 0; the inner TCP in 0, 0 */
+	(void)state;
+
+	tx_init(NBUF, true, false, false);
+	for (unsigned i = 0; i < 3; i++) {
+		for (int encap = FIXTURE_VXLAN; encap <= FIXTURE_GRE; encap++) {
+			size_t len = fixture_build_tunnelled(pkt, (enum fixture_tunnel)encap, 4,
+							     payloads[i], 50 + i, &inner, &outer, &m);
+
+			assert_int_equal(engine_front_tx_send(&c->txq, pkt, (uint32_t)len, &m), 0);
+			engine_front_tx_push(&c->txq);
+			assert_int_equal(be_tx_req(c->be_tx_cons)->flags & (NETTXF_csum_blank |
+									 NETTXF_data_validated),
+					 NETTXF_data_validated);
+			assert_int_equal(be_tx_packet(out, NETIF_RSP_OKAY, NULL, NULL), len);
+			assert_true(ref_frame_csum_ok(out + outer, &inner));
+			reap(NBUF, NULL);
+		}
+	}
+	assert_int_equal(c->txq.stats.csum_finished, 6);
+	assert_int_equal(c->txq.stats.csum_blank, 0);
+}
+
+/*
+ * A checksum field straddling two pages (a GRE frame with csum_start set
+ * so the field begins at byte 4095) is stored byte by byte across them: the
+ * ones' complement sum from csum_start to the end, with the seed the field
+ * held, then verifies.
+ */
+static void test_tx_tunnelled_csum_straddles_pages(void **state)
+{
+	static uint8_t pkt[3 * 4096], out[3 * 4096];
+	struct frame_info inner;
+	struct engine_pkt_meta m;
+	size_t outer, len;
+	(void)state;
+
+	tx_init(NBUF, true, false, false);
+	len = fixture_build_tunnelled(pkt, FIXTURE_GRE, 4, 7000, 3, &inner, &outer, &m);
+	assert_true(len > 4097);
+	m.csum_start = 3999; /* a checksum field is at an even offset from its start */
+	m.csum_offset = 96;
+	assert_int_equal(engine_front_tx_send(&c->txq, pkt, (uint32_t)len, &m), 0);
+	engine_front_tx_push(&c->txq);
+	assert_int_equal(be_tx_req(c->be_tx_cons)->flags & NETTXF_csum_blank, 0);
+	assert_int_equal(be_tx_packet(out, NETIF_RSP_OKAY, NULL, NULL), len);
+	/* The field held the pseudo-header seed, which a receiver adds back. */
+	assert_int_equal(csum_fold(csum_add_bytes(pkt + 4095, 2,
+						  csum_add_bytes(out + 3999, len - 3999, 0))), 0);
+	/* Everything else arrived as it was sent. */
+	assert_memory_equal(out, pkt, 4095);
+	assert_memory_equal(out + 4097, pkt + 4097, len - 4097);
+}
 
 static void test_tx_single_slot(void **state)
 {
@@ -1507,6 +1575,8 @@ static void test_rx_wraparound(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_tx_tunnelled_csum_finished, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_tunnelled_csum_straddles_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_single_slot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_multi_slot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_no_sg_and_limits, setup, teardown),

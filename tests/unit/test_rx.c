@@ -561,63 +561,18 @@ static void test_rx_csum_cannot_finish(void **state)
 	assert_int_equal(fx->rxq.stats.drop[ENGINE_RX_DROP_CSUM], 1);
 }
 
-/*
- * A tunnelled frame: the inner one (TCP, partial checksum at its own TCP
- * header) behind outer Ethernet + IPv4 + @encap: VXLAN (UDP 4789 + 8 bytes)
- * or GRE (IP protocol 47, transparent Ethernet bridging). The host's
- * csum_start points at the inner TCP header, past the first (outer) L4
- * header or where a header walk finds none.
- */
-enum tunnel { TUNNEL_VXLAN, TUNNEL_GRE };
-
 static struct frame_info inner_fi;
 
-static struct engine_rx_pkt tunnelled_pkt(enum tunnel encap, int ipver, unsigned payload,
+/* A tunnelled frame in buf, its inner TCP checksum PARTIAL (ring_fixture.h). */
+static struct engine_rx_pkt tunnelled_pkt(enum fixture_tunnel encap, int ipver, unsigned payload,
 					  uint32_t seed, size_t *outer_len)
 {
-	static uint8_t inner[8192];
 	struct engine_rx_pkt p;
-	struct frame_spec s;
-	size_t o = 0, n, ip;
 
-	memset(&s, 0, sizeof(s));
-	s.ipver = ipver;
-	s.proto = IPPROTO_TCP;
-	s.payload = payload;
-	s.seed = seed;
-	n = fixture_build_frame(inner, &s, &inner_fi);
-	wr16(inner + inner_fi.csum_off, ref_pseudo_folded(inner, &inner_fi));
-
-	memset(buf, 0, 64);
-	memcpy(buf, "\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00", 14);
-	o = 14;
-	ip = o;
-	buf[ip] = 0x45;
-	buf[ip + 8] = 64;
-	buf[ip + 9] = encap == TUNNEL_VXLAN ? IPPROTO_UDP : 47;
-	memcpy(buf + ip + 12, "\x0a\0\0\x01\x0a\0\0\x02", 8);
-	o += 20;
-	if (encap == TUNNEL_VXLAN) {
-		wr16(buf + o, 49152);
-		wr16(buf + o + 2, 4789);
-		wr16(buf + o + 4, (uint16_t)(8 + 8 + n));
-		wr16(buf + o + 6, 0); /* no outer UDP checksum, as VXLAN usually sends */
-		o += 8;
-		buf[o] = 0x08; /* VXLAN: the VNI is valid */
-		o += 8;
-	} else {
-		wr16(buf + o + 2, 0x6558); /* GRE: Ethernet inside */
-		o += 4;
-	}
-	wr16(buf + ip + 2, (uint16_t)(o - ip + n));
-	memcpy(buf + o, inner, n);
-	*outer_len = o;
 	memset(&p, 0, sizeof(p));
 	p.data = buf;
-	p.len = (uint32_t)(o + n);
-	p.meta.csum = ENGINE_CSUM_PARTIAL;
-	p.meta.csum_start = (uint16_t)(o + inner_fi.l4_off);
-	p.meta.csum_offset = (uint16_t)(inner_fi.csum_off - inner_fi.l4_off);
+	p.len = (uint32_t)fixture_build_tunnelled(buf, encap, ipver, payload, seed, &inner_fi,
+						 outer_len, &p.meta);
 	return p;
 }
 
@@ -630,7 +585,7 @@ static struct engine_rx_pkt tunnelled_pkt(enum tunnel encap, int ipver, unsigned
 static void test_rx_csum_tunnelled_inner(void **state)
 {
 	(void)state;
-	for (int encap = TUNNEL_VXLAN; encap <= TUNNEL_GRE; encap++) {
+	for (int encap = FIXTURE_VXLAN; encap <= FIXTURE_GRE; encap++) {
 		for (int ipver = 4; ipver <= 6; ipver += 2) {
 			for (int blank = 0; blank <= 1; blank++) {
 				struct engine_rx_config c = fixture_rx_default_cfg();
@@ -641,7 +596,7 @@ static void test_rx_csum_tunnelled_inner(void **state)
 				c.ipv6_csum_blank = blank;
 				fixture_rx_engine(&c);
 				fixture_rx_post(1, 0, 10);
-				p = tunnelled_pkt((enum tunnel)encap, ipver, 300, 40 + (uint32_t)encap,
+				p = tunnelled_pkt((enum fixture_tunnel)encap, ipver, 300, 40 + (uint32_t)encap,
 						  &outer);
 				assert_int_equal(engine_rx_add(&fx->rxq, fx->rxb, &p), 0);
 				rx_finish();
@@ -664,7 +619,7 @@ static void test_rx_csum_start_outside(void **state)
 	(void)state;
 	fixture_rx_engine(&c);
 	fixture_rx_post(2, 0, 10);
-	p = tunnelled_pkt(TUNNEL_GRE, 4, 100, 7, &outer);
+	p = tunnelled_pkt(FIXTURE_GRE, 4, 100, 7, &outer);
 	p.meta.csum_start = (uint16_t)(p.len - 1);
 	assert_true(engine_rx_add(&fx->rxq, fx->rxb, &p) < 0);
 	assert_int_equal(fx->rxq.stats.drop[ENGINE_RX_DROP_CSUM], 1);
