@@ -561,6 +561,8 @@ static void add_stats(struct nf_queue_stats *sum, const struct nf_queue_stats *s
 	sum->tx.errors += s->tx.errors;
 	sum->tx.busy += s->tx.busy;
 	sum->tx.gso_packets += s->tx.gso_packets;
+	sum->tx.csum_blank += s->tx.csum_blank;
+	sum->tx.csum_finished += s->tx.csum_finished;
 	sum->rx.packets += s->rx.packets;
 	sum->rx.bytes += s->rx.bytes;
 	sum->rx.errors += s->rx.errors;
@@ -576,12 +578,14 @@ static void add_stats(struct nf_queue_stats *sum, const struct nf_queue_stats *s
 
 static void log_stats(const char *name, const char *what, const struct nf_queue_stats *s)
 {
-	log_info("%s %s: tx %" PRIu64 " pkts %" PRIu64 " B (gso %" PRIu64 ", errors %" PRIu64
+	log_info("%s %s: tx %" PRIu64 " pkts %" PRIu64 " B (gso %" PRIu64 ", csum blank %" PRIu64
+		 ", csum finished %" PRIu64 ", errors %" PRIu64
 		 ", busy %" PRIu64 ", unsupported %" PRIu64 ", too big %" PRIu64 "), rx %" PRIu64
 		 " pkts %" PRIu64 " B (gso %" PRIu64 ", errors %" PRIu64 ", tap errors %" PRIu64
 		 ", hash match %" PRIu64 ", hash mismatch %" PRIu64 "), events %" PRIu64
 		 ", notify errors %" PRIu64,
-		 name, what, s->tx.packets, s->tx.bytes, s->tx.gso_packets, s->tx.errors, s->tx.busy,
+		 name, what, s->tx.packets, s->tx.bytes, s->tx.gso_packets, s->tx.csum_blank,
+		 s->tx.csum_finished, s->tx.errors, s->tx.busy,
 		 s->tx_host_unsupported, s->tx_host_too_big, s->rx.packets, s->rx.bytes,
 		 s->rx.gso_packets, s->rx.errors, s->rx_host_errors, s->rx_hash_match,
 		 s->rx_hash_mismatch, s->events, s->notify_errors);
