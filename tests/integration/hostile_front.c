@@ -130,7 +130,9 @@ static int front_connect(struct front *f, int domid)
 	{
 		const struct xs_util_kv keys[] = {
 			{ "tx-ring-ref", tx_s }, { "rx-ring-ref", rx_s }, { "event-channel", port_s },
-			{ "request-rx-copy", "1" }, { "feature-rx-notify", "1" }, { "state", "4" },
+			{ "request-rx-copy", "1" }, { "feature-rx-notify", "1" },
+			/* sg: big host frames wait for buffers (no-rx) instead of being dropped */
+			{ "feature-sg", "1" }, { "state", "4" },
 		};
 		const struct xs_util_kv mcast = { "request-multicast-control", "1" };
 

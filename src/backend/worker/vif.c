@@ -88,6 +88,8 @@ static void queue_free(struct vif_queue *q)
 	free(q->txb);
 	free(q->rxb);
 	free(q->rxq);
+	free(q->rxq_free);
+	q->rxq_free = NULL;
 	if (q->tx_arena)
 		munmap(q->tx_arena, ENGINE_TX_ARENA_SIZE);
 	if (q->rxq_mem)
@@ -98,12 +100,23 @@ static void queue_free(struct vif_queue *q)
 	q->tx_arena = q->rxq_mem = NULL;
 }
 
+/* Every buffer free, the first ones on top (the order pages get committed in). */
+static void rxq_free_all(struct vif_queue *q)
+{
+	q->rxq_nfree = 0;
+	for (unsigned i = VIF_RXQ_LEN; i-- > 0;)
+		q->rxq_free[q->rxq_nfree++] = q->rxq_mem + (size_t)i * VIF_RXQ_BUF;
+	q->rxq_head = q->rxq_count = 0;
+	q->rxq_bytes = 0;
+}
+
 /* Buffers are mapped, not touched: pages are only committed as traffic uses them. */
 static int queue_alloc(struct vif_queue *q)
 {
 	q->txb = malloc(sizeof(*q->txb));
 	q->rxb = malloc(sizeof(*q->rxb));
 	q->rxq = calloc(VIF_RXQ_LEN, sizeof(*q->rxq));
+	q->rxq_free = calloc(VIF_RXQ_LEN, sizeof(*q->rxq_free));
 	q->tx_arena = mmap(NULL, ENGINE_TX_ARENA_SIZE, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	q->rxq_mem = mmap(NULL, (size_t)VIF_RXQ_LEN * VIF_RXQ_BUF, PROT_READ | PROT_WRITE,
@@ -112,12 +125,11 @@ static int queue_alloc(struct vif_queue *q)
 		q->tx_arena = NULL;
 	if (q->rxq_mem == MAP_FAILED)
 		q->rxq_mem = NULL;
-	if (!q->txb || !q->rxb || !q->rxq || !q->tx_arena || !q->rxq_mem) {
+	if (!q->txb || !q->rxb || !q->rxq || !q->rxq_free || !q->tx_arena || !q->rxq_mem) {
 		queue_free(q);
 		return -ENOMEM;
 	}
-	for (unsigned i = 0; i < VIF_RXQ_LEN; i++)
-		q->rxq[i].buf = q->rxq_mem + (size_t)i * VIF_RXQ_BUF;
+	rxq_free_all(q);
 	engine_tx_batch_init(q->txb, q->tx_arena, ENGINE_TX_ARENA_SIZE);
 	engine_rx_batch_reset(q->rxb);
 	q->rxq_bytes = 0;
@@ -630,16 +642,17 @@ static void rxq_fill(struct vif_queue *q)
 
 	while (q->tap_readable && q->rxq_count < VIF_RXQ_LEN && q->rxq_bytes < VIF_RXQ_BYTES &&
 	       budget) {
-		unsigned tail = q->rxq_head + q->rxq_count;
 		unsigned want = VIF_RXQ_LEN - q->rxq_count, got, frames = 0;
+		bool kept[VIF_READ_BATCH_MAX] = { false };
 
 		if (want > q->read_batch)
 			want = q->read_batch;
 		if (want > budget)
 			want = budget;
 		budget -= want;
+		/* The buffers freed last (the top of the stack): their pages are in. */
 		for (unsigned i = 0; i < want; i++) {
-			f[i].buf = q->rxq[(tail + i) % VIF_RXQ_LEN].buf;
+			f[i].buf = q->rxq_free[--q->rxq_nfree];
 			f[i].size = VIF_RXQ_BUF;
 		}
 		got = tap_recv_batch(&q->tap, f, want);
@@ -648,7 +661,7 @@ static void rxq_fill(struct vif_queue *q)
 		if (hashing)
 			pthread_rwlock_rdlock(&v->hash_lock);
 		for (unsigned i = 0; i < got; i++) {
-			struct vif_rxq_slot *read_into = &q->rxq[(tail + i) % VIF_RXQ_LEN], *s;
+			struct vif_rxq_slot *s;
 			long n = f[i].len;
 
 			if (n == -EAGAIN) {
@@ -671,12 +684,8 @@ static void rxq_fill(struct vif_queue *q)
 				continue;
 			}
 			s = &q->rxq[(q->rxq_head + q->rxq_count) % VIF_RXQ_LEN];
-			if (s != read_into) {
-				uint8_t *spare = s->buf;
-
-				s->buf = read_into->buf;
-				read_into->buf = spare;
-			}
+			kept[i] = true;
+			s->buf = f[i].buf;
 			s->len = (uint32_t)n;
 			s->meta = f[i].meta;
 			if (hashing) {
@@ -693,6 +702,10 @@ static void rxq_fill(struct vif_queue *q)
 		}
 		if (hashing)
 			pthread_rwlock_unlock(&v->hash_lock);
+		/* The buffers no frame kept go back, the first read on top. */
+		for (unsigned i = want; i-- > 0;)
+			if (!kept[i])
+				q->rxq_free[q->rxq_nfree++] = f[i].buf;
 		if (got < want)
 			q->tap_readable = false; /* the one-by-one fallback stopped at -EAGAIN */
 		q->read_batch = frames == want ? q->read_batch * 2 : frames * 2;
@@ -719,8 +732,8 @@ static void rx_flush(struct vif_queue *q)
 }
 
 /*
- * The head slot is done with. Its buffer becomes the next one read into
- * (it moves to the tail), so reads reuse the few buffers already touched
+ * The head slot is done with. Its buffer goes on top of the free stack, so
+ * the next read uses it again: reads reuse the few buffers already touched
  * and the queue's memory stays near what it holds, not what it could.
  * (The buffer's bytes may still await the batch's copy: rx_work flushes
  * before it reads again.)
@@ -728,12 +741,10 @@ static void rx_flush(struct vif_queue *q)
 static void rxq_pop(struct vif_queue *q)
 {
 	struct vif_rxq_slot *head = &q->rxq[q->rxq_head];
-	struct vif_rxq_slot *tail = &q->rxq[(q->rxq_head + q->rxq_count) % VIF_RXQ_LEN];
-	uint8_t *buf = head->buf;
 
 	q->rxq_bytes -= head->len;
-	head->buf = tail->buf;
-	tail->buf = buf;
+	q->rxq_free[q->rxq_nfree++] = head->buf;
+	head->buf = NULL;
 	q->rxq_head = (q->rxq_head + 1) % VIF_RXQ_LEN;
 	q->rxq_count--;
 }
@@ -898,8 +909,7 @@ void vif_queue_run_pending(struct vif_queue *q)
 static void drain(struct vif_queue *q)
 {
 	q->stats.rx_queue_drops += q->rxq_count;
-	q->rxq_head = q->rxq_count = 0;
-	q->rxq_bytes = 0;
+	rxq_free_all(q);
 	madvise(q->rxq_mem, (size_t)VIF_RXQ_LEN * VIF_RXQ_BUF, MADV_DONTNEED);
 	worker_tap_poll(q, true);
 }

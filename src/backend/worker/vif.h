@@ -107,6 +107,8 @@ struct vif_queue {
 	struct vif_rxq_slot *rxq;  /* VIF_RXQ_LEN slots */
 	uint8_t *rxq_mem;
 	unsigned rxq_head, rxq_count;
+	uint8_t **rxq_free;        /* buffers not queued: a stack, the last freed on top */
+	unsigned rxq_nfree;
 	uint32_t rxq_bytes;        /* frame bytes queued */
 	bool rx_waiting;           /* waiting for guest RX buffers */
 	bool stalled;              /* no guest RX buffers for rx_stall_timeout: carrier off */
