@@ -102,10 +102,10 @@ ok "jumbo frames (MTU 9000, unfragmented) both ways"
 
 iperf3 -s -1 -B 10.214.1.1 >/dev/null 2>&1 &
 sleep 0.3
-ip netns exec "$G1" iperf3 -c 10.214.1.1 -t 2 -J >"$DIR/tcp-g2h.json" 2>&1 || fail "iperf3 guest -> host"
+ip netns exec "$G1" timeout 30 iperf3 -c 10.214.1.1 -t 2 -J >"$DIR/tcp-g2h.json" 2>&1 || fail "iperf3 guest -> host"
 ip netns exec "$G1" iperf3 -s -1 -B 10.214.1.2 >/dev/null 2>&1 &
 sleep 0.3
-iperf3 -c 10.214.1.2 -t 2 -J >"$DIR/tcp-h2g.json" 2>&1 || fail "iperf3 host -> guest"
+timeout 30 iperf3 -c 10.214.1.2 -t 2 -J >"$DIR/tcp-h2g.json" 2>&1 || fail "iperf3 host -> guest"
 STATS=$("$BUILD/tools/xnbctl" stats vif1.0 --json)
 python3 - "$DIR/tcp-g2h.json" "$DIR/tcp-h2g.json" "$STATS" <<'PY' || fail "TCP results"
 import json, sys
@@ -190,7 +190,7 @@ ok "32 MiB each way arrive intact (SHA-256)"
 
 ip netns exec "$G1" iperf3 -s -1 -B 10.214.1.2 >/dev/null 2>&1 &
 sleep 0.3
-iperf3 -c 10.214.1.2 -u -b 200M -t 1 -J >"$DIR/udp.json" 2>&1 || fail "iperf3 UDP"
+timeout 30 iperf3 -c 10.214.1.2 -u -b 200M -t 1 -J >"$DIR/udp.json" 2>&1 || fail "iperf3 UDP"
 python3 - "$DIR/udp.json" <<'PY' || fail "UDP results"
 import json, sys
 s = json.load(open(sys.argv[1]))["end"]["sum"]

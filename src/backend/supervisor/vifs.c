@@ -440,13 +440,50 @@ void vifs_tick(struct supervisor *s)
 		scan_domain(s, doms[i]);
 }
 
+/*
+ * A TAP we remove while its vif stays (the stop for good) takes its bridge
+ * port with it: the hotplug script's "connected" no longer holds. Reset the
+ * node to what libxl creates, so that a later xnbd waits for (and warns
+ * about) a hotplug run before it connects the vif again, as Linux's netback
+ * removes it on the way out. Only an existing node is rewritten (in one
+ * transaction): a directory the toolstack removed is not recreated.
+ */
+static void hotplug_reset(struct supervisor *s, const struct sup_vif *v)
+{
+	char path[160], *val = NULL;
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "%s/%u/%u/hotplug-status", s->backend_root, v->domid, v->devid);
+	for (int tries = 0; tries < 5; tries++) {
+		uint32_t tx;
+		int rc;
+
+		if (s->ops->xs_transaction_start(s->xs, &tx) != 0)
+			return;
+		rc = s->ops->xs_read(s->xs, tx, path, &val, &len);
+		free(val);
+		val = NULL;
+		if (rc == 0)
+			rc = s->ops->xs_write(s->xs, tx, path, "", 0);
+		if (s->ops->xs_transaction_end(s->xs, tx, rc == 0) != -EAGAIN)
+			return;
+	}
+}
+
 void vifs_gone(struct supervisor *s, unsigned domid, unsigned devid)
 {
 	struct sup_vif *v = find(s, domid, devid);
 
 	if (!v)
 		return;
-	log_info("vif%u.%u: removed by the toolstack, TAP %s removed", domid, devid, v->taps[0].name);
+	if (s->stopping && s->disconnect) {
+		/* The stop for good: the worker closed it, the toolstack did not remove it. */
+		log_info("vif%u.%u: closed, TAP %s removed", domid, devid, v->taps[0].name);
+		hotplug_reset(s, v);
+	} else {
+		log_info("vif%u.%u: removed by the toolstack, TAP %s removed", domid, devid,
+			 v->taps[0].name);
+	}
 	drop(s, v, true);
 	if (vifs_count(s, domid) == 0)
 		workers_retire(s, domid);
@@ -503,36 +540,6 @@ void vifs_link(struct supervisor *s, unsigned domid, unsigned devid, bool up, un
 	if (rc)
 		log_warn("vif%u.%u: cannot set %s %s%s: %s", domid, devid, v->taps[0].name, what,
 			 strcmp(what, "carrier") ? "" : up ? " on" : " off", strerror(-rc));
-}
-
-/*
- * A TAP we remove while its vif stays (the stop for good) takes its bridge
- * port with it: the hotplug script's "connected" no longer holds. Reset the
- * node to what libxl creates, so that a later xnbd waits for (and warns
- * about) a hotplug run before it connects the vif again, as Linux's netback
- * removes it on the way out. Only an existing node is rewritten (in one
- * transaction): a directory the toolstack removed is not recreated.
- */
-static void hotplug_reset(struct supervisor *s, const struct sup_vif *v)
-{
-	char path[160], *val = NULL;
-	size_t len = 0;
-
-	snprintf(path, sizeof(path), "%s/%u/%u/hotplug-status", s->backend_root, v->domid, v->devid);
-	for (int tries = 0; tries < 5; tries++) {
-		uint32_t tx;
-		int rc;
-
-		if (s->ops->xs_transaction_start(s->xs, &tx) != 0)
-			return;
-		rc = s->ops->xs_read(s->xs, tx, path, &val, &len);
-		free(val);
-		val = NULL;
-		if (rc == 0)
-			rc = s->ops->xs_write(s->xs, tx, path, "", 0);
-		if (s->ops->xs_transaction_end(s->xs, tx, rc == 0) != -EAGAIN)
-			return;
-	}
 }
 
 void vifs_release(struct supervisor *s, bool remove)
