@@ -86,8 +86,8 @@ int main(int argc, char **argv)
 	t1 = now_ms();
 	after = mallinfo2().uordblks;
 	printf("tree: %u nodes, %u MB of values\n", nodes, mb);
-	printf("%u transaction starts: +%.1f MB heap, %.2f ms\n", starts,
-	       ((double)after - (double)before) / (1024.0 * 1024.0), t1 - t0);
+	printf("%u transaction starts: %+.1f KiB heap, %.2f ms\n", starts,
+	       ((double)after - (double)before) / 1024.0, t1 - t0);
 	t0 = now_ms();
 	for (unsigned i = 0; i < starts; i++) {
 		snprintf(path, sizeof(path), "/big/%u/0", i);
@@ -96,8 +96,8 @@ int main(int argc, char **argv)
 	}
 	after = mallinfo2().uordblks;
 	t1 = now_ms();
-	printf("one write in each: +%.1f MB heap since the starts, %.2f ms\n",
-	       ((double)after - (double)before) / (1024.0 * 1024.0), t1 - t0);
+	printf("one write in each: %+.1f KiB heap since the starts, %.2f ms\n",
+	       ((double)after - (double)before) / 1024.0, t1 - t0);
 	t0 = now_ms();
 	for (unsigned i = 0; i < starts; i++)
 		if (xs_client_transaction_end(c, tx[i], false))

@@ -30,7 +30,7 @@ struct xs_watch {
 struct xs_tx {
 	struct xs_tx *next;
 	uint32_t id;
-	struct xs_store *st;
+	struct xs_store_tx *tx;
 };
 
 struct xs_out {
@@ -113,7 +113,7 @@ static void conn_txs_free(struct xs_conn *c)
 		struct xs_tx *t = c->txs;
 
 		c->txs = t->next;
-		xs_store_free(t->st);
+		xs_store_tx_free(t->tx);
 		free(t);
 	}
 	c->ntxs = 0;
@@ -381,9 +381,9 @@ int xs_server_introduce_domain(struct xs_server *s, unsigned domid)
 		s->domains[s->ndomains++] = domid;
 	}
 	snprintf(path, sizeof(path), "/local/domain/%u", domid);
-	err = xs_store_mkdir(s->st, &dom0, path);
+	err = xs_store_mkdir(s->st, NULL, &dom0, path);
 	if (!err)
-		err = xs_store_set_perms(s->st, &dom0, path, perms, domid ? 2 : 1);
+		err = xs_store_set_perms(s->st, NULL, &dom0, path, perms, domid ? 2 : 1);
 	if (err)
 		return err;
 	server_fire_special(s, "@introduceDomain");
@@ -494,7 +494,7 @@ static void conn_tx_drop(struct xs_conn *c, struct xs_tx *tx)
 			break;
 		}
 	}
-	xs_store_free(tx->st);
+	xs_store_tx_free(tx->tx);
 	free(tx);
 	c->ntxs--;
 }
@@ -588,8 +588,8 @@ static int handle_tx_start(struct xs_conn *c, const struct xsd_sockmsg *req)
 	tx = calloc(1, sizeof(*tx));
 	if (!tx)
 		return -ENOMEM;
-	tx->st = xs_store_clone(c->srv->st);
-	if (!tx->st) {
+	tx->tx = xs_store_tx_start(c->srv->st);
+	if (!tx->tx) {
 		free(tx);
 		return -ENOMEM;
 	}
@@ -607,16 +607,15 @@ static int handle_tx_start(struct xs_conn *c, const struct xsd_sockmsg *req)
 static int handle_tx_end(struct xs_conn *c, const struct xsd_sockmsg *req, struct xs_tx *tx,
 			 const char **v, unsigned n)
 {
-	bool commit;
+	struct xs_store_caller who = { c->domid, c->priv };
 	int err = 0;
 
 	if (!tx)
 		return -ENOENT;
 	if (n < 1 || (strcmp(v[0], "T") && strcmp(v[0], "F")))
 		return -EINVAL;
-	commit = v[0][0] == 'T';
-	if (commit)
-		err = xs_store_commit(c->srv->st, tx->st);
+	if (v[0][0] == 'T')
+		err = xs_store_tx_commit(tx->tx, &who);
 	conn_tx_drop(c, tx);
 	if (err)
 		return err;
@@ -625,7 +624,7 @@ static int handle_tx_end(struct xs_conn *c, const struct xsd_sockmsg *req, struc
 }
 
 static int handle_directory_part(struct xs_conn *c, const struct xsd_sockmsg *req,
-				 struct xs_store *st, const struct xs_store_caller *who,
+				 struct xs_store_tx *stx, const struct xs_store_caller *who,
 				 const char *path, const char *offs)
 {
 	char *kids = NULL, *out;
@@ -637,7 +636,7 @@ static int handle_directory_part(struct xs_conn *c, const struct xsd_sockmsg *re
 
 	if (parse_uint(offs, &off))
 		return -EINVAL;
-	err = xs_store_directory(st, who, path, &kids, &klen, &gen);
+	err = xs_store_directory(c->srv->st, stx, who, path, &kids, &klen, &gen);
 	if (err)
 		return err;
 	genlen = (size_t)snprintf(genbuf, sizeof(genbuf), "%llu", (unsigned long long)gen) + 1;
@@ -669,9 +668,9 @@ static int handle_directory_part(struct xs_conn *c, const struct xsd_sockmsg *re
 	return 0;
 }
 
-static int handle_perms(struct xs_conn *c, const struct xsd_sockmsg *req, struct xs_store *st,
-			const struct xs_store_caller *who, const char *payload, size_t plen,
-			const char **v, unsigned n)
+static int handle_perms(struct xs_conn *c, const struct xsd_sockmsg *req,
+			struct xs_store_tx *stx, const struct xs_store_caller *who,
+			const char *payload, size_t plen, const char **v, unsigned n)
 {
 	char path[XS_PATH_BUF];
 	struct xs_store_perm *perms = NULL;
@@ -694,7 +693,7 @@ static int handle_perms(struct xs_conn *c, const struct xsd_sockmsg *req, struct
 		} else {
 			err = conn_path(c, v[0], path, NULL);
 			if (!err)
-				err = xs_store_get_perms(st, who, path, &perms, &np);
+				err = xs_store_get_perms(c->srv->st, stx, who, path, &perms, &np);
 			if (err)
 				return err;
 		}
@@ -719,7 +718,7 @@ static int handle_perms(struct xs_conn *c, const struct xsd_sockmsg *req, struct
 	if (is_special(v[0]))
 		err = c->priv ? 0 : -EACCES;
 	else if (!(err = conn_path(c, v[0], path, NULL)))
-		err = xs_store_set_perms(st, who, path, perms, np);
+		err = xs_store_set_perms(c->srv->st, stx, who, path, perms, np);
 	free(perms);
 	if (err)
 		return err;
@@ -732,7 +731,7 @@ static void conn_handle(struct xs_conn *c, const struct xsd_sockmsg *req, const 
 {
 	struct xs_server *s = c->srv;
 	struct xs_store_caller who = { c->domid, c->priv };
-	struct xs_store *st = s->st;
+	struct xs_store_tx *stx = NULL;
 	struct xs_tx *tx = NULL;
 	const char *v[4];
 	unsigned n = msg_strings(payload, req->len, v, 4);
@@ -748,7 +747,7 @@ static void conn_handle(struct xs_conn *c, const struct xsd_sockmsg *req, const 
 			return;
 		}
 		if (tx)
-			st = tx->st;
+			stx = tx->tx;
 	}
 	switch (req->type) {
 	case XS_READ: {
@@ -757,7 +756,7 @@ static void conn_handle(struct xs_conn *c, const struct xsd_sockmsg *req, const 
 
 		if ((err = n < 1 ? -EINVAL : conn_path(c, v[0], path, NULL)))
 			break;
-		err = xs_store_read(st, &who, path, &val, &len);
+		err = xs_store_read(s->st, stx, &who, path, &val, &len);
 		if (!err)
 			conn_reply(c, req, val, len);
 		break;
@@ -772,7 +771,7 @@ static void conn_handle(struct xs_conn *c, const struct xsd_sockmsg *req, const 
 			err = -EINVAL;
 			break;
 		}
-		err = xs_store_write(st, &who, path, payload + off, req->len - off);
+		err = xs_store_write(s->st, stx, &who, path, payload + off, req->len - off);
 		if (!err)
 			conn_ack(c, req);
 		break;
@@ -781,8 +780,8 @@ static void conn_handle(struct xs_conn *c, const struct xsd_sockmsg *req, const 
 	case XS_RM:
 		if ((err = n < 1 ? -EINVAL : conn_path(c, v[0], path, NULL)))
 			break;
-		err = req->type == XS_MKDIR ? xs_store_mkdir(st, &who, path)
-					    : xs_store_rm(st, &who, path);
+		err = req->type == XS_MKDIR ? xs_store_mkdir(s->st, stx, &who, path)
+					    : xs_store_rm(s->st, stx, &who, path);
 		if (!err)
 			conn_ack(c, req);
 		break;
@@ -792,7 +791,7 @@ static void conn_handle(struct xs_conn *c, const struct xsd_sockmsg *req, const 
 
 		if ((err = n < 1 ? -EINVAL : conn_path(c, v[0], path, NULL)))
 			break;
-		err = xs_store_directory(st, &who, path, &kids, &klen, NULL);
+		err = xs_store_directory(s->st, stx, &who, path, &kids, &klen, NULL);
 		if (!err && klen > XENSTORE_PAYLOAD_MAX)
 			err = -E2BIG;
 		if (!err)
@@ -803,11 +802,11 @@ static void conn_handle(struct xs_conn *c, const struct xsd_sockmsg *req, const 
 	case XS_DIRECTORY_PART:
 		if ((err = n < 2 ? -EINVAL : conn_path(c, v[0], path, NULL)))
 			break;
-		err = handle_directory_part(c, req, st, &who, path, v[1]);
+		err = handle_directory_part(c, req, stx, &who, path, v[1]);
 		break;
 	case XS_GET_PERMS:
 	case XS_SET_PERMS:
-		err = handle_perms(c, req, st, &who, payload, req->len, v, n);
+		err = handle_perms(c, req, stx, &who, payload, req->len, v, n);
 		break;
 	case XS_WATCH:
 		err = handle_watch(c, req, v, n);
