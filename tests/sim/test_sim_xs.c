@@ -200,6 +200,36 @@ static void test_guest_exclusive(void **state)
 	f->ops->close(g);
 }
 
+/* A guest domain has one XenStore connection, as on Xen; a new one once it closed it. */
+static void test_guest_one_connection(void **state)
+{
+	struct xfix *f = *state;
+	struct platform *g = f->ops->open(PLATFORM_DOMID_ANY);
+	struct platform_xs *x1, *x2;
+	char *v = NULL;
+
+	assert_non_null(g);
+	x1 = f->ops->xs_open(g);
+	assert_non_null(x1);
+	assert_int_equal(f->ops->xs_write(x1, 0, "k", "1", 1), 0);
+	errno = 0;
+	assert_null(f->ops->xs_open(g));
+	assert_int_equal(errno, EEXIST);
+	f->ops->xs_close(x1);
+	x2 = NULL;
+	for (int i = 0; i < 50 && !x2; i++) {
+		x2 = f->ops->xs_open(g);
+		if (!x2)
+			usleep(10000);
+	}
+	assert_non_null(x2);
+	assert_int_equal(f->ops->xs_read(x2, 0, "k", &v, NULL), 0);
+	assert_string_equal(v, "1");
+	free(v);
+	f->ops->xs_close(x2);
+	f->ops->close(g);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, xfix_setup, xfix_teardown)
 
 int main(void)
@@ -210,6 +240,7 @@ int main(void)
 		T(test_xenstore_utils),
 		T(test_dom0_second_process),
 		T(test_guest_exclusive),
+		T(test_guest_one_connection),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

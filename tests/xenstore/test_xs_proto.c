@@ -3,7 +3,7 @@
  * test_xs_proto.c - the wire protocol: xs_client against xs_server over socketpairs.
  *
  * Each test forks a child running a fresh server with one socketpair per
- * connection slot (dom0 x2, domains 5, 6, 6, 7); the parent drives the
+ * connection slot (dom0 x2, domains 5, 6, 8, 7); the parent drives the
  * other ends with xs_client or raw bytes. Closing the control pipe stops
  * the child, which frees everything and exits 0.
  */
@@ -26,8 +26,8 @@
 #include "xs_client.h"
 #include "xs_server.h"
 
-enum { C0, C0B, C5, RAW6, RAW6B, C7, NSLOTS };
-static const unsigned slot_dom[NSLOTS] = { 0, 0, 5, 6, 6, 7 };
+enum { C0, C0B, C5, RAW6, RAW8, C7, NSLOTS };
+static const unsigned slot_dom[NSLOTS] = { 0, 0, 5, 6, 8, 7 };
 static char listen_path[64];   /* the child's privileged socket */
 
 struct fixture {
@@ -51,7 +51,7 @@ static void server_child(int ctl, const int *fds)
 	if (xs_server_listen(s, listen_path))
 		_exit(1);
 	if (xs_server_introduce_domain(s, 5) || xs_server_introduce_domain(s, 6) ||
-	    xs_server_introduce_domain(s, 7))
+	    xs_server_introduce_domain(s, 7) || xs_server_introduce_domain(s, 8))
 		_exit(1);
 	p[0].fd = xs_server_fd(s);
 	p[0].events = POLLIN;
@@ -100,7 +100,7 @@ static int fx_setup(void **state)
 	fx->ctl = ctl[1];
 	for (int i = 0; i < NSLOTS; i++) {
 		close(sp[i][1]);
-		if (i == RAW6 || i == RAW6B) {
+		if (i == RAW6 || i == RAW8) {
 			fx->raw[i] = sp[i][0];
 		} else {
 			fx->raw[i] = -1;
@@ -447,7 +447,7 @@ static void test_quotas(void **state)
 	unsigned made;
 
 	/* watches: 128 per connection, then E2BIG */
-	for (unsigned i = 0; i < XS_SERVER_MAX_WATCHES; i++) {
+	for (unsigned i = 0; i < XS_SERVER_QUOTA_WATCHES; i++) {
 		snprintf(tok, sizeof(tok), "t%u", i);
 		assert_int_equal(xs_client_watch(c5, "q", tok), 0);
 	}
@@ -458,7 +458,7 @@ static void test_quotas(void **state)
 	}
 	assert_int_equal(xs_client_request(c5, XS_RESET_WATCHES, 0, "", 1, NULL, NULL), 0);
 	/* dom0 is not limited */
-	for (unsigned i = 0; i < XS_SERVER_MAX_WATCHES + 2; i++) {
+	for (unsigned i = 0; i < XS_SERVER_QUOTA_WATCHES + 2; i++) {
 		snprintf(tok, sizeof(tok), "t%u", i);
 		assert_int_equal(xs_client_watch(c0, "/q", tok), 0);
 	}
@@ -469,12 +469,12 @@ static void test_quotas(void **state)
 	}
 
 	/* transactions: 10 open at once */
-	for (unsigned i = 0; i < XS_SERVER_MAX_TRANSACTIONS; i++)
+	for (unsigned i = 0; i < XS_SERVER_QUOTA_TRANSACTIONS; i++)
 		assert_int_equal(xs_client_transaction_start(c5, &tx[i]), 0);
 	assert_int_equal(xs_client_transaction_start(c5, &tx[10]), -ENOSPC);
 	assert_int_equal(xs_client_transaction_end(c5, tx[3], false), 0);
 	assert_int_equal(xs_client_transaction_start(c5, &tx[3]), 0);
-	for (unsigned i = 0; i < XS_SERVER_MAX_TRANSACTIONS; i++)
+	for (unsigned i = 0; i < XS_SERVER_QUOTA_TRANSACTIONS; i++)
 		assert_int_equal(xs_client_transaction_end(c5, tx[i], false), 0);
 
 	/* value size */
@@ -512,7 +512,7 @@ static ssize_t raw_send(int fd, uint32_t type, uint32_t req_id, uint32_t len,
 static void test_malformed(void **state)
 {
 	struct fixture *fx = *state;
-	int r6 = fx->raw[RAW6], r6b = fx->raw[RAW6B];
+	int r6 = fx->raw[RAW6], r8 = fx->raw[RAW8];
 	struct xsd_sockmsg h;
 	char buf[256];
 	struct pollfd pf = { .fd = r6, .events = POLLIN };
@@ -530,31 +530,31 @@ static void test_malformed(void **state)
 	memcpy(msg, &h, sizeof(h));
 	memcpy(msg + sizeof(h), "6", 2);
 	for (size_t i = 0; i < sizeof(msg); i++) {
-		assert_int_equal(write(r6b, msg + i, 1), 1);
+		assert_int_equal(write(r8, msg + i, 1), 1);
 		usleep(1000);
 	}
-	assert_int_equal(read(r6b, &h, sizeof(h)), sizeof(h));
+	assert_int_equal(read(r8, &h, sizeof(h)), sizeof(h));
 	assert_int_equal(h.type, XS_GET_DOMAIN_PATH);
 	assert_int_equal(h.req_id, 42);
 	assert_int_equal(h.len, 16);
-	assert_int_equal(read(r6b, buf, h.len), 16);
+	assert_int_equal(read(r8, buf, h.len), 16);
 	assert_string_equal(buf, "/local/domain/6");
 
 	/* garbage in the payload gets errors, not a crash */
-	assert_true(raw_send(r6b, XS_WRITE, 43, 3, "abc", 3) > 0);    /* no NUL at all */
-	assert_int_equal(read(r6b, &h, sizeof(h)), sizeof(h));
+	assert_true(raw_send(r8, XS_WRITE, 43, 3, "abc", 3) > 0);    /* no NUL at all */
+	assert_int_equal(read(r8, &h, sizeof(h)), sizeof(h));
 	assert_int_equal(h.type, XS_ERROR);
 	assert_int_equal(h.req_id, 43);
-	assert_int_equal(read(r6b, buf, h.len), h.len);
+	assert_int_equal(read(r8, buf, h.len), h.len);
 	assert_string_equal(buf, "EINVAL");
-	assert_true(raw_send(r6b, XS_WATCH, 44, 0, "", 0) > 0);        /* no args */
-	assert_int_equal(read(r6b, &h, sizeof(h)), sizeof(h));
+	assert_true(raw_send(r8, XS_WATCH, 44, 0, "", 0) > 0);        /* no args */
+	assert_int_equal(read(r8, &h, sizeof(h)), sizeof(h));
 	assert_int_equal(h.type, XS_ERROR);
-	assert_int_equal(read(r6b, buf, h.len), h.len);
-	assert_true(raw_send(r6b, XS_TYPE_COUNT + 5, 45, 1, "", 1) > 0);
-	assert_int_equal(read(r6b, &h, sizeof(h)), sizeof(h));
+	assert_int_equal(read(r8, buf, h.len), h.len);
+	assert_true(raw_send(r8, XS_TYPE_COUNT + 5, 45, 1, "", 1) > 0);
+	assert_int_equal(read(r8, &h, sizeof(h)), sizeof(h));
 	assert_int_equal(h.type, XS_ERROR);
-	assert_int_equal(read(r6b, buf, h.len), h.len);
+	assert_int_equal(read(r8, buf, h.len), h.len);
 	assert_string_equal(buf, "EINVAL");
 	/* the other connections still work */
 	expect_read(fx->c[C5], 0, "ok", "1");
@@ -565,12 +565,14 @@ static void test_event_overflow(void **state)
 	struct fixture *fx = *state;
 	struct xs_client *c0 = fx->c[C0], *slow = fx->c[C0B];
 	unsigned got = 0, idle = 0;
-	char *p, *t;
+	char *p, *t, path[32];
 	const unsigned writes = 4000;
 
 	assert_int_equal(xs_client_watch(slow, "/flood", "f"), 0);
-	for (unsigned i = 0; i < writes; i++)
-		assert_int_equal(xs_client_write(c0, 0, "/flood/x", "12345678", 8), 0);
+	for (unsigned i = 0; i < writes; i++) {
+		snprintf(path, sizeof(path), "/flood/%u", i);
+		assert_int_equal(xs_client_write(c0, 0, path, "12345678", 8), 0);
+	}
 	/* the slow watcher lost events past its bound, but is still served */
 	while (idle < 20) {
 		int r = xs_client_read_watch(slow, &p, &t);
@@ -590,9 +592,9 @@ static void test_event_overflow(void **state)
 	}
 	assert_true(got >= XS_SERVER_MAX_OUT_EVENTS);
 	assert_true(got < writes + 1);
-	expect_read(slow, 0, "/flood/x", "12345678");
-	write_str(c0, 0, "/flood/x", "after");
-	expect_event(slow, "/flood/x", "f");
+	expect_read(slow, 0, "/flood/1", "12345678");
+	write_str(c0, 0, "/flood/1", "after");
+	expect_event(slow, "/flood/1", "f");
 }
 
 static void test_introduce_release(void **state)

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,11 +15,27 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <xen/xen.h>
 #include <xen/io/xs_wire.h>
 
 #define XS_HDR_LEN sizeof(struct xsd_sockmsg)
 #define XS_MSGS_PER_RUN 64       /* fairness: messages handled per connection per run */
 #define XS_PATH_BUF (XENSTORE_ABS_PATH_MAX + 1)
+
+enum { SPECIAL_INTRODUCE, SPECIAL_RELEASE, NSPECIAL };
+static const char *const special_names[NSPECIAL] = { "@introduceDomain", "@releaseDomain" };
+
+struct xs_domain;
+
+/*
+ * A request of an unprivileged domain not answered yet: held by its reply
+ * until sent, and by the watch events it caused until they are sent to a
+ * privileged reader (xenstored's "outstanding" requests).
+ */
+struct xs_pending {
+	struct xs_domain *dom;
+	unsigned refs;
+};
 
 struct xs_watch {
 	struct xs_watch *next;
@@ -35,14 +52,25 @@ struct xs_tx {
 
 struct xs_out {
 	struct xs_out *next;
+	struct xs_pending *pend;
 	size_t len, off;
 	bool event;
 	char data[];
 };
 
+/* A guest domain (dom0 has none: it is not limited). */
+struct xs_domain {
+	struct xs_domain *next;
+	unsigned domid;
+	bool introduced;
+	struct xs_conn *conn;    /* its one connection */
+	unsigned nwatches, ntxs, outstanding;
+};
+
 struct xs_conn {
 	struct xs_conn *next;
 	struct xs_server *srv;
+	struct xs_domain *dom;   /* NULL: privileged */
 	int fd;
 	unsigned domid;
 	bool priv;
@@ -58,9 +86,7 @@ struct xs_conn {
 	unsigned long dropped_events;
 	unsigned long replies;   /* messages other than watch events queued */
 	struct xs_watch *watches;
-	unsigned nwatches;
 	struct xs_tx *txs;
-	unsigned ntxs;
 	uint32_t next_txid;
 };
 
@@ -71,11 +97,102 @@ struct xs_server {
 	struct xs_store *st;
 	struct xs_conn *conns;
 	struct xs_conn *dead;
-	unsigned *domains;
-	unsigned ndomains, capdomains;
+	struct xs_domain *doms;
+	struct xs_pending *cur;  /* the request being handled, if a domain's */
 };
 
-/* ---- output ---- */
+/* ---- domains ---------------------------------------------------------------- */
+
+static struct xs_domain *domain_find(const struct xs_server *s, unsigned domid)
+{
+	for (struct xs_domain *d = s->doms; d; d = d->next)
+		if (d->domid == domid)
+			return d;
+	return NULL;
+}
+
+static struct xs_domain *domain_get(struct xs_server *s, unsigned domid)
+{
+	struct xs_domain *d = domain_find(s, domid);
+
+	if (d)
+		return d;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->domid = domid;
+	d->next = s->doms;
+	s->doms = d;
+	return d;
+}
+
+/* Forget @d once nothing refers to it. */
+static void domain_gc(struct xs_server *s, struct xs_domain *d)
+{
+	if (d->introduced || d->conn || d->outstanding)
+		return;
+	for (struct xs_domain **pp = &s->doms; *pp; pp = &(*pp)->next) {
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	}
+	free(d);
+}
+
+static bool domain_known(const struct xs_server *s, unsigned domid)
+{
+	const struct xs_domain *d = domain_find(s, domid);
+
+	return domid == 0 || (d && d->introduced);
+}
+
+static struct xs_store_caller conn_caller(const struct xs_conn *c)
+{
+	struct xs_store_caller who = { c->domid, c->priv };
+
+	return who;
+}
+
+/* ---- output ----------------------------------------------------------------- */
+
+static void conn_events_update(struct xs_conn *c);
+
+/* Whether @c's requests may be read now. */
+static bool conn_can_read(const struct xs_conn *c)
+{
+	if (c->out_bytes >= XS_SERVER_MAX_OUT_BYTES)
+		return false;
+	return !c->dom || c->dom->outstanding < XS_SERVER_QUOTA_OUTSTANDING;
+}
+
+static struct xs_pending *pend_get(struct xs_pending *p)
+{
+	if (p)
+		p->refs++;
+	return p;
+}
+
+static void pend_put(struct xs_server *s, struct xs_pending *p)
+{
+	struct xs_domain *d;
+
+	if (!p || --p->refs)
+		return;
+	d = p->dom;
+	free(p);
+	d->outstanding--;
+	if (d->conn)
+		conn_events_update(d->conn);
+	else
+		domain_gc(s, d);
+}
+
+static void out_free(struct xs_server *s, struct xs_out *o)
+{
+	pend_put(s, o->pend);
+	free(o);
+}
 
 static void conn_events_update(struct xs_conn *c)
 {
@@ -83,7 +200,7 @@ static void conn_events_update(struct xs_conn *c)
 
 	if (c->dead)
 		return;
-	if (c->out_bytes < XS_SERVER_MAX_OUT_BYTES)
+	if (conn_can_read(c))
 		ev.events |= EPOLLIN;
 	if (c->out_head)
 		ev.events |= EPOLLOUT;
@@ -94,17 +211,23 @@ static void conn_events_update(struct xs_conn *c)
 		c->ep_events = ev.events;
 }
 
+static void watch_free(struct xs_watch *w)
+{
+	free(w->path);
+	free(w->token);
+	free(w);
+}
+
 static void conn_watches_free(struct xs_conn *c)
 {
 	while (c->watches) {
 		struct xs_watch *w = c->watches;
 
 		c->watches = w->next;
-		free(w->path);
-		free(w->token);
-		free(w);
+		watch_free(w);
+		if (c->dom)
+			c->dom->nwatches--;
 	}
-	c->nwatches = 0;
 }
 
 static void conn_txs_free(struct xs_conn *c)
@@ -115,14 +238,16 @@ static void conn_txs_free(struct xs_conn *c)
 		c->txs = t->next;
 		xs_store_tx_free(t->tx);
 		free(t);
+		if (c->dom)
+			c->dom->ntxs--;
 	}
-	c->ntxs = 0;
 }
 
 /* Disconnect @c now; the struct itself lives on the dead list until reaped. */
 static void conn_kill(struct xs_conn *c)
 {
 	struct xs_server *s = c->srv;
+	struct xs_domain *d = c->dom;
 	struct xs_conn **pp;
 
 	if (c->dead)
@@ -137,7 +262,7 @@ static void conn_kill(struct xs_conn *c)
 		struct xs_out *o = c->out_head;
 
 		c->out_head = o->next;
-		free(o);
+		out_free(s, o);
 	}
 	c->out_tail = NULL;
 	c->out_bytes = 0;
@@ -149,6 +274,11 @@ static void conn_kill(struct xs_conn *c)
 	}
 	c->next = s->dead;
 	s->dead = c;
+	if (d) {
+		d->conn = NULL;
+		c->dom = NULL;
+		domain_gc(s, d);
+	}
 }
 
 static void server_reap(struct xs_server *s)
@@ -186,7 +316,7 @@ static void conn_flush(struct xs_conn *c)
 				c->out_tail = NULL;
 			if (o->event)
 				c->out_events--;
-			free(o);
+			out_free(c->srv, o);
 		}
 	}
 	conn_events_update(c);
@@ -201,6 +331,15 @@ static void server_flush_all(struct xs_server *s)
 		if (c->out_head)
 			conn_flush(c);
 	}
+}
+
+/* An event equal to @data (@len bytes) still waiting whole in @c's queue? */
+static bool event_queued(const struct xs_conn *c, const char *data, size_t len)
+{
+	for (const struct xs_out *o = c->out_head; o; o = o->next)
+		if (o->event && o->off == 0 && o->len == len && memcmp(o->data, data, len) == 0)
+			return true;
+	return false;
 }
 
 /* Queue one message: header and up to two payload pieces. */
@@ -229,6 +368,14 @@ static int conn_queue(struct xs_conn *c, uint32_t type, uint32_t req_id, uint32_
 		memcpy(o->data + XS_HDR_LEN, a, alen);
 	if (blen)
 		memcpy(o->data + XS_HDR_LEN + alen, b, blen);
+	/* xenstored's send_event(): an event already waiting is not queued twice */
+	if (event && ((const char *)a)[0] != '@' && event_queued(c, o->data, o->len)) {
+		free(o);
+		c->dropped_events++;
+		return 0;
+	}
+	/* A reply answers its request; an event to a privileged reader is owed by it too. */
+	o->pend = (!event || c->priv) ? pend_get(c->srv->cur) : NULL;
 	if (c->out_tail)
 		c->out_tail->next = o;
 	else
@@ -283,7 +430,7 @@ static void conn_event(struct xs_conn *c, const char *path, const char *token)
 	conn_queue(c, XS_WATCH_EVENT, 0, 0, path, strlen(path) + 1, token, strlen(token) + 1, true);
 }
 
-/* ---- watches ---- */
+/* ---- watches ------------------------------------------------------------------ */
 
 static size_t domain_prefix(unsigned domid, char *buf, size_t size)
 {
@@ -327,7 +474,7 @@ static void server_notify(void *ctx, const char *path, bool exact,
 	struct xs_server *s = ctx;
 
 	for (struct xs_conn *c = s->conns; c; c = c->next) {
-		struct xs_store_caller who = { c->domid, c->priv };
+		struct xs_store_caller who = conn_caller(c);
 		bool allowed = (xs_store_perm_for(&who, perms, nperms) & XS_STORE_PERM_READ) != 0;
 
 		if (c->dead || !allowed)
@@ -338,26 +485,27 @@ static void server_notify(void *ctx, const char *path, bool exact,
 	}
 }
 
-/* Fire the special watch @name (@introduceDomain, @releaseDomain) to everyone watching it. */
-static void server_fire_special(struct xs_server *s, const char *name)
+static int special_index(const char *name)
 {
-	for (struct xs_conn *c = s->conns; c; c = c->next)
+	for (int i = 0; i < NSPECIAL; i++)
+		if (strcmp(name, special_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Fire special watch @which to everyone watching it. */
+static void server_fire_special(struct xs_server *s, int which)
+{
+	const char *name = special_names[which];
+
+	for (struct xs_conn *c = s->conns; c; c = c->next) {
 		for (struct xs_watch *w = c->watches; w; w = w->next)
 			if (strcmp(w->path, name) == 0)
 				conn_event(c, name, w->token);
+	}
 }
 
-/* ---- domains ---- */
-
-static bool domain_known(const struct xs_server *s, unsigned domid)
-{
-	if (domid == 0)
-		return true;
-	for (unsigned i = 0; i < s->ndomains; i++)
-		if (s->domains[i] == domid)
-			return true;
-	return false;
-}
+/* ---- introduce, release ---------------------------------------------------------- */
 
 int xs_server_introduce_domain(struct xs_server *s, unsigned domid)
 {
@@ -365,58 +513,54 @@ int xs_server_introduce_domain(struct xs_server *s, unsigned domid)
 	struct xs_store_perm perms[2] = {
 		{ domid, XS_STORE_PERM_NONE }, { 0, XS_STORE_PERM_READ },
 	};
+	struct xs_domain *d;
 	char path[48];
 	int err;
 
-	if (!domain_known(s, domid)) {
-		if (s->ndomains == s->capdomains) {
-			unsigned cap = s->capdomains ? s->capdomains * 2 : 8;
-			unsigned *d = realloc(s->domains, cap * sizeof(*d));
-
-			if (!d)
-				return -ENOMEM;
-			s->domains = d;
-			s->capdomains = cap;
-		}
-		s->domains[s->ndomains++] = domid;
-	}
+	if (domid == 0 || domid >= DOMID_FIRST_RESERVED)
+		return -EINVAL;
+	d = domain_get(s, domid);
+	if (!d)
+		return -ENOMEM;
+	if (d->introduced)
+		return 0;
 	snprintf(path, sizeof(path), "/local/domain/%u", domid);
 	err = xs_store_mkdir(s->st, NULL, &dom0, path);
 	if (!err)
-		err = xs_store_set_perms(s->st, NULL, &dom0, path, perms, domid ? 2 : 1);
-	if (err)
+		err = xs_store_set_perms(s->st, NULL, &dom0, path, perms, 2);
+	if (err) {
+		domain_gc(s, d);
 		return err;
-	server_fire_special(s, "@introduceDomain");
+	}
+	d->introduced = true;
+	server_fire_special(s, SPECIAL_INTRODUCE);
 	server_flush_all(s);
 	return 0;
 }
 
 int xs_server_release_domain(struct xs_server *s, unsigned domid)
 {
-	struct xs_conn *c, *next;
+	struct xs_domain *d = domain_find(s, domid);
 
 	if (domid == 0)
 		return -EINVAL;
-	for (unsigned i = 0; i < s->ndomains; i++) {
-		if (s->domains[i] == domid) {
-			s->domains[i] = s->domains[--s->ndomains];
-			break;
-		}
-	}
-	for (c = s->conns; c; c = next) {
-		next = c->next;
-		if (!c->priv && c->domid == domid)
-			conn_kill(c);
-	}
-	server_fire_special(s, "@releaseDomain");
+	if (!d || !d->introduced)
+		return -ENOENT;
+	d->introduced = false;
+	if (d->conn)
+		conn_kill(d->conn);
+	server_fire_special(s, SPECIAL_RELEASE);
 	server_flush_all(s);
+	d = domain_find(s, domid);
+	if (d)
+		domain_gc(s, d);
 	return 0;
 }
 
-/* ---- request handling ---- */
+/* ---- request handling --------------------------------------------------------------- */
 
 /* The payload split into NUL-terminated strings: up to @max pointers, returns how many. */
-static unsigned msg_strings(const char *payload, size_t len, const char **vec, unsigned max)
+static int msg_strings(const char *payload, size_t len, const char **vec, unsigned max)
 {
 	unsigned n = 0;
 	size_t off = 0;
@@ -425,7 +569,7 @@ static unsigned msg_strings(const char *payload, size_t len, const char **vec, u
 		vec[n++] = payload + off;
 		off += strnlen(payload + off, len - off) + 1;
 	}
-	return n;
+	return (int)n;
 }
 
 /* Canonicalize @in (absolute or relative to the connection's domain) into @out. */
@@ -454,11 +598,6 @@ static int conn_path(const struct xs_conn *c, const char *in, char *out, bool *r
 		memcpy(out, in, il + 1);
 	}
 	return xs_store_path_ok(out) ? 0 : -EINVAL;
-}
-
-static bool is_special(const char *p)
-{
-	return strcmp(p, "@introduceDomain") == 0 || strcmp(p, "@releaseDomain") == 0;
 }
 
 static int parse_uint(const char *str, unsigned *out)
@@ -496,29 +635,38 @@ static void conn_tx_drop(struct xs_conn *c, struct xs_tx *tx)
 	}
 	xs_store_tx_free(tx->tx);
 	free(tx);
-	c->ntxs--;
+	if (c->dom)
+		c->dom->ntxs--;
 }
 
-static int handle_watch(struct xs_conn *c, const struct xsd_sockmsg *req, const char **v, unsigned n)
+/* A watch path: a special name as is, else canonical. */
+static int watch_path(const struct xs_conn *c, const char *in, char *out, bool *relative)
+{
+	*relative = false;
+	if (in[0] == '@') {
+		if (strlen(in) > XENSTORE_REL_PATH_MAX)
+			return -EINVAL;
+		strcpy(out, in);
+		return 0;
+	}
+	return conn_path(c, in, out, relative);
+}
+
+static int handle_watch(struct xs_conn *c, const struct xsd_sockmsg *req, const char **v, int n)
 {
 	char path[XS_PATH_BUF];
 	bool relative = false;
-	struct xs_watch *w;
+	struct xs_watch *w, **pp;
 	int err;
 
 	if (n < 2)
 		return -EINVAL;
-	if (v[0][0] == '@') {
-		if (strlen(v[0]) > XENSTORE_REL_PATH_MAX)
-			return -EINVAL;
-		strcpy(path, v[0]);
-	} else if ((err = conn_path(c, v[0], path, &relative))) {
+	if ((err = watch_path(c, v[0], path, &relative)))
 		return err;
-	}
 	for (w = c->watches; w; w = w->next)
 		if (strcmp(w->path, path) == 0 && strcmp(w->token, v[1]) == 0)
 			return -EEXIST;
-	if (!c->priv && c->nwatches >= XS_SERVER_MAX_WATCHES)
+	if (c->dom && c->dom->nwatches >= XS_SERVER_QUOTA_WATCHES)
 		return -E2BIG;
 	w = calloc(1, sizeof(*w));
 	if (!w)
@@ -526,49 +674,40 @@ static int handle_watch(struct xs_conn *c, const struct xsd_sockmsg *req, const 
 	w->path = strdup(path);
 	w->token = strdup(v[1]);
 	if (!w->path || !w->token) {
-		free(w->path);
-		free(w->token);
-		free(w);
+		watch_free(w);
 		return -ENOMEM;
 	}
 	w->relative = relative;
 	/* Append, so events of several matching watches come in registration order. */
-	{
-		struct xs_watch **pp = &c->watches;
-
-		while (*pp)
-			pp = &(*pp)->next;
-		*pp = w;
-	}
-	c->nwatches++;
+	for (pp = &c->watches; *pp; pp = &(*pp)->next)
+		;
+	*pp = w;
+	if (c->dom)
+		c->dom->nwatches++;
 	conn_ack(c, req);
+	/* It fires once at once, whatever the watcher may read (xenstored's do_watch()). */
 	conn_event(c, v[0], v[1]);
 	return 0;
 }
 
-static int handle_unwatch(struct xs_conn *c, const struct xsd_sockmsg *req, const char **v, unsigned n)
+static int handle_unwatch(struct xs_conn *c, const struct xsd_sockmsg *req, const char **v, int n)
 {
 	char path[XS_PATH_BUF];
+	bool relative;
 	int err;
 
 	if (n < 2)
 		return -EINVAL;
-	if (v[0][0] == '@') {
-		if (strlen(v[0]) > XENSTORE_REL_PATH_MAX)
-			return -EINVAL;
-		strcpy(path, v[0]);
-	} else if ((err = conn_path(c, v[0], path, NULL))) {
+	if ((err = watch_path(c, v[0], path, &relative)))
 		return err;
-	}
 	for (struct xs_watch **pp = &c->watches; *pp; pp = &(*pp)->next) {
 		struct xs_watch *w = *pp;
 
 		if (strcmp(w->path, path) == 0 && strcmp(w->token, v[1]) == 0) {
 			*pp = w->next;
-			free(w->path);
-			free(w->token);
-			free(w);
-			c->nwatches--;
+			watch_free(w);
+			if (c->dom)
+				c->dom->nwatches--;
 			conn_ack(c, req);
 			return 0;
 		}
@@ -583,7 +722,7 @@ static int handle_tx_start(struct xs_conn *c, const struct xsd_sockmsg *req)
 
 	if (req->tx_id)
 		return -EBUSY;
-	if (!c->priv && c->ntxs >= XS_SERVER_MAX_TRANSACTIONS)
+	if (c->dom && c->dom->ntxs >= XS_SERVER_QUOTA_TRANSACTIONS)
 		return -ENOSPC;
 	tx = calloc(1, sizeof(*tx));
 	if (!tx)
@@ -598,16 +737,17 @@ static int handle_tx_start(struct xs_conn *c, const struct xsd_sockmsg *req)
 	} while (tx->id == 0 || conn_tx_find(c, tx->id));
 	tx->next = c->txs;
 	c->txs = tx;
-	c->ntxs++;
+	if (c->dom)
+		c->dom->ntxs++;
 	snprintf(buf, sizeof(buf), "%u", tx->id);
 	conn_reply_str(c, req, buf);
 	return 0;
 }
 
 static int handle_tx_end(struct xs_conn *c, const struct xsd_sockmsg *req, struct xs_tx *tx,
-			 const char **v, unsigned n)
+			 const char **v, int n)
 {
-	struct xs_store_caller who = { c->domid, c->priv };
+	struct xs_store_caller who = conn_caller(c);
 	int err = 0;
 
 	if (!tx)
@@ -668,57 +808,61 @@ static int handle_directory_part(struct xs_conn *c, const struct xsd_sockmsg *re
 	return 0;
 }
 
-static int handle_perms(struct xs_conn *c, const struct xsd_sockmsg *req,
-			struct xs_store_tx *stx, const struct xs_store_caller *who,
-			const char *payload, size_t plen, const char **v, unsigned n)
+static int handle_get_perms(struct xs_conn *c, const struct xsd_sockmsg *req,
+			    struct xs_store_tx *stx, const struct xs_store_caller *who,
+			    const char **v, int n)
 {
+	static const struct xs_store_perm special = { 0, XS_STORE_PERM_NONE };
+	struct xs_server *s = c->srv;
 	char path[XS_PATH_BUF];
 	struct xs_store_perm *perms = NULL;
 	unsigned np = 0;
 	size_t flen;
 	char *fmt;
-	int err;
+	int err = 0;
 
 	if (n < 1)
 		return -EINVAL;
-	if (req->type == XS_GET_PERMS) {
-		if (is_special(v[0])) {
-			static const struct xs_store_perm def = { 0, XS_STORE_PERM_NONE };
-
-			perms = malloc(sizeof(*perms));
-			if (!perms)
-				return -ENOMEM;
-			*perms = def;
-			np = 1;
-		} else {
-			err = conn_path(c, v[0], path, NULL);
-			if (!err)
-				err = xs_store_get_perms(c->srv->st, stx, who, path, &perms, &np);
-			if (err)
-				return err;
-		}
-		fmt = xs_store_perms_format(perms, np, &flen);
-		free(perms);
-		if (!fmt)
-			return -ENOMEM;
-		conn_reply(c, req, fmt, flen);
-		free(fmt);
-		return 0;
-	}
-	/* XS_SET_PERMS: path, then the ACL */
-	{
-		size_t off = strlen(v[0]) + 1;
-
-		if (off >= plen)
-			return -EINVAL;
-		err = xs_store_perms_parse(payload + off, plen - off, &perms, &np);
+	if (special_index(v[0]) >= 0) {
+		fmt = xs_store_perms_format(&special, 1, &flen);
+	} else {
+		err = conn_path(c, v[0], path, NULL);
+		if (!err)
+			err = xs_store_get_perms(s->st, stx, who, path, &perms, &np);
 		if (err)
 			return err;
+		fmt = xs_store_perms_format(perms, np, &flen);
+		free(perms);
 	}
-	if (is_special(v[0]))
+	if (!fmt)
+		return -ENOMEM;
+	conn_reply(c, req, fmt, flen);
+	free(fmt);
+	return 0;
+}
+
+static int handle_set_perms(struct xs_conn *c, const struct xsd_sockmsg *req,
+			    struct xs_store_tx *stx, const struct xs_store_caller *who,
+			    const char *payload, size_t plen, const char **v, int n)
+{
+	struct xs_server *s = c->srv;
+	char path[XS_PATH_BUF];
+	struct xs_store_perm *perms = NULL;
+	size_t off;
+	unsigned np = 0;
+	int err;
+
+	/* the path, then the ACL */
+	if (n < 2)
+		return -EINVAL;
+	off = strlen(v[0]) + 1;
+	err = xs_store_perms_parse(payload + off, plen - off, &perms, &np);
+	if (err)
+		return err;
+	if (special_index(v[0]) >= 0)
 		err = c->priv ? 0 : -EACCES;
 	else if (!(err = conn_path(c, v[0], path, NULL)))
-		err = xs_store_set_perms(c->srv->st, stx, who, path, perms, np);
+		err = xs_store_set_perms(s->st, stx, who, path, perms, np);
 	free(perms);
 	if (err)
 		return err;
@@ -726,15 +870,21 @@ static int handle_perms(struct xs_conn *c, const struct xsd_sockmsg *req,
 	return 0;
 }
 
+/* One argument, a path: canonical in @path. */
+static int path_arg(const struct xs_conn *c, const char **v, int n, char *path)
+{
+	return n >= 1 ? conn_path(c, v[0], path, NULL) : -EINVAL;
+}
+
 /* Handle one complete message; the payload is NUL-terminated at in[len]. */
 static void conn_handle(struct xs_conn *c, const struct xsd_sockmsg *req, const char *payload)
 {
 	struct xs_server *s = c->srv;
-	struct xs_store_caller who = { c->domid, c->priv };
+	struct xs_store_caller who = conn_caller(c);
 	struct xs_store_tx *stx = NULL;
 	struct xs_tx *tx = NULL;
 	const char *v[4];
-	unsigned n = msg_strings(payload, req->len, v, 4);
+	int n = msg_strings(payload, req->len, v, 4);
 	char path[XS_PATH_BUF];
 	unsigned long replies = c->replies;
 	unsigned domid;
@@ -742,19 +892,18 @@ static void conn_handle(struct xs_conn *c, const struct xsd_sockmsg *req, const 
 
 	if (req->tx_id && req->type != XS_WATCH && req->type != XS_UNWATCH) {
 		tx = conn_tx_find(c, req->tx_id);
-		if (!tx && req->type != XS_TRANSACTION_START) {
+		if (!tx) {
 			conn_error(c, req, ENOENT);
 			return;
 		}
-		if (tx)
-			stx = tx->tx;
+		stx = tx->tx;
 	}
 	switch (req->type) {
 	case XS_READ: {
 		const char *val;
 		size_t len;
 
-		if ((err = n < 1 ? -EINVAL : conn_path(c, v[0], path, NULL)))
+		if ((err = path_arg(c, v, n, path)))
 			break;
 		err = xs_store_read(s->st, stx, &who, path, &val, &len);
 		if (!err)
@@ -762,15 +911,15 @@ static void conn_handle(struct xs_conn *c, const struct xsd_sockmsg *req, const 
 		break;
 	}
 	case XS_WRITE: {
-		size_t off;
+		/* the path with its NUL, then the value (any bytes) */
+		size_t off = strnlen(payload, req->len) + 1;
 
-		if ((err = n < 1 ? -EINVAL : conn_path(c, v[0], path, NULL)))
-			break;
-		off = strlen(v[0]) + 1;
 		if (off > req->len) {
 			err = -EINVAL;
 			break;
 		}
+		if ((err = conn_path(c, payload, path, NULL)))
+			break;
 		err = xs_store_write(s->st, stx, &who, path, payload + off, req->len - off);
 		if (!err)
 			conn_ack(c, req);
@@ -778,7 +927,7 @@ static void conn_handle(struct xs_conn *c, const struct xsd_sockmsg *req, const 
 	}
 	case XS_MKDIR:
 	case XS_RM:
-		if ((err = n < 1 ? -EINVAL : conn_path(c, v[0], path, NULL)))
+		if ((err = path_arg(c, v, n, path)))
 			break;
 		err = req->type == XS_MKDIR ? xs_store_mkdir(s->st, stx, &who, path)
 					    : xs_store_rm(s->st, stx, &who, path);
@@ -789,7 +938,7 @@ static void conn_handle(struct xs_conn *c, const struct xsd_sockmsg *req, const 
 		char *kids = NULL;
 		size_t klen = 0;
 
-		if ((err = n < 1 ? -EINVAL : conn_path(c, v[0], path, NULL)))
+		if ((err = path_arg(c, v, n, path)))
 			break;
 		err = xs_store_directory(s->st, stx, &who, path, &kids, &klen, NULL);
 		if (!err && klen > XENSTORE_PAYLOAD_MAX)
@@ -805,8 +954,10 @@ static void conn_handle(struct xs_conn *c, const struct xsd_sockmsg *req, const 
 		err = handle_directory_part(c, req, stx, &who, path, v[1]);
 		break;
 	case XS_GET_PERMS:
+		err = handle_get_perms(c, req, stx, &who, v, n);
+		break;
 	case XS_SET_PERMS:
-		err = handle_perms(c, req, stx, &who, payload, req->len, v, n);
+		err = handle_set_perms(c, req, stx, &who, payload, req->len, v, n);
 		break;
 	case XS_WATCH:
 		err = handle_watch(c, req, v, n);
@@ -837,19 +988,15 @@ static void conn_handle(struct xs_conn *c, const struct xsd_sockmsg *req, const 
 			err = -EACCES;
 			break;
 		}
-		if ((err = n < 1 ? -EINVAL : parse_uint(v[0], &domid)))
+		if (n < 1 || parse_uint(v[0], &domid)) {
+			err = -EINVAL;
 			break;
-		if (req->type == XS_INTRODUCE) {
-			err = domid == 0 ? -EINVAL : xs_server_introduce_domain(s, domid);
-		} else {
-			if (domid == 0)
-				err = -EINVAL;
-			else if (!domain_known(s, domid))
-				err = -ENOENT;
-			else
-				err = xs_server_release_domain(s, domid);
 		}
-		if (!err)
+		if (req->type == XS_INTRODUCE)
+			err = xs_server_introduce_domain(s, domid);
+		else
+			err = xs_server_release_domain(s, domid);
+		if (!err && !c->dead)
 			conn_ack(c, req);
 		break;
 	case XS_RESUME:
@@ -884,12 +1031,33 @@ static void conn_handle(struct xs_conn *c, const struct xsd_sockmsg *req, const 
 		conn_error(c, req, err);
 }
 
+/* Handle one message of @c, counting it as outstanding for a guest until answered. */
+static void conn_handle_counted(struct xs_conn *c, const struct xsd_sockmsg *req,
+				const char *payload)
+{
+	struct xs_server *s = c->srv;
+	struct xs_pending *p = NULL;
+
+	if (c->dom) {
+		p = malloc(sizeof(*p));
+		if (p) {
+			p->dom = c->dom;
+			p->refs = 1;
+			c->dom->outstanding++;
+		}
+	}
+	s->cur = p;
+	conn_handle(c, req, payload);
+	s->cur = NULL;
+	pend_put(s, p);
+}
+
 /* Read and handle what @c sent, up to XS_MSGS_PER_RUN messages. */
 static void conn_read(struct xs_conn *c)
 {
 	unsigned handled = 0;
 
-	while (!c->dead && handled < XS_MSGS_PER_RUN && c->out_bytes < XS_SERVER_MAX_OUT_BYTES) {
+	while (!c->dead && handled < XS_MSGS_PER_RUN && conn_can_read(c)) {
 		struct xsd_sockmsg hdr;
 		size_t want = XS_HDR_LEN;
 		ssize_t r;
@@ -921,7 +1089,7 @@ static void conn_read(struct xs_conn *c)
 		}
 		c->in[want] = '\0';
 		c->in_have = 0;
-		conn_handle(c, &hdr, c->in + XS_HDR_LEN);
+		conn_handle_counted(c, &hdr, c->in + XS_HDR_LEN);
 		handled++;
 	}
 	if (!c->dead)
@@ -965,7 +1133,15 @@ static void server_accept(struct xs_server *s)
 	}
 }
 
-/* ---- public API ---- */
+/* Whether @c's peer has closed its end. */
+static bool conn_hung_up(const struct xs_conn *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLRDHUP };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+/* ---- public API ------------------------------------------------------------------ */
 
 struct xs_server *xs_server_new(void)
 {
@@ -997,6 +1173,12 @@ void xs_server_free(struct xs_server *s)
 	while (s->conns)
 		conn_kill(s->conns);
 	server_reap(s);
+	while (s->doms) {
+		struct xs_domain *d = s->doms;
+
+		s->doms = d->next;
+		free(d);
+	}
 	if (s->lfd >= 0) {
 		close(s->lfd);
 		if (s->lpath)
@@ -1006,7 +1188,6 @@ void xs_server_free(struct xs_server *s)
 	if (s->epfd >= 0)
 		close(s->epfd);
 	xs_store_free(s->st);
-	free(s->domains);
 	free(s);
 }
 
@@ -1044,21 +1225,52 @@ fail:
 
 int xs_server_add_conn(struct xs_server *s, int fd, unsigned domid)
 {
-	int fl = fcntl(fd, F_GETFL);
+	struct xs_domain *d = NULL;
+	struct xs_conn *c;
+	int fl = fcntl(fd, F_GETFL), err;
 
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-		int err = errno;
-
-		close(fd);
-		return -err;
+		err = -errno;
+		goto fail;
 	}
-	if (!conn_new(s, fd, domid, domid == 0)) {
-		int err = errno ? errno : ENOMEM;
-
-		close(fd);
-		return -err;
+	if (domid >= DOMID_FIRST_RESERVED) {
+		err = -EINVAL;
+		goto fail;
+	}
+	if (domid != 0) {
+		d = domain_get(s, domid);
+		if (!d) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		/* One connection per guest: a new one only replaces one whose peer is gone. */
+		if (d->conn && conn_hung_up(d->conn))
+			conn_kill(d->conn);
+		d = domain_get(s, domid);
+		if (!d) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		if (d->conn) {
+			err = -EEXIST;
+			goto fail;
+		}
+	}
+	c = conn_new(s, fd, domid, domid == 0);
+	if (!c) {
+		err = -(errno ? errno : ENOMEM);
+		if (d)
+			domain_gc(s, d);
+		goto fail;
+	}
+	if (d) {
+		c->dom = d;
+		d->conn = c;
 	}
 	return 0;
+fail:
+	close(fd);
+	return err;
 }
 
 int xs_server_fd(struct xs_server *s)
@@ -1086,10 +1298,48 @@ int xs_server_run(struct xs_server *s)
 			continue;
 		if (evs[i].events & EPOLLOUT)
 			conn_flush(c);
-		if (!c->dead && (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		if (c->dead)
+			continue;
+		if (evs[i].events & (EPOLLHUP | EPOLLERR) && !conn_can_read(c))
+			conn_kill(c);  /* gone while we would not read it: level-triggered, so now */
+		else if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 			conn_read(c);
 	}
 	server_flush_all(s);
 	server_reap(s);
 	return 0;
+}
+
+void xs_server_domain_usage(struct xs_server *s, unsigned domid,
+			    struct xs_server_domain_usage *u)
+{
+	const struct xs_domain *d = domain_find(s, domid);
+
+	memset(u, 0, sizeof(*u));
+	u->nodes = xs_store_nodes_owned(s->st, domid);
+	if (!d)
+		return;
+	u->known = true;
+	u->introduced = d->introduced;
+	u->connected = d->conn != NULL;
+	u->watches = d->nwatches;
+	u->transactions = d->ntxs;
+	u->outstanding = d->outstanding;
+	if (d->conn)
+		for (const struct xs_tx *t = d->conn->txs; t; t = t->next)
+			u->tx_bytes += xs_store_tx_bytes(t->tx);
+}
+
+void xs_server_usage(struct xs_server *s, struct xs_server_usage *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->nodes = xs_store_nodes(s->st);
+	for (const struct xs_conn *c = s->conns; c; c = c->next) {
+		u->conns++;
+		u->out_bytes += c->out_bytes;
+		for (const struct xs_tx *t = c->txs; t; t = t->next)
+			u->tx_bytes += xs_store_tx_bytes(t->tx);
+	}
+	for (const struct xs_domain *d = s->doms; d; d = d->next)
+		u->domains++;
 }

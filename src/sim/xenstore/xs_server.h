@@ -11,25 +11,62 @@
  * messages (struct xsd_sockmsg + payload, at most XENSTORE_PAYLOAD_MAX),
  * handles them and writes replies and watch events as far as the peer takes
  * them. A client that breaks the framing is disconnected; nothing a client
- * sends can stop the others. Output is bounded per connection: past the
- * bound, watch events for that connection are dropped and its requests are
- * not read until it drains its replies. No threads, no blocking calls.
+ * sends can stop the others. No threads, no blocking calls.
  *
- * Errors returned over the wire follow cxenstored: ENOSPC for the node,
- * node size and transaction quotas, E2BIG for the watch quota.
+ * Domains, as in xenstored: a guest domain has one connection (a second one
+ * is refused with EEXIST unless the first has hung up); domain 0 may have
+ * any number (its tools and each backend process). Quotas are the domain's,
+ * C xenstored 4.17's defaults: nodes it owns, watches, open transactions,
+ * outstanding requests (one not answered yet, or whose watch events are
+ * still queued for a privileged reader, which is how xenstored counts them):
+ * at the quota the server stops reading the domain's requests until one is
+ * answered. Output is bounded per connection: past the bound, watch events
+ * for that connection are dropped, an event equal to one still queued is
+ * dropped (as xenstored does), and requests are not read until the
+ * connection drains its replies.
+ *
+ * A released domain (xs_server_release_domain(), XS_RELEASE) loses its
+ * connection, its watches and transactions, then @releaseDomain fires.
+ *
+ * Errors returned over the wire follow xenstored: ENOSPC for the node, node
+ * size and transaction quotas, E2BIG for the watch quota.
  */
 #ifndef XNB_SIM_XS_SERVER_H
 #define XNB_SIM_XS_SERVER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
-/* Per unprivileged connection limits. */
-#define XS_SERVER_MAX_WATCHES      128u
-#define XS_SERVER_MAX_TRANSACTIONS 10u
+/* Per unprivileged domain: C xenstored 4.17's defaults (xenstored_core.c). */
+#define XS_SERVER_QUOTA_WATCHES      128u  /* quota_nb_watch_per_domain */
+#define XS_SERVER_QUOTA_TRANSACTIONS 10u   /* quota_max_transaction */
+#define XS_SERVER_QUOTA_OUTSTANDING  20u   /* quota_req_outstanding */
+/* Per connection output bounds (ours). */
 #define XS_SERVER_MAX_OUT_EVENTS   1024u
 #define XS_SERVER_MAX_OUT_BYTES    (1024u * 1024u)
 
 struct xs_server;
+
+/* What a domain holds, for tests and the fuzzer. */
+struct xs_server_domain_usage {
+	bool known;          /* the server has a record of it */
+	bool introduced;
+	bool connected;
+	unsigned nodes;      /* nodes it owns */
+	unsigned watches;
+	unsigned transactions;
+	unsigned outstanding;
+	size_t tx_bytes;     /* what its open transactions hold */
+};
+
+/* What the whole server holds. */
+struct xs_server_usage {
+	unsigned conns;
+	unsigned domains;    /* domain records */
+	unsigned long nodes;
+	size_t out_bytes;    /* queued replies and events */
+	size_t tx_bytes;
+};
 
 /** xs_server_new() - a server with an empty store ("/" only). NULL + errno on failure. */
 struct xs_server *xs_server_new(void);
@@ -46,7 +83,8 @@ int xs_server_listen(struct xs_server *s, const char *path);
 /**
  * xs_server_add_conn() - adopt connected stream @fd as domain @domid's
  * connection; domain 0 is privileged. Ownership of @fd is taken even on
- * failure. 0 or -errno.
+ * failure. 0, -EEXIST (the guest domain has a live connection already),
+ * -EINVAL (@domid not below DOMID_FIRST_RESERVED) or -errno.
  */
 int xs_server_add_conn(struct xs_server *s, int fd, unsigned domid);
 
@@ -58,18 +96,25 @@ int xs_server_run(struct xs_server *s);
 
 /**
  * xs_server_introduce_domain() - mark @domid introduced, create
- * /local/domain/<domid> owned by it (dom0 readable) and fire @introduceDomain.
- * 0 or -errno.
+ * /local/domain/<domid> owned by it (dom0 readable) and fire
+ * @introduceDomain; nothing if it is introduced already. 0, -EINVAL for
+ * domain 0 or an id not below DOMID_FIRST_RESERVED, -errno.
  */
 int xs_server_introduce_domain(struct xs_server *s, unsigned domid);
 
 /**
- * xs_server_release_domain() - forget @domid as introduced, close its
- * connections (dropping their watches and transactions) and fire
- * @releaseDomain. Its nodes stay (the toolstack removes them). 0, or
- * -EINVAL for domain 0. (Over the wire, XS_RELEASE of a domain that was not
- * introduced is ENOENT.)
+ * xs_server_release_domain() - @domid is gone: close its connection
+ * (dropping its watches and transactions), then fire @releaseDomain. Its
+ * nodes stay (the toolstack removes them). 0, -EINVAL for domain 0,
+ * -ENOENT if it was not introduced.
  */
 int xs_server_release_domain(struct xs_server *s, unsigned domid);
+
+/** xs_server_domain_usage() - what @domid holds now. */
+void xs_server_domain_usage(struct xs_server *s, unsigned domid,
+			    struct xs_server_domain_usage *u);
+
+/** xs_server_usage() - what the server holds now. */
+void xs_server_usage(struct xs_server *s, struct xs_server_usage *u);
 
 #endif /* XNB_SIM_XS_SERVER_H */
