@@ -6,7 +6,7 @@
  * domain's connection; the test writes xenstored messages byte for byte,
  * as a guest would, and runs the server between reads (nothing blocks).
  * Covered: one connection per guest, the per-domain quotas (watches,
- * transactions, outstanding requests, nodes at commit).
+ * transactions, outstanding requests, nodes at commit, ACL size).
  */
 #include <errno.h>
 #include <poll.h>
@@ -545,6 +545,28 @@ static void test_duplicate_events(void **state)
 	rig_free(r);
 }
 
+/* ---- ACL size ------------------------------------------------------------------- */
+
+static void test_acl_quota(void **state)
+{
+	static const char six[] = "x\0n5\0r1\0r2\0r3\0r4\0r6";
+	struct rig *r = rig_new();
+	struct peer *g, *d0 = peer(r, 0);
+
+	(void)state;
+	assert_int_equal(xs_server_introduce_domain(r->s, 5), 0);
+	g = peer(r, 5);
+	assert_int_equal(xwrite(r, g, 0, "x", ""), 0);
+	/* six entries: ENOSPC for a guest (xenstored's quota_nb_perms_per_node, 5) */
+	assert_int_equal(call(r, g, XS_SET_PERMS, 0, six, sizeof(six), NULL, 0), -ENOSPC);
+	assert_int_equal(call(r, g, XS_SET_PERMS, 0, six, sizeof(six) - 3, NULL, 0), 0);
+	assert_int_equal(callv(r, d0, XS_SET_PERMS, 0, NULL, 0, 7, "/local/domain/5/x",
+			       "n5", "r1", "r2", "r3", "r4", "r6"), 0);
+	peer_close(g);
+	peer_close(d0);
+	rig_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -555,6 +577,7 @@ int main(void)
 		cmocka_unit_test(test_outstanding_replies),
 		cmocka_unit_test(test_outstanding_events),
 		cmocka_unit_test(test_duplicate_events),
+		cmocka_unit_test(test_acl_quota),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

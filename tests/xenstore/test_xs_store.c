@@ -481,6 +481,22 @@ static void test_tx_quota(void **state)
 	xs_store_free(st);
 }
 
+static void test_perms_quota(void **state)
+{
+	struct xs_store *st = store_with_domain();
+	struct xs_store_perm acl[6] = {
+		{ 5, XS_STORE_PERM_NONE }, { 1, XS_STORE_PERM_READ }, { 2, XS_STORE_PERM_READ },
+		{ 3, XS_STORE_PERM_READ }, { 4, XS_STORE_PERM_READ }, { 6, XS_STORE_PERM_READ },
+	};
+
+	(void)state;
+	assert_int_equal(xs_store_write(st, NULL, &dom5, "/local/domain/5/p", "", 0), 0);
+	assert_int_equal(xs_store_set_perms(st, NULL, &dom5, "/local/domain/5/p", acl, 6), -ENOSPC);
+	assert_int_equal(xs_store_set_perms(st, NULL, &dom5, "/local/domain/5/p", acl, 5), 0);
+	assert_int_equal(xs_store_set_perms(st, NULL, &dom0, "/local/domain/5/p", acl, 6), 0);
+	xs_store_free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -494,6 +510,7 @@ int main(void)
 		cmocka_unit_test(test_tx_cost),
 		cmocka_unit_test(test_tx_view),
 		cmocka_unit_test(test_tx_quota),
+		cmocka_unit_test(test_perms_quota),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

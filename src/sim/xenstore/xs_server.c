@@ -848,6 +848,7 @@ static int handle_set_perms(struct xs_conn *c, const struct xsd_sockmsg *req,
 	struct xs_server *s = c->srv;
 	char path[XS_PATH_BUF];
 	struct xs_store_perm *perms = NULL;
+	struct xs_store_quotas q;
 	size_t off;
 	unsigned np = 0;
 	int err;
@@ -859,7 +860,10 @@ static int handle_set_perms(struct xs_conn *c, const struct xsd_sockmsg *req,
 	err = xs_store_perms_parse(payload + off, plen - off, &perms, &np);
 	if (err)
 		return err;
-	if (special_index(v[0]) >= 0)
+	xs_store_quotas_get(s->st, &q);
+	if (!c->priv && np > q.perms)
+		err = -ENOSPC;
+	else if (special_index(v[0]) >= 0)
 		err = c->priv ? 0 : -EACCES;
 	else if (!(err = conn_path(c, v[0], path, NULL)))
 		err = xs_store_set_perms(s->st, stx, who, path, perms, np);

@@ -29,7 +29,7 @@
  * connection, its watches and transactions, then @releaseDomain fires.
  *
  * Errors returned over the wire follow xenstored: ENOSPC for the node, node
- * size and transaction quotas, E2BIG for the watch quota.
+ * size, ACL size and transaction quotas, E2BIG for the watch quota.
  */
 #ifndef XNB_SIM_XS_SERVER_H
 #define XNB_SIM_XS_SERVER_H

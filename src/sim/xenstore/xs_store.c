@@ -251,7 +251,8 @@ struct xs_store *xs_store_new(void)
 	st->nnodes = 1;
 	owner_add(st, 0, 1);
 	st->quotas = (struct xs_store_quotas){
-		XS_STORE_QUOTA_NODES, XS_STORE_QUOTA_NODE_SIZE, XS_STORE_QUOTA_TX_NODES,
+		XS_STORE_QUOTA_NODES, XS_STORE_QUOTA_NODE_SIZE,
+		XS_STORE_QUOTA_PERMS, XS_STORE_QUOTA_TX_NODES,
 	};
 	return st;
 }
@@ -1374,6 +1375,9 @@ static int do_set_perms(struct op *o, const char *path, size_t plen, const void 
 
 	if (a->n == 0)
 		return -EINVAL;
+	/* xenstored's quota_nb_perms_per_node: ENOSPC, before the node is looked at */
+	if (!o->c->priv && a->n > o->st->quotas.perms)
+		return -ENOSPC;
 	err = view_need(o, path, plen, XS_STORE_PERM_WRITE | XS_STORE_PERM_OWNER, &v);
 	if (err)
 		return err;

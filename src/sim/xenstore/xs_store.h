@@ -23,9 +23,9 @@
  * overlay, applied at once: the rules are the same code either way.
  *
  * Quotas (for unprivileged callers, C xenstored 4.17's defaults): nodes per
- * owning domain, value size, nodes a transaction may touch. A transaction
- * checks the node quota as it creates nodes (counting its own) and again at
- * commit, against the tree as it is then.
+ * owning domain, value size, ACL entries per node, nodes a transaction may
+ * touch. A transaction checks the node quota as it creates nodes (counting
+ * its own) and again at commit, against the tree as it is then.
  *
  * The store knows nothing of connections or watches: every change is
  * reported through the notify callback with the changed path, whether only
@@ -50,11 +50,13 @@
 /* Default quotas for unprivileged domains: C xenstored 4.17's (xenstored_core.c). */
 #define XS_STORE_QUOTA_NODES     1000u  /* quota_nb_entry_per_domain */
 #define XS_STORE_QUOTA_NODE_SIZE 2048u  /* quota_max_entry_size (we count the value only) */
+#define XS_STORE_QUOTA_PERMS     5u     /* quota_nb_perms_per_node */
 #define XS_STORE_QUOTA_TX_NODES  1024u  /* quota_trans_nodes */
 
 struct xs_store_quotas {
 	unsigned nodes;      /* nodes a domain may own */
 	size_t node_size;    /* bytes of a value */
+	unsigned perms;      /* ACL entries of a node */
 	unsigned tx_nodes;   /* nodes one transaction may touch */
 };
 
@@ -158,7 +160,8 @@ int xs_store_get_perms(struct xs_store *st, struct xs_store_tx *tx,
 
 /**
  * xs_store_set_perms() - replace @path's ACL (the caller needs to own the
- * node; unprivileged callers may not change the owner: -EPERM).
+ * node; unprivileged callers may not change the owner: -EPERM, nor set more
+ * than the quota's entries: -ENOSPC, as xenstored).
  */
 int xs_store_set_perms(struct xs_store *st, struct xs_store_tx *tx,
 		       const struct xs_store_caller *c, const char *path,
