@@ -6,7 +6,8 @@
  * domain's connection; the test writes xenstored messages byte for byte,
  * as a guest would, and runs the server between reads (nothing blocks).
  * Covered: one connection per guest, the per-domain quotas (watches,
- * transactions, outstanding requests, nodes at commit, ACL size).
+ * transactions, outstanding requests, nodes at commit, ACL size) and
+ * XS_SET_TARGET.
  */
 #include <errno.h>
 #include <poll.h>
@@ -567,6 +568,50 @@ static void test_acl_quota(void **state)
 	rig_free(r);
 }
 
+/* ---- XS_SET_TARGET ------------------------------------------------------------- */
+
+static void test_set_target(void **state)
+{
+	struct rig *r = rig_new();
+	struct peer *g, *stub, *d0 = peer(r, 0);
+	char v[64];
+
+	(void)state;
+	assert_int_equal(xs_server_introduce_domain(r->s, 5), 0);
+	assert_int_equal(xs_server_introduce_domain(r->s, 9), 0);
+	g = peer(r, 5);
+	stub = peer(r, 9);
+	assert_int_equal(xwrite(r, g, 0, "data", "guest's"), 0);
+	assert_int_equal(xwrite(r, d0, 0, "/granted", "g"), 0);
+	assert_int_equal(callv(r, d0, XS_SET_PERMS, 0, NULL, 0, 3, "/granted", "n0", "r5"), 0);
+	assert_int_equal(xread(r, stub, 0, "/local/domain/5/data", v, sizeof(v)), -EACCES);
+	assert_int_equal(xread(r, stub, 0, "/granted", v, sizeof(v)), -EACCES);
+	/* dom0 only, both domains introduced, no dom0 */
+	assert_int_equal(callv(r, g, XS_SET_TARGET, 0, NULL, 0, 2, "9", "5"), -EACCES);
+	assert_int_equal(callv(r, d0, XS_SET_TARGET, 0, NULL, 0, 2, "9", "77"), -ENOENT);
+	assert_int_equal(callv(r, d0, XS_SET_TARGET, 0, NULL, 0, 2, "77", "5"), -ENOENT);
+	assert_int_equal(callv(r, d0, XS_SET_TARGET, 0, NULL, 0, 2, "9", "0"), -EINVAL);
+	assert_int_equal(callv(r, d0, XS_SET_TARGET, 0, NULL, 0, 1, "9"), -EINVAL);
+	assert_int_equal(callv(r, d0, XS_SET_TARGET, 0, NULL, 0, 2, "9", "5"), 0);
+	/* domain 9 now has domain 5's rights: its nodes, its grants */
+	assert_int_equal(xread(r, stub, 0, "/local/domain/5/data", v, sizeof(v)), 0);
+	assert_string_equal(v, "guest's");
+	assert_int_equal(xwrite(r, stub, 0, "/local/domain/5/data", "stub's"), 0);
+	assert_int_equal(xread(r, stub, 0, "/granted", v, sizeof(v)), 0);
+	/* and nothing more, nor the other way round */
+	assert_int_equal(xwrite(r, stub, 0, "/granted", "no"), -EACCES);
+	assert_int_equal(xwrite(r, g, 0, "/local/domain/9/x", "no"), -EACCES);
+	/* the target gone, its rights go with it */
+	assert_int_equal(xs_server_release_domain(r->s, 5), 0);
+	assert_int_equal(xs_server_introduce_domain(r->s, 5), 0);
+	assert_int_equal(xwrite(r, d0, 0, "/local/domain/5/data", "new"), 0);
+	assert_int_equal(xread(r, stub, 0, "/local/domain/5/data", v, sizeof(v)), -EACCES);
+	peer_close(g);
+	peer_close(stub);
+	peer_close(d0);
+	rig_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -578,6 +623,7 @@ int main(void)
 		cmocka_unit_test(test_outstanding_events),
 		cmocka_unit_test(test_duplicate_events),
 		cmocka_unit_test(test_acl_quota),
+		cmocka_unit_test(test_set_target),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

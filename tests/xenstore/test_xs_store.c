@@ -497,6 +497,29 @@ static void test_perms_quota(void **state)
 	xs_store_free(st);
 }
 
+/* A caller with a target has the target's rights too. */
+static void test_target(void **state)
+{
+	struct xs_store *st = store_with_domain();
+	const struct xs_store_caller stub = { 9, false, true, 5 };
+	struct xs_store_perm acl[2] = { { 0, XS_STORE_PERM_NONE }, { 5, XS_STORE_PERM_READ } };
+	const char *val;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(xs_store_write(st, NULL, &dom5, "/local/domain/5/k", "5", 1), 0);
+	assert_int_equal(xs_store_write(st, NULL, &dom0, "/shared", "s", 1), 0);
+	assert_int_equal(xs_store_set_perms(st, NULL, &dom0, "/shared", acl, 2), 0);
+	expect_val(st, &stub, "/local/domain/5/k", "5");
+	expect_val(st, &stub, "/shared", "s");
+	assert_int_equal(xs_store_write(st, NULL, &stub, "/shared", "x", 1), -EACCES);
+	/* what it creates is its own */
+	assert_int_equal(xs_store_write(st, NULL, &stub, "/local/domain/5/made", "", 0), 0);
+	assert_int_equal(xs_store_nodes_owned(st, 9), 1);
+	assert_int_equal(xs_store_read(st, NULL, &dom6, "/local/domain/5/k", &val, &len), -EACCES);
+	xs_store_free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -511,6 +534,7 @@ int main(void)
 		cmocka_unit_test(test_tx_view),
 		cmocka_unit_test(test_tx_quota),
 		cmocka_unit_test(test_perms_quota),
+		cmocka_unit_test(test_target),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -65,6 +65,8 @@ struct xs_domain {
 	bool introduced;
 	struct xs_conn *conn;    /* its one connection */
 	unsigned nwatches, ntxs, outstanding;
+	bool has_target;         /* XS_SET_TARGET: it may act as @target */
+	unsigned target;
 };
 
 struct xs_conn {
@@ -149,8 +151,12 @@ static bool domain_known(const struct xs_server *s, unsigned domid)
 
 static struct xs_store_caller conn_caller(const struct xs_conn *c)
 {
-	struct xs_store_caller who = { c->domid, c->priv };
+	struct xs_store_caller who = { c->domid, c->priv, false, 0 };
 
+	if (c->dom && c->dom->has_target) {
+		who.has_target = true;
+		who.target = c->dom->target;
+	}
 	return who;
 }
 
@@ -509,7 +515,7 @@ static void server_fire_special(struct xs_server *s, int which)
 
 int xs_server_introduce_domain(struct xs_server *s, unsigned domid)
 {
-	static const struct xs_store_caller dom0 = { 0, true };
+	static const struct xs_store_caller dom0 = { 0, true, false, 0 };
 	struct xs_store_perm perms[2] = {
 		{ domid, XS_STORE_PERM_NONE }, { 0, XS_STORE_PERM_READ },
 	};
@@ -547,8 +553,12 @@ int xs_server_release_domain(struct xs_server *s, unsigned domid)
 	if (!d || !d->introduced)
 		return -ENOENT;
 	d->introduced = false;
+	d->has_target = false;
 	if (d->conn)
 		conn_kill(d->conn);
+	for (struct xs_domain *o = s->doms; o; o = o->next)
+		if (o->has_target && o->target == domid)
+			o->has_target = false;
 	server_fire_special(s, SPECIAL_RELEASE);
 	server_flush_all(s);
 	d = domain_find(s, domid);
@@ -874,6 +884,29 @@ static int handle_set_perms(struct xs_conn *c, const struct xsd_sockmsg *req,
 	return 0;
 }
 
+static int handle_set_target(struct xs_conn *c, const struct xsd_sockmsg *req,
+			     const char **v, int n)
+{
+	struct xs_server *s = c->srv;
+	unsigned domid, target;
+	struct xs_domain *d;
+
+	if (!c->priv)
+		return -EACCES;
+	if (n < 2 || parse_uint(v[0], &domid) || parse_uint(v[1], &target))
+		return -EINVAL;
+	/* dom0 needs no target, and nobody gets dom0's rights through one */
+	if (domid == 0 || target == 0)
+		return -EINVAL;
+	d = domain_find(s, domid);
+	if (!d || !d->introduced || !domain_known(s, target))
+		return -ENOENT;
+	d->has_target = true;
+	d->target = target;
+	conn_ack(c, req);
+	return 0;
+}
+
 /* One argument, a path: canonical in @path. */
 static int path_arg(const struct xs_conn *c, const char **v, int n, char *path)
 {
@@ -1003,11 +1036,15 @@ static void conn_handle(struct xs_conn *c, const struct xsd_sockmsg *req, const 
 		if (!err && !c->dead)
 			conn_ack(c, req);
 		break;
-	case XS_RESUME:
 	case XS_SET_TARGET:
+		err = handle_set_target(c, req, v, n);
+		break;
+	case XS_RESUME:
 		if (!c->priv)
 			err = -EACCES;
-		else
+		else if (!(err = n < 1 ? -EINVAL : parse_uint(v[0], &domid)))
+			err = domain_known(s, domid) && domid ? 0 : -ENOENT;
+		if (!err)
 			conn_ack(c, req);
 		break;
 	case XS_RESET_WATCHES:

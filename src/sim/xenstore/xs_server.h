@@ -26,7 +26,8 @@
  * connection drains its replies.
  *
  * A released domain (xs_server_release_domain(), XS_RELEASE) loses its
- * connection, its watches and transactions, then @releaseDomain fires.
+ * connection, its watches and transactions and any XS_SET_TARGET relation,
+ * then @releaseDomain fires.
  *
  * Errors returned over the wire follow xenstored: ENOSPC for the node, node
  * size, ACL size and transaction quotas, E2BIG for the watch quota.

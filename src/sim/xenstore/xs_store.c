@@ -310,6 +310,11 @@ bool xs_store_path_ok(const char *path)
 	return true;
 }
 
+static bool caller_is(const struct xs_store_caller *c, unsigned domid)
+{
+	return domid == c->domid || (c->has_target && domid == c->target);
+}
+
 unsigned xs_store_perm_for(const struct xs_store_caller *c,
 			   const struct xs_store_perm *p, unsigned n)
 {
@@ -317,10 +322,10 @@ unsigned xs_store_perm_for(const struct xs_store_caller *c,
 		return PERM_ALL;
 	if (n == 0)
 		return XS_STORE_PERM_NONE;
-	if (p[0].domid == c->domid)
+	if (caller_is(c, p[0].domid))
 		return PERM_ALL;
 	for (unsigned i = 1; i < n; i++)
-		if (p[i].domid == c->domid)
+		if (caller_is(c, p[i].domid))
 			return p[i].bits & PERM_RW;
 	return p[0].bits & PERM_RW;
 }

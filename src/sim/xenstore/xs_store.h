@@ -6,8 +6,8 @@
  * an ACL (first entry: owner and default permission, as in xenstored) and a
  * generation number (a store-wide counter) renewed on every change to the
  * node, including a change to its list of children. Every operation names
- * its caller (domain id and whether it is privileged) and applies
- * xenstored's permission rules.
+ * its caller (domain id, whether it is privileged, and the domain it may act
+ * for, set by XS_SET_TARGET) and applies xenstored's permission rules.
  *
  * Transactions are overlays, as C xenstored's per-transaction node lists:
  * a transaction records, for each node it touches, the generation the node
@@ -66,10 +66,15 @@ struct xs_store_perm {
 	unsigned bits;
 };
 
-/* Who is asking: privileged callers (dom0, the socket) may do anything. */
+/*
+ * Who is asking: privileged callers (dom0, the socket) may do anything; a
+ * caller with a target (XS_SET_TARGET) has that domain's rights as well.
+ */
 struct xs_store_caller {
 	unsigned domid;
 	bool priv;
+	bool has_target;
+	unsigned target;
 };
 
 /*
@@ -106,8 +111,9 @@ bool xs_store_path_ok(const char *path);
 
 /**
  * xs_store_perm_for() - the permission bits @c has on a node with ACL @p:
- * everything for the privileged and the owner, else the caller's own
- * entry, else the default (first entry).
+ * everything for the privileged and the owner (or the owner being @c's
+ * target), else the first entry naming @c or its target, else the
+ * default (first entry).
  */
 unsigned xs_store_perm_for(const struct xs_store_caller *c,
 			   const struct xs_store_perm *p, unsigned n);
