@@ -6,8 +6,8 @@
  * domain's connection; the test writes xenstored messages byte for byte,
  * as a guest would, and runs the server between reads (nothing blocks).
  * Covered: one connection per guest, the per-domain quotas (watches,
- * transactions, outstanding requests, nodes at commit, ACL size) and
- * XS_SET_TARGET.
+ * transactions, outstanding requests, nodes at commit, ACL size),
+ * XS_SET_TARGET and the special watches' permissions.
  */
 #include <errno.h>
 #include <poll.h>
@@ -612,6 +612,44 @@ static void test_set_target(void **state)
 	rig_free(r);
 }
 
+/* ---- the special watches --------------------------------------------------------- */
+
+static void test_special_watches(void **state)
+{
+	struct rig *r = rig_new();
+	struct peer *g, *d0 = peer(r, 0);
+	char v[64];
+
+	(void)state;
+	assert_int_equal(xs_server_introduce_domain(r->s, 5), 0);
+	g = peer(r, 5);
+	assert_int_equal(xwatch(r, g, "@introduceDomain", "i"), 0);
+	assert_int_equal(xwatch(r, g, "@releaseDomain", "r"), 0);
+	assert_int_equal(xwatch(r, d0, "@introduceDomain", "i"), 0);
+	assert_int_equal(xwatch(r, d0, "@releaseDomain", "r"), 0);
+	/* each fires once at registration, for anyone */
+	assert_int_equal(drain_events(r, g), 2);
+	assert_int_equal(drain_events(r, d0), 2);
+	/* then only for the privileged (xenstored since 4.15) */
+	assert_int_equal(xs_server_introduce_domain(r->s, 6), 0);
+	assert_int_equal(xs_server_release_domain(r->s, 6), 0);
+	assert_int_equal(drain_events(r, d0), 2);
+	assert_int_equal(drain_events(r, g), 0);
+	/* ... or those the special node's ACL lets read, which only dom0 sets */
+	assert_int_equal(callv(r, g, XS_SET_PERMS, 0, NULL, 0, 3, "@releaseDomain", "n5", "r5"),
+			 -EACCES);
+	assert_int_equal(callv(r, d0, XS_SET_PERMS, 0, NULL, 0, 3, "@releaseDomain", "n0", "r5"), 0);
+	assert_int_equal(callv(r, d0, XS_GET_PERMS, 0, v, sizeof(v), 1, "@releaseDomain"), 0);
+	assert_memory_equal(v, "n0\0r5", 6);
+	assert_int_equal(xs_server_introduce_domain(r->s, 6), 0);
+	assert_int_equal(xs_server_release_domain(r->s, 6), 0);
+	assert_int_equal(drain_events(r, g), 1);
+	assert_string_equal(g->last_event, "@releaseDomain");
+	peer_close(g);
+	peer_close(d0);
+	rig_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -624,6 +662,7 @@ int main(void)
 		cmocka_unit_test(test_duplicate_events),
 		cmocka_unit_test(test_acl_quota),
 		cmocka_unit_test(test_set_target),
+		cmocka_unit_test(test_special_watches),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

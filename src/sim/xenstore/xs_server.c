@@ -101,6 +101,8 @@ struct xs_server {
 	struct xs_conn *dead;
 	struct xs_domain *doms;
 	struct xs_pending *cur;  /* the request being handled, if a domain's */
+	struct xs_store_perm *special[NSPECIAL];
+	unsigned nspecial[NSPECIAL];
 };
 
 /* ---- domains ---------------------------------------------------------------- */
@@ -499,12 +501,20 @@ static int special_index(const char *name)
 	return -1;
 }
 
-/* Fire special watch @which to everyone watching it. */
+/*
+ * Fire special watch @which to every watcher that may read it: since
+ * xenstored 4.15, privileged ones and those its ACL lets read.
+ */
 static void server_fire_special(struct xs_server *s, int which)
 {
 	const char *name = special_names[which];
 
 	for (struct xs_conn *c = s->conns; c; c = c->next) {
+		struct xs_store_caller who = conn_caller(c);
+
+		if (!(xs_store_perm_for(&who, s->special[which], s->nspecial[which]) &
+		      XS_STORE_PERM_READ))
+			continue;
 		for (struct xs_watch *w = c->watches; w; w = w->next)
 			if (strcmp(w->path, name) == 0)
 				conn_event(c, name, w->token);
@@ -822,10 +832,10 @@ static int handle_get_perms(struct xs_conn *c, const struct xsd_sockmsg *req,
 			    struct xs_store_tx *stx, const struct xs_store_caller *who,
 			    const char **v, int n)
 {
-	static const struct xs_store_perm special = { 0, XS_STORE_PERM_NONE };
 	struct xs_server *s = c->srv;
 	char path[XS_PATH_BUF];
 	struct xs_store_perm *perms = NULL;
+	int sp = n >= 1 ? special_index(v[0]) : -1;
 	unsigned np = 0;
 	size_t flen;
 	char *fmt;
@@ -833,8 +843,8 @@ static int handle_get_perms(struct xs_conn *c, const struct xsd_sockmsg *req,
 
 	if (n < 1)
 		return -EINVAL;
-	if (special_index(v[0]) >= 0) {
-		fmt = xs_store_perms_format(&special, 1, &flen);
+	if (sp >= 0) {
+		fmt = xs_store_perms_format(s->special[sp], s->nspecial[sp], &flen);
 	} else {
 		err = conn_path(c, v[0], path, NULL);
 		if (!err)
@@ -851,6 +861,25 @@ static int handle_get_perms(struct xs_conn *c, const struct xsd_sockmsg *req,
 	return 0;
 }
 
+/* The special node's new ACL: its owner (or the privileged) may set it. */
+static int special_set(struct xs_server *s, int which, const struct xs_store_caller *who,
+		       struct xs_store_perm *perms, unsigned np)
+{
+	const unsigned want = XS_STORE_PERM_WRITE | XS_STORE_PERM_OWNER;
+	struct xs_store_perm *copy;
+
+	if ((xs_store_perm_for(who, s->special[which], s->nspecial[which]) & want) != want)
+		return -EACCES;
+	copy = malloc(np * sizeof(*copy));
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, perms, np * sizeof(*copy));
+	free(s->special[which]);
+	s->special[which] = copy;
+	s->nspecial[which] = np;
+	return 0;
+}
+
 static int handle_set_perms(struct xs_conn *c, const struct xsd_sockmsg *req,
 			    struct xs_store_tx *stx, const struct xs_store_caller *who,
 			    const char *payload, size_t plen, const char **v, int n)
@@ -861,7 +890,7 @@ static int handle_set_perms(struct xs_conn *c, const struct xsd_sockmsg *req,
 	struct xs_store_quotas q;
 	size_t off;
 	unsigned np = 0;
-	int err;
+	int sp, err;
 
 	/* the path, then the ACL */
 	if (n < 2)
@@ -871,10 +900,11 @@ static int handle_set_perms(struct xs_conn *c, const struct xsd_sockmsg *req,
 	if (err)
 		return err;
 	xs_store_quotas_get(s->st, &q);
+	sp = special_index(v[0]);
 	if (!c->priv && np > q.perms)
 		err = -ENOSPC;
-	else if (special_index(v[0]) >= 0)
-		err = c->priv ? 0 : -EACCES;
+	else if (sp >= 0)
+		err = special_set(s, sp, who, perms, np);
 	else if (!(err = conn_path(c, v[0], path, NULL)))
 		err = xs_store_set_perms(s->st, stx, who, path, perms, np);
 	free(perms);
@@ -1198,6 +1228,15 @@ struct xs_server *xs_server_new(void)
 	s->st = xs_store_new();
 	if (!s->st)
 		goto fail;
+	/* The special nodes: dom0's, nobody else may read (xenstored's set_dom_perms_default()). */
+	for (int i = 0; i < NSPECIAL; i++) {
+		s->special[i] = calloc(1, sizeof(*s->special[i]));
+		if (!s->special[i]) {
+			errno = ENOMEM;
+			goto fail;
+		}
+		s->nspecial[i] = 1;
+	}
 	xs_store_notify_set(s->st, server_notify, s);
 	return s;
 fail:
@@ -1229,6 +1268,8 @@ void xs_server_free(struct xs_server *s)
 	if (s->epfd >= 0)
 		close(s->epfd);
 	xs_store_free(s->st);
+	for (int i = 0; i < NSPECIAL; i++)
+		free(s->special[i]);
 	free(s);
 }
 

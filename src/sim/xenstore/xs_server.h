@@ -29,6 +29,10 @@
  * connection, its watches and transactions and any XS_SET_TARGET relation,
  * then @releaseDomain fires.
  *
+ * @introduceDomain and @releaseDomain fire only for watchers that may read
+ * the special node (its ACL: dom0 only unless dom0 grants more with
+ * SET_PERMS), as in xenstored since 4.15.
+ *
  * Errors returned over the wire follow xenstored: ENOSPC for the node, node
  * size, ACL size and transaction quotas, E2BIG for the watch quota.
  */
