@@ -15,9 +15,13 @@
  * last process, that is domain death: the domain is marked dead in the
  * domain table (peers' grant operations on it now fail with
  * GNTST_bad_domain), its event channels are closed, every descriptor and
- * byte it held is freed, and only then is @releaseDomain fired in XenStore
- * (which also closes the domain's XenStore connections), so a watcher of
- * @releaseDomain sees all of that done.
+ * byte it held is freed, and only then is the domain released in XenStore
+ * (xs_server_release_domain(): its XenStore connection closed, the nodes it
+ * owns removed and grants naming it void for any later domain with its id,
+ * as xenstored does since XSA-322; then @releaseDomain fires), so a watcher
+ * of @releaseDomain sees all of that done. A guest gets one XenStore
+ * connection (XS_CONNECT again is EEXIST while it holds one); dom0's
+ * processes as many as they open.
  *
  * Client input is never trusted: a malformed or refused request gets an
  * error reply on that connection only; a connection that will not take its

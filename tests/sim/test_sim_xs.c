@@ -230,6 +230,58 @@ static void test_guest_one_connection(void **state)
 	f->ops->close(g);
 }
 
+/*
+ * A guest dies and a new one gets its domid: the old one's nodes are gone
+ * and dom0's grants to it do not pass on (XSA-322); @releaseDomain reaches
+ * dom0's watcher, not another guest's.
+ */
+static void test_domid_reuse(void **state)
+{
+	struct xfix *f = *state;
+	struct platform *g = f->ops->open(44), *other = f->ops->open(PLATFORM_DOMID_ANY);
+	struct platform_xs *xg, *xo, *xg2;
+	struct platform_xs_perm perms[2] = { { 0, 'n' }, { 44, 'r' } };
+	char *v = NULL, *p = NULL, *t = NULL;
+
+	assert_non_null(g);
+	assert_non_null(other);
+	xg = f->ops->xs_open(g);
+	xo = f->ops->xs_open(other);
+	assert_non_null(xg);
+	assert_non_null(xo);
+	assert_int_equal(f->ops->xs_watch(f->x0, "@releaseDomain", "rel"), 0);
+	assert_true(wait_watch(f, f->x0, "@releaseDomain", "rel"));
+	assert_int_equal(f->ops->xs_watch(xo, "@releaseDomain", "orel"), 0);
+	assert_true(wait_watch(f, xo, "@releaseDomain", "orel"));
+	assert_int_equal(f->ops->xs_write(xg, 0, "device/vif/0/state", "4", 1), 0);
+	assert_int_equal(f->ops->xs_write(f->x0, 0, "/backend/vif/44/0/state", "2", 1), 0);
+	assert_int_equal(f->ops->xs_set_perms(f->x0, 0, "/backend/vif/44/0", perms, 2), 0);
+	assert_int_equal(f->ops->xs_read(xg, 0, "/backend/vif/44/0", &v, NULL), 0);
+	free(v);
+
+	f->ops->xs_close(xg);
+	f->ops->close(g);
+	assert_true(wait_watch(f, f->x0, "@releaseDomain", "rel"));
+	assert_int_equal(next_watch(f, xo, &p, &t, 300), 0);
+	assert_int_equal(f->ops->xs_read(f->x0, 0, "/local/domain/44/device/vif/0/state", &v, NULL),
+			 -ENOENT);
+
+	g = f->ops->open(44);
+	assert_non_null(g);
+	xg2 = f->ops->xs_open(g);
+	assert_non_null(xg2);
+	assert_int_equal(f->ops->xs_read(xg2, 0, "device/vif/0/state", &v, NULL), -ENOENT);
+	assert_int_equal(f->ops->xs_read(xg2, 0, "/backend/vif/44/0", &v, NULL), -EACCES);
+	/* until dom0 grants the new domain */
+	assert_int_equal(f->ops->xs_set_perms(f->x0, 0, "/backend/vif/44/0", perms, 2), 0);
+	assert_int_equal(f->ops->xs_read(xg2, 0, "/backend/vif/44/0", &v, NULL), 0);
+	free(v);
+	f->ops->xs_close(xg2);
+	f->ops->xs_close(xo);
+	f->ops->close(g);
+	f->ops->close(other);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, xfix_setup, xfix_teardown)
 
 int main(void)
@@ -241,6 +293,7 @@ int main(void)
 		T(test_dom0_second_process),
 		T(test_guest_exclusive),
 		T(test_guest_one_connection),
+		T(test_domid_reuse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

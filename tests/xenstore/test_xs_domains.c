@@ -7,7 +7,8 @@
  * as a guest would, and runs the server between reads (nothing blocks).
  * Covered: one connection per guest, the per-domain quotas (watches,
  * transactions, outstanding requests, nodes at commit, ACL size),
- * XS_SET_TARGET and the special watches' permissions.
+ * XS_SET_TARGET, domain release (nodes removed, grants not inherited by a
+ * new domain with the same id) and the special watches' permissions.
  */
 #include <errno.h>
 #include <poll.h>
@@ -612,6 +613,81 @@ static void test_set_target(void **state)
 	rig_free(r);
 }
 
+/* ---- domain release ------------------------------------------------------------ */
+
+static void test_release_and_reuse(void **state)
+{
+	struct rig *r = rig_new();
+	struct peer *g, *g2, *d0 = peer(r, 0);
+	struct xs_server_domain_usage u;
+	char v[64];
+
+	(void)state;
+	assert_int_equal(xs_server_introduce_domain(r->s, 5), 0);
+	g = peer(r, 5);
+	assert_int_equal(xwrite(r, g, 0, "device/vif/0/state", "4"), 0);
+	assert_int_equal(xwrite(r, d0, 0, "/backend/vif/5/0/state", "4"), 0);
+	assert_int_equal(callv(r, d0, XS_SET_PERMS, 0, NULL, 0, 3, "/backend/vif/5/0", "n0", "r5"), 0);
+	assert_int_equal(xread(r, g, 0, "/backend/vif/5/0", v, sizeof(v)), 0);
+	assert_int_equal(xwatch(r, d0, "/local/domain/5", "home"), 0);
+	assert_int_equal(drain_events(r, d0), 1);
+	usage(r, 5, &u);
+	assert_true(u.nodes > 0);
+
+	assert_int_equal(callv(r, d0, XS_RELEASE, 0, NULL, 0, 1, "5"), 0);
+	/* its connection went, its nodes with it (watchers hear of it) */
+	assert_true(drain_events(r, d0) >= 1);
+	assert_int_equal(xread(r, d0, 0, "/local/domain/5", v, sizeof(v)), -ENOENT);
+	usage(r, 5, &u);
+	assert_false(u.connected);
+	assert_int_equal(u.nodes, 0);
+	/* dom0's node that granted it stays, the grant does not pass to a new domain 5 */
+	assert_int_equal(xread(r, d0, 0, "/backend/vif/5/0/state", v, sizeof(v)), 0);
+	assert_int_equal(xs_server_introduce_domain(r->s, 5), 0);
+	g2 = peer(r, 5);
+	assert_int_equal(xread(r, g2, 0, "/backend/vif/5/0", v, sizeof(v)), -EACCES);
+	assert_int_equal(xread(r, g2, 0, "/backend/vif/5/0/state", v, sizeof(v)), -EACCES);
+	assert_int_equal(xread(r, g2, 0, "device/vif/0/state", v, sizeof(v)), -ENOENT);
+	/* not even once dom0 changes the node: the entry stays ignored */
+	assert_int_equal(xwrite(r, d0, 0, "/backend/vif/5/0", "touched"), 0);
+	assert_int_equal(xread(r, g2, 0, "/backend/vif/5/0", v, sizeof(v)), -EACCES);
+	/* a grant made to the new domain works */
+	assert_int_equal(callv(r, d0, XS_SET_PERMS, 0, NULL, 0, 3, "/backend/vif/5/0", "n0", "r5"), 0);
+	assert_int_equal(xread(r, g2, 0, "/backend/vif/5/0", v, sizeof(v)), 0);
+	assert_string_equal(v, "touched");
+	/* releasing what is not introduced, or dom0 */
+	assert_int_equal(callv(r, d0, XS_RELEASE, 0, NULL, 0, 1, "77"), -ENOENT);
+	assert_int_equal(callv(r, d0, XS_RELEASE, 0, NULL, 0, 1, "0"), -EINVAL);
+	assert_int_equal(callv(r, g2, XS_RELEASE, 0, NULL, 0, 1, "5"), -EACCES);
+	peer_close(g);
+	peer_close(g2);
+	peer_close(d0);
+	rig_free(r);
+}
+
+/* A transaction started before a domain died cannot hand the dead domain's grant to the next. */
+static void test_release_during_transaction(void **state)
+{
+	struct rig *r = rig_new();
+	struct peer *g, *d0 = peer(r, 0);
+	uint32_t tx;
+	char v[64];
+
+	(void)state;
+	assert_int_equal(xs_server_introduce_domain(r->s, 5), 0);
+	assert_int_equal(xwrite(r, d0, 0, "/be/x", "1"), 0);
+	tx = tx_start(r, d0);
+	assert_int_equal(callv(r, d0, XS_SET_PERMS, tx, NULL, 0, 3, "/be/x", "n0", "r5"), 0);
+	assert_int_equal(xs_server_release_domain(r->s, 5), 0);
+	assert_int_equal(tx_end(r, d0, tx, true), 0);
+	assert_int_equal(xs_server_introduce_domain(r->s, 5), 0);
+	g = peer(r, 5);
+	assert_int_equal(xread(r, g, 0, "/be/x", v, sizeof(v)), -EACCES);
+	peer_close(g);
+	peer_close(d0);
+	rig_free(r);
+}
+
 /* ---- the special watches --------------------------------------------------------- */
 
 static void test_special_watches(void **state)
@@ -645,6 +721,10 @@ static void test_special_watches(void **state)
 	assert_int_equal(xs_server_release_domain(r->s, 6), 0);
 	assert_int_equal(drain_events(r, g), 1);
 	assert_string_equal(g->last_event, "@releaseDomain");
+	/* a released domain leaves the special ACLs */
+	assert_int_equal(xs_server_release_domain(r->s, 5), 0);
+	assert_int_equal(callv(r, d0, XS_GET_PERMS, 0, v, sizeof(v), 1, "@releaseDomain"), 0);
+	assert_memory_equal(v, "n0", 3);
 	peer_close(g);
 	peer_close(d0);
 	rig_free(r);
@@ -662,6 +742,8 @@ int main(void)
 		cmocka_unit_test(test_duplicate_events),
 		cmocka_unit_test(test_acl_quota),
 		cmocka_unit_test(test_set_target),
+		cmocka_unit_test(test_release_and_reuse),
+		cmocka_unit_test(test_release_during_transaction),
 		cmocka_unit_test(test_special_watches),
 	};
 

@@ -520,6 +520,72 @@ static void test_target(void **state)
 	xs_store_free(st);
 }
 
+/* A released domain's nodes go; entries naming it are ignored from then on. */
+static void test_release(void **state)
+{
+	struct xs_store *st = store_with_domain();
+	struct xs_store_perm acl[3] = {
+		{ 0, XS_STORE_PERM_NONE }, { 5, XS_STORE_PERM_READ }, { 6, XS_STORE_PERM_READ },
+	};
+	struct xs_store_perm *got;
+	struct xs_store_tx *tx;
+	const char *val;
+	unsigned n;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(xs_store_write(st, NULL, &dom5, "/local/domain/5/a/b", "1", 1), 0);
+	assert_int_equal(xs_store_write(st, NULL, &dom0, "/local/domain/5/dom0s", "", 0), 0);
+	assert_int_equal(xs_store_write(st, NULL, &dom0, "/be/5", "x", 1), 0);
+	assert_int_equal(xs_store_set_perms(st, NULL, &dom0, "/be/5", acl, 3), 0);
+	assert_int_equal(xs_store_write(st, NULL, &dom0, "/be/5/kid", "k", 1), 0);
+	acl[0].domid = 5;
+	assert_int_equal(xs_store_write(st, NULL, &dom0, "/elsewhere/of5", "", 0), 0);
+	assert_int_equal(xs_store_set_perms(st, NULL, &dom0, "/elsewhere/of5", acl, 1), 0);
+	expect_val(st, &dom5, "/be/5", "x");
+	tx = xs_store_tx_start(st);
+	assert_int_equal(xs_store_read(st, tx, &dom0, "/local/domain/5/a", &val, &len), 0);
+	seen[0] = '\0';
+
+	assert_int_equal(xs_store_domain_release(st, 0), -EINVAL);
+	assert_int_equal(xs_store_domain_release(st, 5), 0);
+	/* every node it owned, with what lies below */
+	assert_string_equal(seen, "=/local/domain/5/dom0s\n=/local/domain/5/a/b\n=/local/domain/5/a\n"
+				  "/local/domain/5\n/elsewhere/of5\n");
+	assert_int_equal(xs_store_nodes_owned(st, 5), 0);
+	assert_true(xs_store_exists(st, "/elsewhere"));
+	assert_int_equal(xs_store_tx_commit(tx, &dom0), -EAGAIN);
+	xs_store_tx_free(tx);
+	/* a new domain 5 does not inherit the grant, a domain 6 keeps its own */
+	assert_int_equal(xs_store_read(st, NULL, &dom5, "/be/5", &val, &len), -EACCES);
+	assert_int_equal(xs_store_read(st, NULL, &dom5, "/be/5/kid", &val, &len), -EACCES);
+	expect_val(st, &dom6, "/be/5", "x");
+	/* the ACL still shows it, as xenstored's does */
+	assert_int_equal(xs_store_get_perms(st, NULL, &dom0, "/be/5", &got, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(got[1].domid, 5);
+	assert_int_equal(got[1].bits, XS_STORE_PERM_READ);
+	free(got);
+	/* nor a grant of the same ACL to the new one, on a node not changed since */
+	acl[0].domid = 0;
+	assert_int_equal(xs_store_write(st, NULL, &dom0, "/be/6", "", 0), 0);
+	assert_int_equal(xs_store_set_perms(st, NULL, &dom0, "/be/6", acl, 3), 0);
+	assert_int_equal(xs_store_domain_release(st, 5), 0);
+	assert_int_equal(xs_store_read(st, NULL, &dom5, "/be/6", &val, &len), -EACCES);
+	assert_int_equal(xs_store_set_perms(st, NULL, &dom0, "/be/6", acl, 3), 0);
+	expect_val(st, &dom5, "/be/6", "");
+	/* changes of the node, or children made below, do not bring it back */
+	assert_int_equal(xs_store_write(st, NULL, &dom0, "/be/5", "y", 1), 0);
+	assert_int_equal(xs_store_write(st, NULL, &dom0, "/be/5/new", "", 0), 0);
+	assert_int_equal(xs_store_read(st, NULL, &dom5, "/be/5", &val, &len), -EACCES);
+	assert_int_equal(xs_store_read(st, NULL, &dom5, "/be/5/new", &val, &len), -EACCES);
+	/* granting again does */
+	acl[0].domid = 0;
+	assert_int_equal(xs_store_set_perms(st, NULL, &dom0, "/be/5", acl, 3), 0);
+	expect_val(st, &dom5, "/be/5", "y");
+	xs_store_free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -535,6 +601,7 @@ int main(void)
 		cmocka_unit_test(test_tx_quota),
 		cmocka_unit_test(test_perms_quota),
 		cmocka_unit_test(test_target),
+		cmocka_unit_test(test_release),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

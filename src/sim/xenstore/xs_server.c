@@ -554,9 +554,23 @@ int xs_server_introduce_domain(struct xs_server *s, unsigned domid)
 	return 0;
 }
 
+/* Drop @domid from ACL @p (xenstored's remove_domid_from_perm()). */
+static void special_forget(struct xs_store_perm *p, unsigned *n, unsigned domid)
+{
+	unsigned k = 1;
+
+	if (p[0].domid == domid)
+		p[0].domid = 0;
+	for (unsigned i = 1; i < *n; i++)
+		if (p[i].domid != domid)
+			p[k++] = p[i];
+	*n = k;
+}
+
 int xs_server_release_domain(struct xs_server *s, unsigned domid)
 {
 	struct xs_domain *d = domain_find(s, domid);
+	int err;
 
 	if (domid == 0)
 		return -EINVAL;
@@ -569,12 +583,15 @@ int xs_server_release_domain(struct xs_server *s, unsigned domid)
 	for (struct xs_domain *o = s->doms; o; o = o->next)
 		if (o->has_target && o->target == domid)
 			o->has_target = false;
+	err = xs_store_domain_release(s->st, domid);
+	for (int i = 0; i < NSPECIAL; i++)
+		special_forget(s->special[i], &s->nspecial[i], domid);
 	server_fire_special(s, SPECIAL_RELEASE);
 	server_flush_all(s);
 	d = domain_find(s, domid);
 	if (d)
 		domain_gc(s, d);
-	return 0;
+	return err;
 }
 
 /* ---- request handling --------------------------------------------------------------- */

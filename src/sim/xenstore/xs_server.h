@@ -26,8 +26,10 @@
  * connection drains its replies.
  *
  * A released domain (xs_server_release_domain(), XS_RELEASE) loses its
- * connection, its watches and transactions and any XS_SET_TARGET relation,
- * then @releaseDomain fires.
+ * connection, its watches and transactions; the nodes it owns are removed
+ * and ACL entries naming it are ignored from then on (xs_store.h), it leaves
+ * the special nodes' ACLs and any XS_SET_TARGET relation, and only then
+ * @releaseDomain fires.
  *
  * @introduceDomain and @releaseDomain fire only for watchers that may read
  * the special node (its ACL: dom0 only unless dom0 grants more with
@@ -109,9 +111,9 @@ int xs_server_introduce_domain(struct xs_server *s, unsigned domid);
 
 /**
  * xs_server_release_domain() - @domid is gone: close its connection
- * (dropping its watches and transactions), then fire @releaseDomain. Its
- * nodes stay (the toolstack removes them). 0, -EINVAL for domain 0,
- * -ENOENT if it was not introduced.
+ * (dropping its watches and transactions), remove its nodes and its rights
+ * (see above), then fire @releaseDomain. 0, -EINVAL for domain 0, -ENOENT
+ * if it was not introduced, -ENOMEM (the release is done all the same).
  */
 int xs_server_release_domain(struct xs_server *s, unsigned domid);
 

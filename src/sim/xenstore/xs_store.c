@@ -29,6 +29,12 @@ struct owner_count {
 	unsigned count;
 };
 
+/* A released domain and the generation of its release (sorted by domid). */
+struct death {
+	unsigned domid;
+	uint64_t gen;
+};
+
 struct xs_store {
 	struct xs_node *root;
 	uint64_t gen;
@@ -38,6 +44,8 @@ struct xs_store {
 	struct xs_store_quotas quotas;
 	struct owner_count *owners;
 	unsigned nowners, capowners;
+	struct death *deaths;
+	unsigned ndeaths, capdeaths;
 };
 
 /*
@@ -102,6 +110,7 @@ struct view {
 	bool exists;
 };
 
+static const struct xs_store_caller store_priv = { 0, true, false, 0 };
 static const struct xs_store_perm perm_fallback = { 0, XS_STORE_PERM_NONE };
 
 /* ---- nodes -------------------------------------------------------------- */
@@ -170,7 +179,7 @@ static size_t parent_len(const char *path, size_t plen)
 	return plen > 1 ? plen - 1 : 1;
 }
 
-/* ---- owners -------------------------------------------------------------- */
+/* ---- owners, deaths ----------------------------------------------------- */
 
 static struct owner_count *owner_find(const struct xs_store *st, unsigned domid)
 {
@@ -223,9 +232,69 @@ static void owner_add(struct xs_store *st, unsigned domid, int delta)
 		o->count += (unsigned)delta;
 }
 
-/* @n changes: renew its generation. */
+/* The generation at which @domid was last released, 0 if never. */
+static uint64_t death_gen(const struct xs_store *st, unsigned domid)
+{
+	unsigned lo = 0, hi = st->ndeaths;
+
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+
+		if (st->deaths[mid].domid == domid)
+			return st->deaths[mid].gen;
+		if (st->deaths[mid].domid < domid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+static int death_record(struct xs_store *st, unsigned domid, uint64_t gen)
+{
+	unsigned i = 0;
+
+	while (i < st->ndeaths && st->deaths[i].domid < domid)
+		i++;
+	if (i < st->ndeaths && st->deaths[i].domid == domid) {
+		st->deaths[i].gen = gen;
+		return 0;
+	}
+	if (st->ndeaths == st->capdeaths) {
+		unsigned cap = st->capdeaths ? st->capdeaths * 2 : 8;
+		struct death *d = realloc(st->deaths, cap * sizeof(*d));
+
+		if (!d)
+			return -ENOMEM;
+		st->deaths = d;
+		st->capdeaths = cap;
+	}
+	memmove(&st->deaths[i + 1], &st->deaths[i], (st->ndeaths - i) * sizeof(st->deaths[0]));
+	st->deaths[i] = (struct death){ domid, gen };
+	st->ndeaths++;
+	return 0;
+}
+
+/*
+ * Mark the entries of an ACL last changed at generation @gen that name a
+ * domain released since: from now on they are ignored (xenstored's
+ * domain_adjust_node_perms()). The owner's entry is never marked: a dead
+ * owner's nodes are removed.
+ */
+static void perms_refresh(const struct xs_store *st, struct xs_store_perm *p, unsigned n,
+			  uint64_t gen)
+{
+	if (!st->ndeaths)
+		return;
+	for (unsigned i = 1; i < n; i++)
+		if (!(p[i].bits & XS_STORE_PERM_IGNORE) && death_gen(st, p[i].domid) > gen)
+			p[i].bits |= XS_STORE_PERM_IGNORE;
+}
+
+/* @n changes: keep its ACL's marks for the old generation, then renew it. */
 static void node_bump(struct xs_store *st, struct xs_node *n)
 {
+	perms_refresh(st, n->perms, n->nperms, n->gen);
 	n->gen = ++st->gen;
 }
 
@@ -263,6 +332,7 @@ void xs_store_free(struct xs_store *st)
 		return;
 	node_free(NULL, st->root);
 	free(st->owners);
+	free(st->deaths);
 	free(st);
 }
 
@@ -325,7 +395,7 @@ unsigned xs_store_perm_for(const struct xs_store_caller *c,
 	if (caller_is(c, p[0].domid))
 		return PERM_ALL;
 	for (unsigned i = 1; i < n; i++)
-		if (caller_is(c, p[i].domid))
+		if (!(p[i].bits & XS_STORE_PERM_IGNORE) && caller_is(c, p[i].domid))
 			return p[i].bits & PERM_RW;
 	return p[0].bits & PERM_RW;
 }
@@ -553,12 +623,13 @@ static const char *view_val(const struct view *v, size_t *len)
 
 static const struct xs_store_perm *view_perms(struct op *o, const struct view *v, unsigned *n)
 {
-	(void)o;
 	if (view_mod(v) && v->ent->has_perms) {
+		perms_refresh(o->st, v->ent->perms, v->ent->nperms, o->tx->start);
 		*n = v->ent->nperms;
 		return v->ent->perms;
 	}
 	if (v->live) {
+		perms_refresh(o->st, v->live->perms, v->live->nperms, v->live->gen);
 		*n = v->live->nperms;
 		return v->live->perms;
 	}
@@ -998,7 +1069,10 @@ static void apply_changed(struct xs_store_tx *tx, struct tx_ent *e, struct xs_no
 {
 	struct xs_store *st = tx->st;
 
+	/* the marks of the ACL it had, for the generation it had */
+	perms_refresh(st, n->perms, n->nperms, n->gen);
 	if (e->has_perms) {
+		perms_refresh(st, e->perms, e->nperms, tx->start);
 		if (e->perms[0].domid != n->perms[0].domid) {
 			owner_add(st, n->perms[0].domid, -1);
 			owner_add(st, e->perms[0].domid, 1);
@@ -1033,6 +1107,7 @@ static void apply_created(struct xs_store_tx *tx, struct tx_ent *e)
 	e->val = NULL;
 	e->perms = NULL;
 	e->has_val = e->has_perms = false;
+	perms_refresh(st, k->perms, k->nperms, tx->start);
 	k->parent = parent;
 	parent->kids[parent->nkids++] = k;
 	st->nnodes++;
@@ -1361,6 +1436,8 @@ int xs_store_get_perms(struct xs_store *st, struct xs_store_tx *tx,
 	*perms = perms_dup(p, *n);
 	if (!*perms)
 		return -ENOMEM;
+	for (unsigned i = 0; i < *n; i++)
+		(*perms)[i].bits &= PERM_RW;
 	return 0;
 }
 
@@ -1415,6 +1492,85 @@ int xs_store_set_perms(struct xs_store *st, struct xs_store_tx *tx,
 	struct perms_arg a = { perms, n };
 
 	return change(st, tx, c, path, do_set_perms, &a);
+}
+
+/* ---- dead domains ------------------------------------------------------------- */
+
+struct paths {
+	char **p;
+	unsigned n, cap;
+};
+
+/* The topmost nodes below @n (path in @buf, @len chars) that @domid owns. */
+static int owned_roots(const struct xs_node *n, unsigned domid, char *buf, size_t len,
+		       struct paths *out)
+{
+	for (unsigned i = 0; i < n->nkids; i++) {
+		const struct xs_node *k = n->kids[i];
+		size_t kl = strlen(k->name), l = len == 1 ? 1 + kl : len + 1 + kl;
+		int err;
+
+		if (l > XENSTORE_ABS_PATH_MAX)
+			continue;
+		if (len > 1)
+			buf[len] = '/';
+		memcpy(buf + (len == 1 ? 1 : len + 1), k->name, kl + 1);
+		if (k->perms[0].domid == domid) {
+			if (out->n == out->cap) {
+				unsigned cap = out->cap ? out->cap * 2 : 8;
+				char **p = realloc(out->p, cap * sizeof(*p));
+
+				if (!p)
+					return -ENOMEM;
+				out->p = p;
+				out->cap = cap;
+			}
+			out->p[out->n] = strdup(buf);
+			if (!out->p[out->n])
+				return -ENOMEM;
+			out->n++;
+		} else {
+			err = owned_roots(k, domid, buf, l, out);
+			if (err)
+				return err;
+		}
+		buf[len] = '\0';
+	}
+	return 0;
+}
+
+int xs_store_domain_release(struct xs_store *st, unsigned domid)
+{
+	struct paths roots = { NULL, 0, 0 };
+	struct xs_store_tx one;
+	struct op o = { st, &one, &store_priv };
+	char *buf;
+	int err;
+
+	if (domid == 0)
+		return -EINVAL;
+	/* room for the record first, so that the removal is never left without it */
+	err = death_record(st, domid, death_gen(st, domid));
+	if (err)
+		return err;
+	buf = malloc(XENSTORE_ABS_PATH_MAX + 2);
+	if (!buf)
+		return -ENOMEM;
+	strcpy(buf, "/");
+	err = owned_roots(st->root, domid, buf, 1, &roots);
+	free(buf);
+	tx_init(&one, st, true);
+	for (unsigned i = 0; !err && i < roots.n; i++)
+		err = do_rm(&o, roots.p[i], strlen(roots.p[i]), NULL);
+	if (!err)
+		err = tx_apply(&one, &store_priv);
+	tx_fini(&one);
+	for (unsigned i = 0; i < roots.n; i++)
+		free(roots.p[i]);
+	free(roots.p);
+	/* From here on, entries naming it on nodes older than this are ignored. */
+	death_record(st, domid, ++st->gen);
+	return err;
 }
 
 /* ---- the wire form of ACLs ------------------------------------------------------ */

@@ -22,6 +22,18 @@
  * transaction made them. An operation outside a transaction is one such
  * overlay, applied at once: the rules are the same code either way.
  *
+ * Dead domains (xs_store_domain_release(), XSA-322): the nodes a released
+ * domain owns are removed (xenstored 4.17's default, without -K), and an ACL
+ * entry (other than the owner) that names a domain released after the node
+ * last changed is ignored from then on, even when a new domain reuses the id.
+ * Such entries are marked XS_STORE_PERM_IGNORE in place, as xenstored marks
+ * them, so the mark survives later changes of the node. Unlike xenstored,
+ * which ignores an entry naming a domain that does not exist yet, an entry
+ * written before a domain with that id first exists is honoured: the
+ * simulator's domains exist only once their process runs, and its toolstack
+ * writes a guest's nodes before that, as libxl writes them after creating
+ * the domain. Only the reuse of a dead domain's id is refused access.
+ *
  * Quotas (for unprivileged callers, C xenstored 4.17's defaults): nodes per
  * owning domain, value size, ACL entries per node, nodes a transaction may
  * touch. A transaction checks the node quota as it creates nodes (counting
@@ -41,11 +53,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Permission bits, as in xenstored. */
-#define XS_STORE_PERM_NONE  0u
-#define XS_STORE_PERM_READ  1u
-#define XS_STORE_PERM_WRITE 2u
-#define XS_STORE_PERM_OWNER 4u
+/* Permission bits, as in xenstored (IGNORE: an entry naming a dead domain). */
+#define XS_STORE_PERM_NONE   0u
+#define XS_STORE_PERM_READ   1u
+#define XS_STORE_PERM_WRITE  2u
+#define XS_STORE_PERM_OWNER  4u
+#define XS_STORE_PERM_IGNORE 0x10u
 
 /* Default quotas for unprivileged domains: C xenstored 4.17's (xenstored_core.c). */
 #define XS_STORE_QUOTA_NODES     1000u  /* quota_nb_entry_per_domain */
@@ -60,7 +73,7 @@ struct xs_store_quotas {
 	unsigned tx_nodes;   /* nodes one transaction may touch */
 };
 
-/* One ACL entry: a domain and its permission bits (READ|WRITE). */
+/* One ACL entry: a domain and its permission bits (READ|WRITE, IGNORE). */
 struct xs_store_perm {
 	unsigned domid;
 	unsigned bits;
@@ -112,8 +125,8 @@ bool xs_store_path_ok(const char *path);
 /**
  * xs_store_perm_for() - the permission bits @c has on a node with ACL @p:
  * everything for the privileged and the owner (or the owner being @c's
- * target), else the first entry naming @c or its target, else the
- * default (first entry).
+ * target), else the first entry naming @c or its target that is not
+ * marked XS_STORE_PERM_IGNORE, else the default (first entry).
  */
 unsigned xs_store_perm_for(const struct xs_store_caller *c,
 			   const struct xs_store_perm *p, unsigned n);
@@ -159,7 +172,7 @@ int xs_store_directory(struct xs_store *st, struct xs_store_tx *tx,
 		       const struct xs_store_caller *c, const char *path,
 		       char **buf, size_t *len, uint64_t *gen);
 
-/** xs_store_get_perms() - a malloc'd copy of @path's ACL. */
+/** xs_store_get_perms() - a malloc'd copy of @path's ACL (without the IGNORE marks). */
 int xs_store_get_perms(struct xs_store *st, struct xs_store_tx *tx,
 		       const struct xs_store_caller *c, const char *path,
 		       struct xs_store_perm **perms, unsigned *n);
@@ -181,6 +194,13 @@ unsigned xs_store_nodes_owned(const struct xs_store *st, unsigned domid);
 
 /** xs_store_nodes() - how many nodes the tree holds. */
 unsigned long xs_store_nodes(const struct xs_store *st);
+
+/**
+ * xs_store_domain_release() - @domid is dead: remove the nodes it owns
+ * (notifying as xs_store_rm() does) and ignore, on every node not changed
+ * since, the ACL entries that name it. 0, -EINVAL for domain 0, -ENOMEM.
+ */
+int xs_store_domain_release(struct xs_store *st, unsigned domid);
 
 /** xs_store_tx_start() - a new transaction on @st. NULL on ENOMEM. */
 struct xs_store_tx *xs_store_tx_start(struct xs_store *st);
@@ -210,8 +230,8 @@ size_t xs_store_tx_bytes(const struct xs_store_tx *tx);
 int xs_store_perms_parse(const char *buf, size_t len, struct xs_store_perm **perms, unsigned *n);
 
 /**
- * xs_store_perms_format() - the wire form of an ACL, malloc'd; *@len
- * counts every NUL. NULL on ENOMEM.
+ * xs_store_perms_format() - the wire form of an ACL (IGNORE marks left out,
+ * as xenstored), malloc'd; *@len counts every NUL. NULL on ENOMEM.
  */
 char *xs_store_perms_format(const struct xs_store_perm *perms, unsigned n, size_t *len);
 
