@@ -8,7 +8,8 @@
  * Covered: one connection per guest, the per-domain quotas (watches,
  * transactions, outstanding requests, nodes at commit, ACL size),
  * XS_SET_TARGET, domain release (nodes removed, grants not inherited by a
- * new domain with the same id) and the special watches' permissions.
+ * new domain with the same id), the special watches' permissions, and
+ * arguments without their NUL.
  */
 #include <errno.h>
 #include <poll.h>
@@ -730,6 +731,64 @@ static void test_special_watches(void **state)
 	rig_free(r);
 }
 
+/* ---- arguments without their NUL --------------------------------------------------- */
+
+static void test_unterminated_arguments(void **state)
+{
+	struct rig *r = rig_new();
+	struct peer *g, *d0 = peer(r, 0);
+	char v[64];
+	static const struct {
+		uint32_t type;
+		const char *payload;
+		size_t len;
+	} bad[] = {
+		{ XS_READ, "data", 4 },
+		{ XS_READ, "data\0more", 9 },
+		{ XS_READ, "data\0more\0", 10 },
+		{ XS_WRITE, "data", 4 },
+		{ XS_MKDIR, "dir", 3 },
+		{ XS_RM, "data", 4 },
+		{ XS_DIRECTORY, "/local", 6 },
+		{ XS_DIRECTORY_PART, "/local\0" "0", 8 },
+		{ XS_GET_PERMS, "data", 4 },
+		{ XS_SET_PERMS, "data\0n5", 7 },
+		{ XS_SET_PERMS, "data", 4 },
+		{ XS_WATCH, "data\0tok", 8 },
+		{ XS_WATCH, "data", 4 },
+		{ XS_UNWATCH, "data\0tok", 8 },
+		{ XS_GET_DOMAIN_PATH, "5", 1 },
+		{ XS_TRANSACTION_END, "T", 1 },
+	};
+
+	(void)state;
+	assert_int_equal(xs_server_introduce_domain(r->s, 5), 0);
+	g = peer(r, 5);
+	assert_int_equal(xwrite(r, g, 0, "data", "v"), 0);
+	assert_int_equal(xwatch(r, g, "data", "tok"), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint32_t tx = bad[i].type == XS_TRANSACTION_END ? tx_start(r, g) : 0;
+
+		assert_int_equal(call(r, g, bad[i].type, tx, bad[i].payload, bad[i].len, v, sizeof(v)),
+				 -EINVAL);
+	}
+	/* dom0's too */
+	assert_int_equal(call(r, d0, XS_READ, 0, "/local", 6, v, sizeof(v)), -EINVAL);
+	assert_int_equal(call(r, d0, XS_INTRODUCE, 0, "7\0" "0\0" "1", 5, NULL, 0), -EINVAL);
+	assert_int_equal(call(r, d0, XS_RELEASE, 0, "5", 1, NULL, 0), -EINVAL);
+	assert_int_equal(call(r, d0, XS_IS_DOMAIN_INTRODUCED, 0, "5", 1, NULL, 0), -EINVAL);
+	/* nothing changed, and the terminated forms work */
+	assert_int_equal(xread(r, g, 0, "data", v, sizeof(v)), 0);
+	assert_string_equal(v, "v");
+	assert_int_equal(call(r, d0, XS_IS_DOMAIN_INTRODUCED, 0, "5", 2, v, sizeof(v)), 0);
+	assert_string_equal(v, "T");
+	/* a guest may not ask */
+	assert_int_equal(call(r, g, XS_IS_DOMAIN_INTRODUCED, 0, "5", 2, v, sizeof(v)), -EACCES);
+	peer_close(g);
+	peer_close(d0);
+	rig_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -745,6 +804,7 @@ int main(void)
 		cmocka_unit_test(test_release_and_reuse),
 		cmocka_unit_test(test_release_during_transaction),
 		cmocka_unit_test(test_special_watches),
+		cmocka_unit_test(test_unterminated_arguments),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -596,15 +596,25 @@ int xs_server_release_domain(struct xs_server *s, unsigned domid)
 
 /* ---- request handling --------------------------------------------------------------- */
 
-/* The payload split into NUL-terminated strings: up to @max pointers, returns how many. */
+/*
+ * The payload as NUL-terminated strings: up to @max pointers in @vec;
+ * returns how many strings there are, or -1 if the payload does not end
+ * with a NUL (an argument without its terminator).
+ */
 static int msg_strings(const char *payload, size_t len, const char **vec, unsigned max)
 {
 	unsigned n = 0;
 	size_t off = 0;
 
-	while (off < len && n < max) {
-		vec[n++] = payload + off;
-		off += strnlen(payload + off, len - off) + 1;
+	while (off < len) {
+		size_t l = strnlen(payload + off, len - off);
+
+		if (off + l == len)
+			return -1;
+		if (n < max)
+			vec[n] = payload + off;
+		n++;
+		off += l + 1;
 	}
 	return (int)n;
 }
@@ -696,7 +706,7 @@ static int handle_watch(struct xs_conn *c, const struct xsd_sockmsg *req, const 
 	struct xs_watch *w, **pp;
 	int err;
 
-	if (n < 2)
+	if (n != 2)
 		return -EINVAL;
 	if ((err = watch_path(c, v[0], path, &relative)))
 		return err;
@@ -733,7 +743,7 @@ static int handle_unwatch(struct xs_conn *c, const struct xsd_sockmsg *req, cons
 	bool relative;
 	int err;
 
-	if (n < 2)
+	if (n != 2)
 		return -EINVAL;
 	if ((err = watch_path(c, v[0], path, &relative)))
 		return err;
@@ -789,7 +799,7 @@ static int handle_tx_end(struct xs_conn *c, const struct xsd_sockmsg *req, struc
 
 	if (!tx)
 		return -ENOENT;
-	if (n < 1 || (strcmp(v[0], "T") && strcmp(v[0], "F")))
+	if (n != 1 || (strcmp(v[0], "T") && strcmp(v[0], "F")))
 		return -EINVAL;
 	if (v[0][0] == 'T')
 		err = xs_store_tx_commit(tx->tx, &who);
@@ -852,13 +862,13 @@ static int handle_get_perms(struct xs_conn *c, const struct xsd_sockmsg *req,
 	struct xs_server *s = c->srv;
 	char path[XS_PATH_BUF];
 	struct xs_store_perm *perms = NULL;
-	int sp = n >= 1 ? special_index(v[0]) : -1;
+	int sp = n == 1 ? special_index(v[0]) : -1;
 	unsigned np = 0;
 	size_t flen;
 	char *fmt;
 	int err = 0;
 
-	if (n < 1)
+	if (n != 1)
 		return -EINVAL;
 	if (sp >= 0) {
 		fmt = xs_store_perms_format(s->special[sp], s->nspecial[sp], &flen);
@@ -909,7 +919,7 @@ static int handle_set_perms(struct xs_conn *c, const struct xsd_sockmsg *req,
 	unsigned np = 0;
 	int sp, err;
 
-	/* the path, then the ACL */
+	/* the path, then at least one entry, every one NUL-terminated */
 	if (n < 2)
 		return -EINVAL;
 	off = strlen(v[0]) + 1;
@@ -940,7 +950,7 @@ static int handle_set_target(struct xs_conn *c, const struct xsd_sockmsg *req,
 
 	if (!c->priv)
 		return -EACCES;
-	if (n < 2 || parse_uint(v[0], &domid) || parse_uint(v[1], &target))
+	if (n != 2 || parse_uint(v[0], &domid) || parse_uint(v[1], &target))
 		return -EINVAL;
 	/* dom0 needs no target, and nobody gets dom0's rights through one */
 	if (domid == 0 || target == 0)
@@ -957,7 +967,7 @@ static int handle_set_target(struct xs_conn *c, const struct xsd_sockmsg *req,
 /* One argument, a path: canonical in @path. */
 static int path_arg(const struct xs_conn *c, const char **v, int n, char *path)
 {
-	return n >= 1 ? conn_path(c, v[0], path, NULL) : -EINVAL;
+	return n == 1 ? conn_path(c, v[0], path, NULL) : -EINVAL;
 }
 
 /* Handle one complete message; the payload is NUL-terminated at in[len]. */
@@ -1033,7 +1043,7 @@ static void conn_handle(struct xs_conn *c, const struct xsd_sockmsg *req, const 
 		break;
 	}
 	case XS_DIRECTORY_PART:
-		if ((err = n < 2 ? -EINVAL : conn_path(c, v[0], path, NULL)))
+		if ((err = n != 2 ? -EINVAL : conn_path(c, v[0], path, NULL)))
 			break;
 		err = handle_directory_part(c, req, stx, &who, path, v[1]);
 		break;
@@ -1056,15 +1066,17 @@ static void conn_handle(struct xs_conn *c, const struct xsd_sockmsg *req, const 
 		err = handle_tx_end(c, req, tx, v, n);
 		break;
 	case XS_GET_DOMAIN_PATH:
-		if ((err = n < 1 ? -EINVAL : parse_uint(v[0], &domid)))
+		if ((err = n != 1 ? -EINVAL : parse_uint(v[0], &domid)))
 			break;
 		snprintf(path, sizeof(path), "/local/domain/%u", domid);
 		conn_reply_str(c, req, path);
 		break;
 	case XS_IS_DOMAIN_INTRODUCED:
-		if ((err = n < 1 ? -EINVAL : parse_uint(v[0], &domid)))
-			break;
-		conn_reply_str(c, req, domain_known(s, domid) ? "T" : "F");
+		/* privileged in xenstored (XS_FLAG_PRIV) */
+		if (!c->priv)
+			err = -EACCES;
+		else if (!(err = n != 1 ? -EINVAL : parse_uint(v[0], &domid)))
+			conn_reply_str(c, req, domain_known(s, domid) ? "T" : "F");
 		break;
 	case XS_INTRODUCE:
 	case XS_RELEASE:
@@ -1072,7 +1084,8 @@ static void conn_handle(struct xs_conn *c, const struct xsd_sockmsg *req, const 
 			err = -EACCES;
 			break;
 		}
-		if (n < 1 || parse_uint(v[0], &domid)) {
+		/* INTRODUCE: domid, gfn, event channel (the last two unused here) */
+		if (n != (req->type == XS_INTRODUCE ? 3 : 1) || parse_uint(v[0], &domid)) {
 			err = -EINVAL;
 			break;
 		}
@@ -1089,7 +1102,7 @@ static void conn_handle(struct xs_conn *c, const struct xsd_sockmsg *req, const 
 	case XS_RESUME:
 		if (!c->priv)
 			err = -EACCES;
-		else if (!(err = n < 1 ? -EINVAL : parse_uint(v[0], &domid)))
+		else if (!(err = n != 1 ? -EINVAL : parse_uint(v[0], &domid)))
 			err = domain_known(s, domid) && domid ? 0 : -ENOENT;
 		if (!err)
 			conn_ack(c, req);

@@ -35,6 +35,9 @@
  * the special node (its ACL: dom0 only unless dom0 grants more with
  * SET_PERMS), as in xenstored since 4.15.
  *
+ * Every argument must be a NUL-terminated string (xenstored's onearg()):
+ * a path, domid or token without its NUL is EINVAL for every request.
+ *
  * Errors returned over the wire follow xenstored: ENOSPC for the node, node
  * size, ACL size and transaction quotas, E2BIG for the watch quota.
  */
