@@ -597,6 +597,75 @@ static void test_event_overflow(void **state)
 	expect_event(slow, "/flood/1", "f");
 }
 
+/*
+ * The client's event queue under a flood: equal events merge, different
+ * ones past the bound fold into their watch's own; it never holds more
+ * than the bound plus one per watch, and what it says covers every change.
+ */
+static void test_client_event_bound(void **state)
+{
+	struct fixture *fx = *state;
+	struct xs_client *c0 = fx->c[C0], *slow = fx->c[C0B];
+	struct xs_client_stats st;
+	char *p, *t, *v, path[48];
+	unsigned got = 0, covered = 0;
+	bool folded_last = false;
+
+	assert_int_equal(xs_client_watch(slow, "/cf", "t"), 0);
+	assert_int_equal(xs_client_watch(slow, "/other", "o"), 0);
+	/* one node written again and again: its events merge */
+	for (unsigned i = 0; i < 2000; i++) {
+		assert_int_equal(xs_client_write(c0, 0, "/cf/state", i & 1 ? "4" : "5", 1), 0);
+		if (i % 250 == 0) {
+			assert_int_equal(xs_client_read(slow, 0, "/cf/state", &v, NULL), 0);
+			free(v);
+		}
+	}
+	assert_int_equal(xs_client_read(slow, 0, "/cf/state", &v, NULL), 0);
+	free(v);
+	xs_client_stats(slow, &st);
+	assert_true(st.merged > 0);
+	assert_true(st.pending <= 4);
+	while (xs_client_read_watch(slow, &p, &t) == 1) {
+		free(p);
+		free(t);
+	}
+	/* many nodes: past the bound they fold into "/cf" */
+	for (unsigned i = 0; i < 3000; i++) {
+		snprintf(path, sizeof(path), "/cf/many/%u", i);
+		assert_int_equal(xs_client_write(c0, 0, path, "", 0), 0);
+		if (i % 250 == 0) {
+			assert_int_equal(xs_client_read(slow, 0, "/cf/state", &v, NULL), 0);
+			free(v);
+			xs_client_stats(slow, &st);
+			assert_true(st.pending <= XS_CLIENT_MAX_EVENTS + 2);
+		}
+	}
+	write_str(c0, 0, "/other", "x");
+	assert_int_equal(xs_client_read(slow, 0, "/cf/state", &v, NULL), 0);
+	free(v);
+	xs_client_stats(slow, &st);
+	assert_true(st.pending <= XS_CLIENT_MAX_EVENTS + 2);
+	assert_true(st.folded > 0);
+	assert_int_equal(st.dropped, 0);
+	while (xs_client_read_watch(slow, &p, &t) == 1) {
+		if (strcmp(p, "/cf") == 0 && strcmp(t, "t") == 0)
+			folded_last = true;
+		else if (strncmp(p, "/cf/many/", 9) == 0)
+			covered++;
+		got++;
+		free(p);
+		free(t);
+	}
+	assert_true(folded_last);
+	assert_true(covered <= XS_CLIENT_MAX_EVENTS);
+	assert_true(got <= XS_CLIENT_MAX_EVENTS + 2);
+	/* and then it goes on as usual */
+	write_str(c0, 0, "/cf/state", "after");
+	expect_event(slow, "/cf/state", "t");
+	assert_int_equal(xs_client_unwatch(slow, "/cf", "t"), 0);
+}
+
 static void test_introduce_release(void **state)
 {
 	struct fixture *fx = *state;
@@ -723,6 +792,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_quotas, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_event_overflow, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_client_event_bound, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_introduce_release, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_directory_part, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_random_requests, fx_setup, fx_teardown),

@@ -17,9 +17,19 @@
 #include <xen/io/xs_wire.h>
 
 #define XS_HDR_LEN sizeof(struct xsd_sockmsg)
+#define EV_BUCKETS 256u          /* the waiting events' hash (a power of two) */
 
 struct xs_client_event {
-	struct xs_client_event *next;
+	struct xs_client_event *next;   /* in arrival order */
+	struct xs_client_event *hnext;  /* in its hash bucket */
+	unsigned hash;
+	char *path;
+	char *token;
+};
+
+/* A watch this client set (path as given, relative or not), to fold events into. */
+struct xs_client_watch {
+	struct xs_client_watch *next;
 	char *path;
 	char *token;
 };
@@ -33,7 +43,30 @@ struct xs_client {
 	char rx[XS_HDR_LEN + XENSTORE_PAYLOAD_MAX + 1];
 	size_t rx_have;
 	struct xs_client_event *ev_head, *ev_tail;
+	struct xs_client_event *ev_hash[EV_BUCKETS];
+	unsigned nevents;
+	struct xs_client_watch *watches;
+	unsigned long merged, folded, dropped;
 };
+
+static void event_free(struct xs_client_event *e)
+{
+	free(e->path);
+	free(e->token);
+	free(e);
+}
+
+static void watches_clear(struct xs_client *c)
+{
+	while (c->watches) {
+		struct xs_client_watch *w = c->watches;
+
+		c->watches = w->next;
+		free(w->path);
+		free(w->token);
+		free(w);
+	}
+}
 
 void xs_client_close(struct xs_client *c)
 {
@@ -43,10 +76,9 @@ void xs_client_close(struct xs_client *c)
 		struct xs_client_event *e = c->ev_head;
 
 		c->ev_head = e->next;
-		free(e->path);
-		free(e->token);
-		free(e);
+		event_free(e);
 	}
+	watches_clear(c);
 	if (c->fd >= 0)
 		close(c->fd);
 	if (c->epfd >= 0)
@@ -170,32 +202,111 @@ static void event_signal(struct xs_client *c, bool on)
 	}
 }
 
-/* Queue a watch event from an XS_WATCH_EVENT payload. */
-static int event_queue(struct xs_client *c, const char *payload, size_t len)
+static unsigned event_hash(const char *path, const char *token)
+{
+	uint32_t h = 2166136261u;  /* FNV-1a over path, NUL, token */
+
+	for (const char *p = path; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	h *= 16777619u;
+	for (const char *p = token; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h;
+}
+
+static bool event_waiting(const struct xs_client *c, const char *path, const char *token,
+			  unsigned hash)
+{
+	for (const struct xs_client_event *e = c->ev_hash[hash % EV_BUCKETS]; e; e = e->hnext)
+		if (e->hash == hash && strcmp(e->path, path) == 0 && strcmp(e->token, token) == 0)
+			return true;
+	return false;
+}
+
+/* Whether an event for @path can come from a watch on @wpath. */
+static bool watch_covers(const char *wpath, const char *path)
+{
+	size_t wl = strlen(wpath);
+
+	if (strcmp(wpath, "/") == 0)
+		return path[0] == '/';
+	return strncmp(wpath, path, wl) == 0 && (path[wl] == '\0' || path[wl] == '/');
+}
+
+/* The watch (most general first) that event @path/@token came from, or NULL. */
+static const struct xs_client_watch *event_watch(const struct xs_client *c, const char *path,
+						 const char *token)
+{
+	const struct xs_client_watch *best = NULL;
+
+	for (const struct xs_client_watch *w = c->watches; w; w = w->next)
+		if (strcmp(w->token, token) == 0 && watch_covers(w->path, path) &&
+		    (!best || strlen(w->path) < strlen(best->path)))
+			best = w;
+	return best;
+}
+
+/* Queue the event @path/@token unless an equal one waits; 0 or -ENOMEM. */
+static int event_add(struct xs_client *c, const char *path, size_t plen, const char *token)
 {
 	struct xs_client_event *e;
-	size_t pl = strnlen(payload, len);
-	const char *tok = pl < len ? payload + pl + 1 : "";
+	unsigned hash;
 
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	e->path = strndup(payload, pl);
-	e->token = strdup(tok);
+	e->path = strndup(path, plen);
+	e->token = strdup(token);
 	if (!e->path || !e->token) {
-		free(e->path);
-		free(e->token);
-		free(e);
+		event_free(e);
 		return -ENOMEM;
 	}
+	hash = e->hash = event_hash(e->path, e->token);
+	if (event_waiting(c, e->path, e->token, hash)) {
+		event_free(e);
+		c->merged++;
+		return 0;
+	}
+	e->hnext = c->ev_hash[hash % EV_BUCKETS];
+	c->ev_hash[hash % EV_BUCKETS] = e;
 	if (c->ev_tail)
 		c->ev_tail->next = e;
 	else
 		c->ev_head = e;
 	c->ev_tail = e;
+	c->nevents++;
 	if (c->ev_head == e)
 		event_signal(c, true);
 	return 0;
+}
+
+/* Queue a watch event from an XS_WATCH_EVENT payload, bounded (see xs_client.h). */
+static int event_queue(struct xs_client *c, const char *payload, size_t len)
+{
+	size_t pl = strnlen(payload, len);
+	const char *tok = pl < len ? payload + pl + 1 : "";
+	const struct xs_client_watch *w;
+	char *path;
+	bool waiting;
+
+	if (c->nevents < XS_CLIENT_MAX_EVENTS)
+		return event_add(c, payload, pl, tok);
+	path = strndup(payload, pl);
+	if (!path)
+		return -ENOMEM;
+	waiting = event_waiting(c, path, tok, event_hash(path, tok));
+	w = waiting ? NULL : event_watch(c, path, tok);
+	free(path);
+	if (waiting) {
+		c->merged++;
+		return 0;
+	}
+	if (!w) {
+		c->dropped++;
+		return 0;
+	}
+	c->folded++;
+	return event_add(c, w->path, strlen(w->path), w->token);
 }
 
 /*
@@ -264,6 +375,52 @@ static int error_from_wire(const char *s)
 	return EINVAL;
 }
 
+/* Keep our list of watches in step with a request the server accepted. */
+static void watches_note(struct xs_client *c, uint32_t type, const char *payload, size_t len)
+{
+	size_t pl = strnlen(payload, len), tl;
+	struct xs_client_watch *w, **pp;
+
+	if (type == XS_RESET_WATCHES) {
+		watches_clear(c);
+		return;
+	}
+	if ((type != XS_WATCH && type != XS_UNWATCH) || pl >= len)
+		return;
+	tl = strnlen(payload + pl + 1, len - pl - 1);
+	for (pp = &c->watches; *pp; pp = &(*pp)->next) {
+		w = *pp;
+		if (strlen(w->path) == pl && memcmp(w->path, payload, pl) == 0 &&
+		    strlen(w->token) == tl && memcmp(w->token, payload + pl + 1, tl) == 0)
+			break;
+	}
+	if (type == XS_UNWATCH) {
+		if (*pp) {
+			w = *pp;
+			*pp = w->next;
+			free(w->path);
+			free(w->token);
+			free(w);
+		}
+		return;
+	}
+	if (*pp)
+		return;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return;  /* events of it past the bound are dropped, not folded */
+	w->path = strndup(payload, pl);
+	w->token = strndup(payload + pl + 1, tl);
+	if (!w->path || !w->token) {
+		free(w->path);
+		free(w->token);
+		free(w);
+		return;
+	}
+	w->next = c->watches;
+	c->watches = w;
+}
+
 int xs_client_request(struct xs_client *c, uint32_t type, uint32_t txid,
 		      const void *payload, size_t len, char **reply, size_t *rlen)
 {
@@ -301,6 +458,7 @@ int xs_client_request(struct xs_client *c, uint32_t type, uint32_t txid,
 			continue; /* a stale reply: not ours */
 		if (in.type == XS_ERROR)
 			return -error_from_wire(c->rx + XS_HDR_LEN);
+		watches_note(c, type, (const char *)payload, len);
 		if (reply) {
 			*reply = malloc(in.len + 1);
 			if (!*reply)
@@ -568,8 +726,24 @@ int xs_client_read_watch(struct xs_client *c, char **path, char **token)
 		c->ev_tail = NULL;
 		event_signal(c, false);
 	}
+	for (struct xs_client_event **pp = &c->ev_hash[e->hash % EV_BUCKETS]; *pp;
+	     pp = &(*pp)->hnext) {
+		if (*pp == e) {
+			*pp = e->hnext;
+			break;
+		}
+	}
+	c->nevents--;
 	*path = e->path;
 	*token = e->token;
 	free(e);
 	return 1;
+}
+
+void xs_client_stats(const struct xs_client *c, struct xs_client_stats *st)
+{
+	st->pending = c->nevents;
+	st->merged = c->merged;
+	st->folded = c->folded;
+	st->dropped = c->dropped;
 }

@@ -5,9 +5,21 @@
  * Theory of operation: requests are blocking: one xsd_sockmsg goes out and
  * messages are read until the reply with the same req_id arrives. Watch
  * events that arrive meanwhile (or whenever the fd is read) are queued in
- * order, never lost. xs_client_fd() returns an epoll fd that is readable
- * while the socket has data or the queue holds an event, so an event loop
- * can poll it and drain xs_client_read_watch() until it returns 0.
+ * order. xs_client_fd() returns an epoll fd that is readable while the
+ * socket has data or the queue holds an event, so an event loop can poll it
+ * and drain xs_client_read_watch() until it returns 0.
+ *
+ * The queue is bounded, and nothing a flood of events says is lost. An
+ * event carries no value, only "this path changed": its reader reads the
+ * node, so an event equal (path and token) to one still queued is merged
+ * into it. At most XS_CLIENT_MAX_EVENTS different events wait; past that,
+ * an event is replaced by its watch's own (the path the watch was set on,
+ * and its token: "something under here changed", as the watch's first
+ * firing says), merged like any other, so at most one more per watch
+ * waits. A reader that re-reads what is under the path it is told about
+ * (xnbd, its workers and xnb-netfront do) misses nothing. An event no
+ * registered watch explains is dropped past the bound. The queue holds at
+ * most XS_CLIENT_MAX_EVENTS + (number of watches) events.
  *
  * Every function returns 0 or -errno; error replies map the wire's strings
  * (xsd_errors of xs_wire.h, plus "EQUOTA" -> -EDQUOT) back to errno values.
@@ -21,7 +33,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Different events waiting at most, before they fold into their watches' (see above). */
+#define XS_CLIENT_MAX_EVENTS 1024u
+
 struct xs_client;
+
+/* What the event queue did (counters since the client was opened). */
+struct xs_client_stats {
+	unsigned pending;          /* events waiting now */
+	unsigned long merged;      /* equal to one waiting: merged into it */
+	unsigned long folded;      /* past the bound: replaced by their watch's own */
+	unsigned long dropped;     /* past the bound, no watch of ours: dropped */
+};
 
 /* One ACL entry: 'n' none, 'r' read, 'w' write, 'b' both. */
 struct xs_client_perm {
@@ -77,6 +100,9 @@ int xs_client_watch(struct xs_client *c, const char *path, const char *token);
 
 /** xs_client_unwatch() - remove the watch @path/@token. */
 int xs_client_unwatch(struct xs_client *c, const char *path, const char *token);
+
+/** xs_client_stats() - the event queue's counters. */
+void xs_client_stats(const struct xs_client *c, struct xs_client_stats *st);
 
 /** xs_client_fd() - an fd readable while a watch event may be pending. */
 int xs_client_fd(struct xs_client *c);
