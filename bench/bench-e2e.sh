@@ -113,7 +113,7 @@ xnb_rtt=$(ping -c 20 -i 0.05 -q 10.215.1.2 | sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.
 veth_rtt=$(ping -c 20 -i 0.05 -q 10.215.2.2 | sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p')
 printf '{"bench":"e2e","test":"ping_rtt","xnb_ms":%s,"veth_ms":%s}\n' "$xnb_rtt" "$veth_rtt"
 "$BUILD/tools/xnbctl" stats vif5.0 --json >"$DIR/stats.json"
-python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['vifs'][0]; print(json.dumps({'bench':'e2e','test':'counters','tx_dropped':s['tx_dropped'],'rx_dropped':s['rx_dropped'],'rx_stalls':s['rx_stalls'],'spurious_events':s['spurious_events']}))" "$DIR/stats.json"
+python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['totals'][0]; print(json.dumps({'bench':'e2e','test':'counters','tx_dropped':s['tx_dropped'],'rx_dropped':s['rx_dropped'],'rx_stalls':s['rx_stalls'],'spurious_events':s['spurious_events']}))" "$DIR/stats.json"
 
 gbps() { python3 -c 'import json,sys
 try: print(round(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9, 3))
@@ -205,7 +205,7 @@ mode, d, alone, during = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys
 num = lambda v: int(v) if v.isdigit() else None
 sup0, sup1, wa0, wa1, wb0, wb1 = (num(v) for v in sys.argv[5:11])
 try:
-    s = json.load(open(sys.argv[13]))["vifs"][0]
+    s = json.load(open(sys.argv[13]))["totals"][0]
 except Exception:
     s = {}
 print(json.dumps({"bench": "e2e", "test": "isolation", "hostile": mode, "direction": d,

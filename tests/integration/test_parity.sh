@@ -237,7 +237,8 @@ ok "multicast control on: unsubscribed multicast filtered; off again: delivered"
 ip link set "vif$D.0" mtu 1400
 kill "$NF"; wait "$NF" 2>/dev/null; NF=
 wait_for 10 sh -c "[ \"\$(xenstore-read $BE/state)\" != 4 ]" || fail "no disconnect"
-xenstore-write "$FE/state" 1
+# A new guest process is a new domain (same id): its half of the vif anew.
+"$VIF" frontend $D 0
 start_nf --queues 1
 wait_for 10 connected || fail "the guest did not connect again"
 [ "$(cat /sys/class/net/vif$D.0/mtu)" = 1400 ] || fail "MTU reset to $(cat /sys/class/net/vif$D.0/mtu)"
@@ -261,7 +262,8 @@ ok "a frontend asking for 3 queues of 2: refused with the reason in the error no
 kill "$NF"; wait "$NF" 2>/dev/null; NF=
 wait_for 10 sh -c "[ \"\$(xenstore-read $BE/state)\" != 4 ]" || fail "no disconnect before --hash"
 [ "$(xenstore-read "$BE/feature-ctrl-ring")" = 1 ] || fail "no feature-ctrl-ring"
-xenstore-write "$FE/state" 1
+# A new guest process is a new domain (same id): its half of the vif anew.
+"$VIF" frontend $D 0
 start_nf --queues 2 --hash
 wait_for 10 connected || fail "the --hash guest did not connect"
 xenstore-read "$FE/ctrl-ring-ref" >/dev/null && xenstore-read "$FE/event-channel-ctrl" >/dev/null ||
@@ -442,7 +444,7 @@ wait_for 5 ping -6 -c 1 -W 1 fd00:216:76::2 || fail "ping6 after the worker's re
 # A new connection starts from an empty filter on both sides: all sent again.
 kill "$NFM"; wait "$NFM" 2>/dev/null; NFM=
 wait_for 10 eval '[ "$(xenstore-read $BEM/state)" != 4 ]' || fail "vif$M.0 did not disconnect"
-xenstore-write "$FEM/state" 1
+"$VIF" frontend $M 0 # a new domain with the same id: its half of the vif anew
 ip netns exec "$GM" "$BUILD/src/frontend/xnb-netfront" --domid $M --no-reconnect --queues 2 \
 	--mcast-control >>"$DIR/nf76.log" 2>&1 &
 NFM=$!
