@@ -36,6 +36,9 @@ cleanup() {
 	kill -TERM ${NF1Q:-} 2>/dev/null
 	ip netns del "$G" 2>/dev/null; ip netns del "$V" 2>/dev/null; ip netns del "$C" 2>/dev/null
 	ip link del xnbbveth0 2>/dev/null
+	# Our vifs' TAPs are persistent (they outlive xnbd by design): remove
+	# them, or the next run's address assignment on vif5.0 fails.
+	for v in vif5.0 vif6.0 vif8.0; do ip link del "$v" 2>/dev/null; done
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
