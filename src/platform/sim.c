@@ -53,10 +53,55 @@
  * memfd at the granted frame: it stays valid even after the peer dies, as
  * Xen keeps the page until unmap.
  *
- * Event channels live in simd; each handle gets an eventfd and a pending
- * bitmap. evtchn_pending() test-and-clears a bit (round robin), draining the
- * eventfd only when the bitmap looks empty, so the fd stays readable while
- * anything is pending (with edge-triggered epoll, loop until -EAGAIN).
+ * Event channels: simd keeps the ports' states (alloc, bind, unbind and
+ * status are requests) but never carries a notification. A bound pair of
+ * ports is a channel, a datagram socketpair with one end in each owner's
+ * process (src/sim/simd_evtchn.c, protocol in simd_proto.h): notify sends
+ * one empty datagram on our end, one send() without simd or the session
+ * lock. The binder gets its end in the BIND reply; the other side's end
+ * comes on the handle's event socket, which simd wrote (and registered the
+ * end in our epoll instance) before answering the binder, so nothing after
+ * a bind waits for simd. Masking is the Linux evtchn device's, done here:
+ *   - evtchn_fd() is an epoll instance (made by simd) in which each end is
+ *     registered EPOLLIN | EPOLLONESHOT, its data the end's id and port.
+ *     The one-shot report is the port firing and the end disarmed by it is
+ *     the mask: evtchn_pending() takes the report, reads every datagram
+ *     queued (notifications coalesce, as Xen's pending bit: the ends' send
+ *     buffers are the smallest, so a sender meets EAGAIN after a few, which
+ *     means "pending already") and returns the port.
+ *   - evtchn_unmask() re-arms it (EPOLL_CTL_MOD): datagrams that came while
+ *     it was masked make it report again at once, once however many.
+ *   - an end that came on the event socket is first reported through simd's
+ *     registration (SIMD_EVT_FIRST), whose report is also what makes us read
+ *     the event socket; only then do we register the end ourselves. The
+ *     event socket itself is not in the epoll instance, so evtchn_fd() is
+ *     readable only when a port has fired.
+ *   - the bind's pending event is a datagram simd sent before handing out
+ *     the ends. When either port closes, or its owner dies, simd shuts both
+ *     ends down for writing: a later notify fails (EPIPE) and is dropped, as
+ *     Xen drops it, while what the peer sent before stays readable (Xen's
+ *     pending bit stays set), and a datagram socket gets no end of file, so
+ *     a peer going away wakes nobody. A port bound again gets a new
+ *     socketpair, so nothing from an old channel reaches the new one; an
+ *     old end still holding notifications is kept (pt->old) and read with
+ *     the new one when the port next fires, then closed.
+ *   - the channel ends and event messages name the port's incarnation
+ *     (from the alloc / bind reply), so an end for a port we closed, whose
+ *     number may have been reused since, is closed unused.
+ * One case still wakes the caller for nothing: a port rebound by its peer
+ * while masked gets its first report through simd's registration, which we
+ * cannot disarm; pending() then returns -EAGAIN and the port fires at unmask.
+ * The peer holds only its own end of each channel it shares with us: it can
+ * make that one port of ours pending, or stop listening; datagrams it sends
+ * with descriptors attached are read without a control buffer, which
+ * discards them. That is what it could do through simd before, and no more.
+ * Descriptors: a handle holds two (the epoll instance and the event socket)
+ * plus one per port with a channel, two at most while an old end still
+ * holds notifications after a rebinding; an unbound port holds none. A
+ * worker (one guest, RLIMIT_NOFILE 256) with 64 single-queue vifs of split
+ * event channels thus needs 128 for channel ends, beside its 64 TAPs. Once
+ * a handle is open, only epoll_ctl, epoll_wait, recvfrom, sendto, recvmsg,
+ * sendmsg and close are used, all in the worker's seccomp allow-list.
  *
  * XenStore goes through xs_client: dom0 opens XNB_SIM_DIR/xenstored, a guest
  * asks simd for a connection (XS_CONNECT) that xs_server treats as its own.
@@ -72,7 +117,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -163,14 +208,33 @@ struct platform_gntshr {
 	struct sim_share *shares;
 };
 
+/* One of a port's channel ends, as its owner holds it. */
+struct sim_evt_end {
+	int fd;         /* or -1 */
+	uint32_t id;    /* simd's id of the end: its reports carry it */
+	bool reg;       /* in the epoll instance by our own registration */
+	bool first;     /* simd's registration of it has not reported yet */
+};
+
+/* One port of an event-channel handle. */
+struct sim_evt_port {
+	struct sim_evt_end cur;  /* the newest channel's end: sends go there */
+	struct sim_evt_end old;  /* a revoked earlier channel's end that still
+	                          * holds notifications we have not taken */
+	uint32_t inc;     /* simd's incarnation of our binding of the port */
+	uint32_t fired;   /* an end whose first report came before the end did */
+	bool bound;       /* this handle allocated or bound it */
+	bool masked;      /* fired (returned by pending) and not unmasked since */
+};
+
 struct platform_evtchn {
 	struct platform *p;
 	uint32_t handle;
-	int efd;
-	uint32_t *bits;
-	unsigned cursor;
-	uint8_t bound[SIMD_MAX_PORTS];
+	int ep;             /* evtchn_fd(): the epoll instance simd made */
+	int ev;             /* the event socket, or -1 */
+	const uint32_t *kept; /* the shared page: how many ends simd keeps for us */
 	int only_domid;     /* evtchn_restrict()'s domain, or -1 */
+	struct sim_evt_port port[SIMD_MAX_PORTS];
 };
 
 struct platform_xs {
@@ -254,13 +318,6 @@ static int sim_call(struct platform *p, struct simd_msg *m, const int *sfds, uns
 	if (rn)
 		*rn = n;
 	return m->rc;
-}
-
-static int sim_oneway(struct platform *p, uint32_t op, uint32_t a0, uint32_t a1)
-{
-	struct simd_msg m = { .op = op, .arg = { a0, a1 } };
-
-	return simd_msg_send(p->ctl, &m, NULL, 0);
 }
 
 static inline uint32_t *sim_ent_word(struct grant_entry_v1 *e)
@@ -1026,16 +1083,210 @@ static int sim_gntshr_unshare(struct platform_gntshr *s, void *addr, unsigned co
 
 /* ---- event channels ----------------------------------------------------- */
 
+/* Take the notifications queued on an end: 1 if there were any, else 0. */
+static int sim_evt_take(int fd)
+{
+	int got = 0;
+	char c;
+
+	/* A few at most (the peer's send buffer is the smallest there is); the
+	 * bound only matters against a peer that enlarged it. */
+	for (int i = 0; i < 64; i++) {
+		if (recv(fd, &c, sizeof(c), MSG_DONTWAIT) >= 0) {
+			got = 1;
+			continue;
+		}
+		/* ECONNRESET: a hostile peer reconnected its end; reported once. */
+		if (errno != EINTR && errno != ECONNRESET)
+			break;
+	}
+	return got;
+}
+
+/*
+ * Arm our registration of one of port's ends, for one report
+ * (EPOLLONESHOT): the report is the port firing, and the end disarmed by it
+ * is the port masked. Nothing to do while simd's own registration of the
+ * end has not reported yet: it listens for us.
+ */
+static int sim_evt_arm(struct platform_evtchn *e, uint32_t port, struct sim_evt_end *end)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT,
+				  .data.u64 = SIMD_EVT_DATA(end->id, port) };
+
+	if (end->fd < 0 || end->first)
+		return 0;
+	if (!end->reg && epoll_ctl(e->ep, EPOLL_CTL_ADD, end->fd, &ev) == 0) {
+		end->reg = true;
+		return 0;
+	}
+	/* Registered by us, or EEXIST: simd's registration, disarmed by its
+	 * report, happens to have our descriptor number (epoll knows an end
+	 * by file and number); it is as good as ours. */
+	if (!end->reg && errno != EEXIST)
+		return -errno;
+	end->reg = true;
+	return epoll_ctl(e->ep, EPOLL_CTL_MOD, end->fd, &ev) < 0 ? -errno : 0;
+}
+
+/* Listen for the port (it is not masked). */
+static int sim_evt_listen(struct platform_evtchn *e, uint32_t port)
+{
+	struct sim_evt_port *pt = &e->port[port];
+	int r = sim_evt_arm(e, port, &pt->old), r2 = sim_evt_arm(e, port, &pt->cur);
+
+	return r < 0 ? r : r2;
+}
+
+static void sim_evt_unregister(struct platform_evtchn *e, struct sim_evt_end *end)
+{
+	if (end->reg)
+		epoll_ctl(e->ep, EPOLL_CTL_DEL, end->fd, NULL);
+	end->reg = false;
+}
+
+static void sim_evt_end_close(struct platform_evtchn *e, struct sim_evt_end *end)
+{
+	if (end->fd < 0)
+		return;
+	sim_evt_unregister(e, end);
+	close(end->fd);
+	*end = (struct sim_evt_end){ .fd = -1 };
+}
+
+static struct sim_evt_end *sim_evt_end_find(struct sim_evt_port *pt, uint32_t id)
+{
+	if (pt->cur.fd >= 0 && pt->cur.id == id)
+		return &pt->cur;
+	if (pt->old.fd >= 0 && pt->old.id == id)
+		return &pt->old;
+	return NULL;
+}
+
+/*
+ * A new channel for port: fd (with simd's id for it) becomes the end sends
+ * go to. The end it replaces was revoked (simd binds a port again only
+ * after its last channel closed) but may hold notifications we have not
+ * taken, which Xen would keep pending: then it stays, as pt->old, until the
+ * port fires. A third end with notifications adds nothing (they coalesce)
+ * and is closed. first: simd registered the end in our epoll instance.
+ */
+static void sim_evt_install(struct platform_evtchn *e, uint32_t port, int fd, uint32_t id,
+			    bool first)
+{
+	struct sim_evt_port *pt = &e->port[port];
+	char c;
+
+	if (pt->cur.fd >= 0) {
+		if (pt->old.fd < 0 && recv(pt->cur.fd, &c, sizeof(c), MSG_PEEK | MSG_DONTWAIT) >= 0)
+			pt->old = pt->cur;
+		else
+			sim_evt_end_close(e, &pt->cur);
+	}
+	pt->cur = (struct sim_evt_end){ .fd = fd, .id = id, .first = first && pt->fired != id };
+	pt->fired = 0;
+	if (!pt->masked)
+		sim_evt_listen(e, port);
+}
+
+/*
+ * Take the channel ends simd sent on the handle's event socket (the other
+ * side bound one of our ports); the number taken. Each names the
+ * incarnation of our binding of the port: one for a port we have closed
+ * since, its number maybe reused, is closed unused.
+ */
+static unsigned sim_evt_read_events(struct platform_evtchn *e)
+{
+	unsigned got = 0;
+
+	/* Bounded by what simd can queue; the constant only guards the loop. */
+	for (unsigned i = 0; e->ev >= 0 && i < 4 * SIMD_MAX_PORTS; i++) {
+		struct simd_msg m;
+		int fds[SIMD_MAX_FDS];
+		unsigned n;
+		int r = simd_msg_recv(e->ev, &m, fds, &n);
+		uint32_t port;
+
+		if (r == -EAGAIN)
+			break;
+		if (r == -EBADMSG)
+			continue;
+		if (r < 0) {
+			close(e->ev);  /* simd is gone: nothing more will come */
+			e->ev = -1;
+			break;
+		}
+		got++;
+		port = m.arg[0];
+		if (m.op == SIMD_OP_EVTCHN_CHANNEL && n == 1 && port > 0 && port < SIMD_MAX_PORTS &&
+		    e->port[port].bound && e->port[port].inc == m.arg[1]) {
+			sim_evt_install(e, port, fds[0], m.arg[2], true);
+			continue;
+		}
+		sim_fds_close(fds, n);
+	}
+	return got;
+}
+
+/*
+ * Be up to date with the channels simd made for our ports. Normally that is
+ * reading the event socket; only if we let it fill up does simd keep ends
+ * back (its count is on the shared page), and then we ask for them.
+ */
+static void sim_evt_events(struct platform_evtchn *e)
+{
+	sim_evt_read_events(e);
+	for (int i = 0; i < 64 && e->ev >= 0 && __atomic_load_n(e->kept, __ATOMIC_ACQUIRE); i++) {
+		struct simd_msg m = { .op = SIMD_OP_EVTCHN_FLUSH, .arg = { e->handle } };
+		int r;
+
+		pthread_mutex_lock(&e->p->lock);
+		r = sim_call(e->p, &m, NULL, 0, NULL, NULL);
+		pthread_mutex_unlock(&e->p->lock);
+		if (r < 0 || sim_evt_read_events(e) == 0)
+			break;
+	}
+}
+
+static void sim_evt_port_drop(struct platform_evtchn *e, uint32_t port)
+{
+	struct sim_evt_port *pt = &e->port[port];
+
+	sim_evt_end_close(e, &pt->old);
+	sim_evt_end_close(e, &pt->cur);
+	pt->bound = false;
+	pt->masked = false;
+	pt->fired = 0;
+}
+
+static void sim_evt_free(struct platform_evtchn *e)
+{
+	for (uint32_t port = 1; port < SIMD_MAX_PORTS; port++)
+		sim_evt_port_drop(e, port);
+	if (e->ev >= 0)
+		close(e->ev);
+	if (e->ep >= 0)
+		close(e->ep);
+	if (e->kept != MAP_FAILED)
+		munmap((void *)e->kept, SIMD_PAGE_SIZE);
+	free(e);
+}
+
 static struct platform_evtchn *sim_evtchn_open(struct platform *p)
 {
 	struct platform_evtchn *e = calloc(1, sizeof(*e));
 	struct simd_msg m = { .op = SIMD_OP_EVTCHN_OPEN };
-	int fds[2];
-	unsigned n = 2;
+	int fds[3];
+	unsigned n = 3;
 	int r;
 
 	if (!e)
 		return NULL;
+	e->p = p;
+	e->only_domid = -1;
+	e->kept = MAP_FAILED;
+	for (uint32_t port = 0; port < SIMD_MAX_PORTS; port++)
+		e->port[port].cur.fd = e->port[port].old.fd = -1;
 	pthread_mutex_lock(&p->lock);
 	r = sim_call(p, &m, NULL, 0, fds, &n);
 	pthread_mutex_unlock(&p->lock);
@@ -1044,21 +1295,19 @@ static struct platform_evtchn *sim_evtchn_open(struct platform *p)
 		errno = -r;
 		return NULL;
 	}
-	e->p = p;
-	e->only_domid = -1;
 	e->handle = m.arg[0];
-	e->efd = fds[0];
-	e->bits = mmap(NULL, SIMD_MAX_PORTS / 8, PROT_READ | PROT_WRITE, MAP_SHARED, fds[1], 0);
-	close(fds[1]);
-	if (e->bits == MAP_FAILED) {
-		r = errno;
+	e->ep = fds[0];
+	e->ev = fds[1];
+	e->kept = mmap(NULL, SIMD_PAGE_SIZE, PROT_READ, MAP_SHARED, fds[2], 0);
+	close(fds[2]);
+	if (e->kept == MAP_FAILED) {
 		struct simd_msg c = { .op = SIMD_OP_EVTCHN_CLOSE, .arg = { e->handle } };
 
+		r = errno;
 		pthread_mutex_lock(&p->lock);
 		sim_call(p, &c, NULL, 0, NULL, NULL);
 		pthread_mutex_unlock(&p->lock);
-		close(e->efd);
-		free(e);
+		sim_evt_free(e);
 		errno = r;
 		return NULL;
 	}
@@ -1068,39 +1317,50 @@ static struct platform_evtchn *sim_evtchn_open(struct platform *p)
 static void sim_evtchn_close(struct platform_evtchn *e)
 {
 	struct simd_msg m = { .op = SIMD_OP_EVTCHN_CLOSE };
+	struct platform *p;
 
 	if (!e)
 		return;
+	p = e->p;
+	/* simd first: once it has revoked the channels and dropped its copies,
+	 * closing our ends releases them, and with them every registration. */
 	m.arg[0] = e->handle;
-	pthread_mutex_lock(&e->p->lock);
-	sim_call(e->p, &m, NULL, 0, NULL, NULL);
-	pthread_mutex_unlock(&e->p->lock);
-	munmap(e->bits, SIMD_MAX_PORTS / 8);
-	close(e->efd);
-	free(e);
+	pthread_mutex_lock(&p->lock);
+	sim_call(p, &m, NULL, 0, NULL, NULL);
+	pthread_mutex_unlock(&p->lock);
+	sim_evt_free(e);
 }
 
 static int sim_evtchn_fd(struct platform_evtchn *e)
 {
-	return e->efd;
+	return e->ep;
 }
 
+/* ALLOC_UNBOUND or BIND (m), and the new port's local state: the port or -errno. */
 static int sim_evtchn_bind_common(struct platform_evtchn *e, struct simd_msg *m)
 {
-	int r;
+	bool bind = m->op == SIMD_OP_EVTCHN_BIND;
+	unsigned n = bind ? 1 : 0;
+	int end = -1, r;
+	uint32_t port;
 
 	pthread_mutex_lock(&e->p->lock);
-	r = sim_call(e->p, m, NULL, 0, NULL, NULL);
-	if (r >= 0) {
-		if (m->arg[0] == 0 || m->arg[0] >= SIMD_MAX_PORTS) {
-			r = -EPROTO;
-		} else {
-			e->bound[m->arg[0]] = 1;
-			r = (int)m->arg[0];
-		}
-	}
+	r = sim_call(e->p, m, NULL, 0, &end, &n);
 	pthread_mutex_unlock(&e->p->lock);
-	return r;
+	if (r < 0)
+		return r;
+	port = m->arg[0];
+	if (port == 0 || port >= SIMD_MAX_PORTS) {
+		if (end >= 0)
+			close(end);
+		return -EPROTO;
+	}
+	sim_evt_port_drop(e, port);  /* nothing there unless simd and we disagree */
+	e->port[port].bound = true;
+	e->port[port].inc = m->arg[1];
+	if (bind)
+		sim_evt_install(e, port, end, m->arg[2], false);  /* pending: simd sent one */
+	return (int)port;
 }
 
 static int sim_evtchn_alloc_unbound(struct platform_evtchn *e, uint16_t remote_domid)
@@ -1135,53 +1395,100 @@ static int sim_evtchn_bind_interdomain(struct platform_evtchn *e, uint16_t remot
 
 static int sim_evtchn_notify(struct platform_evtchn *e, uint32_t port)
 {
-	int r;
+	struct sim_evt_port *pt;
 
-	if (port >= SIMD_MAX_PORTS || !e->bound[port])
+	if (port >= SIMD_MAX_PORTS || !e->port[port].bound)
 		return -ENOTCONN;  /* as the Linux evtchn device */
-	pthread_mutex_lock(&e->p->lock);
-	r = sim_oneway(e->p, SIMD_OP_EVTCHN_NOTIFY, e->handle, port);
-	pthread_mutex_unlock(&e->p->lock);
-	return r;
+	pt = &e->port[port];
+	if (pt->cur.fd < 0)
+		sim_evt_events(e);  /* has the other side bound it since we looked? */
+	for (int tries = 0; pt->cur.fd >= 0 && tries < 3; tries++) {
+		int fd = pt->cur.fd;
+
+		/* EAGAIN: the peer has its fill queued already, and one pending
+		 * notification is as good as many. */
+		if (send(fd, "", 0, MSG_DONTWAIT | MSG_NOSIGNAL) == 0 || errno == EAGAIN)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		/* EPIPE: the channel was revoked; a newer one may be waiting. */
+		sim_evt_events(e);
+		if (pt->cur.fd == fd)
+			break;
+	}
+	return 0;  /* unbound or closed by the peer: dropped, as Xen drops it */
 }
 
 static int sim_evtchn_pending(struct platform_evtchn *e)
 {
-	const unsigned words = SIMD_MAX_PORTS / 32;
-	uint64_t cnt;
+	/* A pass that returns nothing consumed a report, so this only guards. */
+	for (unsigned pass = 0; pass < 2 * SIMD_MAX_PORTS; pass++) {
+		struct epoll_event ev;
+		struct sim_evt_port *pt;
+		struct sim_evt_end *end;
+		uint32_t port, id;
+		bool first;
+		int n = epoll_wait(e->ep, &ev, 1, 0), got = 0;
 
-	for (int pass = 0; pass < 2; pass++) {
-		for (unsigned k = 0; k < words; k++) {
-			unsigned w = (e->cursor / 32 + k) % words;
-			uint32_t v = __atomic_load_n(&e->bits[w], __ATOMIC_ACQUIRE);
-
-			while (v) {
-				unsigned b = (unsigned)__builtin_ctz(v);
-				uint32_t m = 1u << b;
-
-				if (__atomic_fetch_and(&e->bits[w], ~m, __ATOMIC_ACQ_REL) & m) {
-					e->cursor = w * 32 + b + 1;
-					return (int)(w * 32 + b);
-				}
-				v &= ~m;
-			}
-		}
-		if (pass == 0 && read(e->efd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
 			return -errno;
+		if (n == 0)
+			return -EAGAIN;
+		port = (uint32_t)ev.data.u64 & ~SIMD_EVT_FIRST;
+		id = (uint32_t)(ev.data.u64 >> 32);
+		first = ev.data.u64 & SIMD_EVT_FIRST;
+		if (port >= SIMD_MAX_PORTS || !e->port[port].bound)
+			continue;  /* a port closed since */
+		pt = &e->port[port];
+		end = sim_evt_end_find(pt, id);
+		if (!end && first) {
+			sim_evt_events(e);  /* the end simd announced: read it now */
+			end = sim_evt_end_find(pt, id);
+		}
+		if (!end) {
+			if (first)
+				pt->fired = id;  /* kept back by simd: we listen when it comes */
+			continue;
+		}
+		if (first)
+			end->first = false;  /* from now on we listen to it ourselves */
+		if (pt->masked)
+			continue;  /* a new channel's first report while masked: it waits */
+		/* Take everything the port has: one event, however many ends. */
+		if (pt->old.fd >= 0) {
+			got = sim_evt_take(pt->old.fd);
+			sim_evt_end_close(e, &pt->old);  /* revoked and now empty */
+		}
+		if (pt->cur.fd >= 0)
+			got |= sim_evt_take(pt->cur.fd);
+		if (got) {
+			/* Fired: masked until unmask. The reported end is disarmed;
+			 * if it was the old one, the current one must not report. */
+			if (end != &pt->cur)
+				sim_evt_unregister(e, &pt->cur);
+			pt->masked = true;
+			return (int)port;
+		}
+		sim_evt_listen(e, port);  /* a spurious report: listen again */
 	}
 	return -EAGAIN;
 }
 
 static int sim_evtchn_unmask(struct platform_evtchn *e, uint32_t port)
 {
-	int r;
+	struct sim_evt_port *pt;
 
-	if (port >= SIMD_MAX_PORTS || !e->bound[port])
+	if (port >= SIMD_MAX_PORTS || !e->port[port].bound)
 		return 0;  /* the Linux evtchn device ignores unknown ports */
-	pthread_mutex_lock(&e->p->lock);
-	r = sim_oneway(e->p, SIMD_OP_EVTCHN_UNMASK, e->handle, port);
-	pthread_mutex_unlock(&e->p->lock);
-	return r;
+	pt = &e->port[port];
+	if (!pt->masked)
+		return 0;
+	pt->masked = false;
+	/* Re-armed, an end with notifications queued while masked reports at
+	 * once, and only once however many there are. */
+	return sim_evt_listen(e, port);
 }
 
 static int sim_evtchn_unbind(struct platform_evtchn *e, uint32_t port)
@@ -1189,17 +1496,14 @@ static int sim_evtchn_unbind(struct platform_evtchn *e, uint32_t port)
 	struct simd_msg m = { .op = SIMD_OP_EVTCHN_UNBIND, .arg = { e->handle, port } };
 	int r;
 
-	if (port >= SIMD_MAX_PORTS || !e->bound[port])
+	if (port >= SIMD_MAX_PORTS || !e->port[port].bound)
 		return -ENOTCONN;
+	/* simd first, as in close; the port takes nothing more either way. */
 	pthread_mutex_lock(&e->p->lock);
 	r = sim_call(e->p, &m, NULL, 0, NULL, NULL);
-	if (r >= 0) {
-		e->bound[port] = 0;
-		__atomic_fetch_and(&e->bits[port / 32], ~(1u << (port % 32)), __ATOMIC_ACQ_REL);
-		r = 0;
-	}
 	pthread_mutex_unlock(&e->p->lock);
-	return r;
+	sim_evt_port_drop(e, port);
+	return r < 0 ? r : 0;
 }
 
 static int sim_evtchn_status(struct platform_evtchn *e, uint32_t port, uint16_t *remote_domid,

@@ -5,13 +5,18 @@
  * -------------------
  * One single-threaded epoll loop over: the control socket (simd.sock,
  * SOCK_SEQPACKET, protocol in simd_proto.h), every control connection, the
- * embedded XenStore server (xs_server, privileged socket ./xenstored) and a
- * signalfd for SIGTERM / SIGINT. A connection becomes a process of a
- * domain with REGISTER; from then on its requests act on that domain, and
- * on the event-channel handles it opened itself. A guest domain is one
- * connection; dom0 may be several (simd_dom.c). Closing a connection,
- * however the process ends, closes that process's event-channel handles
- * (peers' ends of their ports revert to unbound). When it was the domain's
+ * embedded XenStore server (xs_server, privileged socket ./xenstored), the
+ * event-channel handles' event sockets that wait for room (one epoll of
+ * simd_evtchn.c's) and a signalfd for SIGTERM / SIGINT. Event-channel
+ * notifications never come here: they go straight from one domain's process
+ * to the other's (simd_evtchn.c), so a busy simd delays no event.
+ *
+ * A connection becomes a process of a domain with REGISTER; from then on
+ * its requests act on that domain, and on the event-channel handles it
+ * opened itself. A guest domain is one connection; dom0 may be several
+ * (simd_dom.c). Closing a connection, however the process ends, closes that
+ * process's event-channel handles (peers' ends of their ports revert to
+ * unbound). When it was the domain's
  * last process, that is domain death: the domain is marked dead in the
  * domain table (peers' grant operations on it now fail with
  * GNTST_bad_domain), its event channels are closed, every descriptor and
@@ -55,7 +60,7 @@
 #include "simd_proto.h"
 #include "xs_server.h"
 
-enum simd_tag_kind { TAG_LISTEN, TAG_SIGNAL, TAG_XS, TAG_CONN };
+enum simd_tag_kind { TAG_LISTEN, TAG_SIGNAL, TAG_XS, TAG_EVT, TAG_CONN };
 
 struct simd_tag {
 	enum simd_tag_kind kind;
@@ -72,7 +77,7 @@ struct simd {
 	char dir[PATH_MAX - 64];
 	char sock_path[PATH_MAX], xs_path[PATH_MAX], pid_path[PATH_MAX];
 	int ep, lfd, sfd, pid_fd;
-	struct simd_tag t_listen, t_signal, t_xs;
+	struct simd_tag t_listen, t_signal, t_xs, t_evt;
 	struct xs_server *xs;
 	struct simd_doms doms;
 	struct simd_conn *conns;
@@ -202,8 +207,8 @@ static bool simd_request(struct simd *s, struct simd_conn *c, struct simd_msg *m
 {
 	int out[SIMD_MAX_FDS];
 	unsigned nout = 0;
-	int own = -1;  /* an out descriptor to close after sending */
-	uint32_t op = m->op, st[3];
+	int own[2] = { -1, -1 };  /* out descriptors to close after sending (ours to give away) */
+	uint32_t op = m->op, st[3], inc, end_id;
 	struct simd_dom *dom = c->dom, *peer;
 	int r = 0;
 
@@ -231,50 +236,58 @@ static bool simd_request(struct simd *s, struct simd_conn *c, struct simd_msg *m
 		out[nout++] = peer->mem_fd;
 		break;
 	case SIMD_OP_XS_CONNECT:
-		r = simd_do_xs_connect(s, c, &own);
+		r = simd_do_xs_connect(s, c, &own[0]);
 		if (r == 0)
-			out[nout++] = own;
+			out[nout++] = own[0];
 		break;
 	case SIMD_OP_EVTCHN_OPEN:
-		r = simd_evtchn_open(dom, c, &m->arg[0], &out[0], &out[1]);
-		if (r == 0)
-			nout = 2;
+		r = simd_evtchn_open(dom, c, &m->arg[0], &out[0], &own[0], &own[1]);
+		if (r == 0) {
+			out[1] = own[0];
+			out[2] = own[1];
+			nout = 3;
+		}
 		break;
 	case SIMD_OP_EVTCHN_CLOSE:
 		r = simd_evtchn_close(&s->doms, dom, c, m->arg[0]);
 		break;
 	case SIMD_OP_EVTCHN_ALLOC_UNBOUND:
-		r = simd_evtchn_alloc_unbound(dom, c, m->arg[0], m->arg[1]);
+		r = simd_evtchn_alloc_unbound(dom, c, m->arg[0], m->arg[1], &inc);
 		if (r >= 0) {
+			memset(m->arg, 0, sizeof(m->arg));
 			m->arg[0] = (uint32_t)r;
+			m->arg[1] = inc;
 			r = 0;
 		}
 		break;
 	case SIMD_OP_EVTCHN_BIND:
-		r = simd_evtchn_bind(&s->doms, dom, c, m->arg[0], m->arg[1], m->arg[2]);
+		r = simd_evtchn_bind(&s->doms, dom, c, m->arg[0], m->arg[1], m->arg[2], &inc,
+				     &end_id, &out[0]);
 		if (r >= 0) {
+			memset(m->arg, 0, sizeof(m->arg));
 			m->arg[0] = (uint32_t)r;
+			m->arg[1] = inc;
+			m->arg[2] = end_id;
+			nout = 1;
 			r = 0;
 		}
 		break;
 	case SIMD_OP_EVTCHN_UNBIND:
 		r = simd_evtchn_unbind(&s->doms, dom, c, m->arg[0], m->arg[1]);
 		break;
+	case SIMD_OP_EVTCHN_FLUSH:
+		r = simd_evtchn_flush(&s->doms, dom, c, m->arg[0]);
+		if (r >= 0) {
+			memset(m->arg, 0, sizeof(m->arg));
+			m->arg[0] = (uint32_t)r;
+			r = 0;
+		}
+		break;
 	case SIMD_OP_EVTCHN_STATUS:
 		r = simd_evtchn_status(dom, m->arg[0], st);
 		if (r == 0)
 			memcpy(m->arg, st, sizeof(st));
 		break;
-	case SIMD_OP_EVTCHN_NOTIFY:
-		for (unsigned i = 0; i < nfds; i++)
-			close(fds[i]);
-		simd_evtchn_notify(&s->doms, dom, c, m->arg[0], m->arg[1]);
-		return true;  /* one-way */
-	case SIMD_OP_EVTCHN_UNMASK:
-		for (unsigned i = 0; i < nfds; i++)
-			close(fds[i]);
-		simd_evtchn_unmask(dom, c, m->arg[0], m->arg[1]);
-		return true;  /* one-way */
 	default:
 		r = -EINVAL;
 		break;
@@ -289,8 +302,9 @@ reply:
 		nout = 0;
 	}
 	r = simd_msg_send(c->fd, m, out, nout);
-	if (own >= 0)
-		close(own);
+	for (unsigned i = 0; i < 2; i++)
+		if (own[i] >= 0)
+			close(own[i]);
 	return r == 0;
 }
 
@@ -465,9 +479,11 @@ static int simd_setup(struct simd *s)
 	s->t_listen.kind = TAG_LISTEN;
 	s->t_signal.kind = TAG_SIGNAL;
 	s->t_xs.kind = TAG_XS;
+	s->t_evt.kind = TAG_EVT;
 	if ((r = simd_ep_add(s, s->lfd, &s->t_listen)) < 0 ||
 	    (r = simd_ep_add(s, s->sfd, &s->t_signal)) < 0 ||
-	    (r = simd_ep_add(s, xs_server_fd(s->xs), &s->t_xs)) < 0)
+	    (r = simd_ep_add(s, xs_server_fd(s->xs), &s->t_xs)) < 0 ||
+	    (r = simd_ep_add(s, s->doms.evt_ep, &s->t_evt)) < 0)
 		return r;
 	return 0;
 }
@@ -502,6 +518,9 @@ static void simd_run(struct simd *s)
 			case TAG_XS:
 				xs_server_run(s->xs);
 				break;
+			case TAG_EVT:
+				simd_evtchn_run(&s->doms);
+				break;
 			case TAG_CONN:
 				/* An earlier event in this batch may have closed a conn and freed it: safe,
 				 * because conns only close from their own events. */
@@ -532,6 +551,7 @@ int main(int argc, char **argv)
 	int c, r;
 
 	s.doms.gen_fd = -1;
+	s.doms.evt_ep = -1;
 	while ((c = getopt_long(argc, argv, "fdD:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':

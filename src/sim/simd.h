@@ -12,8 +12,9 @@
  * port owned by the event-channel handle that bound it, and each handle owned
  * by the connection that opened it: only that process may use it, and its
  * handles (so its ports) are closed when that process goes, as the Linux
- * evtchn device does when a process closes it. Delivering a port sets its bit
- * in the handle's pending bitmap and writes the handle's eventfd.
+ * evtchn device does when a process closes it. simd does not deliver
+ * notifications: a bound pair of ports is a socketpair between the two
+ * owners (simd_proto.h), which simd makes, hands out and revokes.
  */
 #ifndef XNB_SIM_SIMD_H
 #define XNB_SIM_SIMD_H
@@ -29,10 +30,13 @@ struct simd_conn;  /* simd.c's connection: only compared, never dereferenced her
 /* One event-channel port, in its domain's port array. */
 struct simd_evt_port {
 	uint8_t state;     /* EVTCHNSTAT_closed / _unbound / _interdomain */
-	bool masked;       /* fired and not yet unmasked */
-	bool pending;      /* notified while masked */
 	uint16_t rdom;     /* unbound: allowed remote; interdomain: peer */
 	uint32_t rport;    /* interdomain: peer's port */
+	uint32_t inc;      /* incarnation, from the handle, at alloc / bind */
+	uint32_t end_id;   /* the handle's id of the port's end */
+	int end;           /* simd's copy of the port's end of its channel (to
+	                    * revoke it), or of a revoked one still kept; or -1 */
+	bool kept;         /* end not sent to the owner yet: no room */
 	struct simd_evt_handle *h;  /* the handle that bound it */
 };
 
@@ -40,9 +44,14 @@ struct simd_evt_handle {
 	struct simd_evt_handle *next;
 	uint32_t id;
 	const struct simd_conn *owner;  /* the process that opened it */
-	int efd;           /* eventfd, also held by the domain */
-	int bits_fd;       /* pending bitmap memfd */
-	uint32_t *bits;
+	struct simd_dom *dom;
+	int ep;            /* simd's copy of the handle's epoll instance */
+	int ev;            /* simd's end of the event socket (send only) */
+	uint32_t *shared;  /* its page the client maps read-only: the kept count */
+	uint32_t next_inc; /* incarnation of its next port */
+	uint32_t next_end; /* id of its next end */
+	unsigned kept;     /* its ports with a kept end */
+	bool waiting;      /* ev is in the domains' evt_ep for EPOLLOUT */
 };
 
 struct simd_dom {
@@ -59,6 +68,7 @@ struct simd_doms {
 	struct simd_dom *dom[SIMD_MAX_DOMS];
 	uint32_t *gen;     /* the shared domain table */
 	int gen_fd;
+	int evt_ep;        /* epoll: event sockets with kept ends, for EPOLLOUT */
 	unsigned rover;    /* next fresh guest domid to try */
 };
 
@@ -110,24 +120,40 @@ void simd_dom_release(struct simd_doms *d, struct simd_dom *dom);
 
 /**
  * simd_evtchn_open() - a new event-channel handle of dom, owned by @owner.
- * @id, @efd, @bits_fd: receive its id and the descriptors to pass on (still
- * owned by simd).
+ * @id:     receives its id
+ * @ep:     receives its epoll instance, to pass on (simd keeps it)
+ * @evs:    receives the client's end of its event socket, to pass on
+ * @shared: receives the memfd of its shared page, to pass on
+ * The caller closes @evs and @shared after sending.
  * Return: 0, -EMFILE (owner has SIMD_MAX_EVTCHN_HANDLES), or -errno.
  */
 int simd_evtchn_open(struct simd_dom *dom, const struct simd_conn *owner, uint32_t *id,
-		     int *efd, int *bits_fd);
+		     int *ep, int *evs, int *shared);
 
 /** simd_evtchn_close() - unbind all of a handle's ports and free it. 0 or -errno. */
 int simd_evtchn_close(struct simd_doms *d, struct simd_dom *dom, const struct simd_conn *owner,
 		      uint32_t id);
 
-/** simd_evtchn_alloc_unbound() - EVTCHNOP_alloc_unbound: a port, or -errno. */
+/**
+ * simd_evtchn_alloc_unbound() - EVTCHNOP_alloc_unbound.
+ * @inc: receives the port's incarnation
+ * Return: the port, or -errno.
+ */
 int simd_evtchn_alloc_unbound(struct simd_dom *dom, const struct simd_conn *owner, uint32_t id,
-			      uint32_t rdom);
+			      uint32_t rdom, uint32_t *inc);
 
-/** simd_evtchn_bind() - EVTCHNOP_bind_interdomain: the local port, or -errno. */
+/**
+ * simd_evtchn_bind() - EVTCHNOP_bind_interdomain: make the channel, send the
+ * remote port's owner its end (or keep it), and set the new port pending.
+ * @inc:    receives the new port's incarnation
+ * @end_id: receives the id of the new port's end
+ * @end:    receives the new port's end of the channel, to pass on (simd
+ *          keeps it)
+ * Return: the local port, or -errno.
+ */
 int simd_evtchn_bind(struct simd_doms *d, struct simd_dom *dom, const struct simd_conn *owner,
-		     uint32_t id, uint32_t rdom, uint32_t rport);
+		     uint32_t id, uint32_t rdom, uint32_t rport, uint32_t *inc, uint32_t *end_id,
+		     int *end);
 
 /** simd_evtchn_unbind() - EVTCHNOP_close of a port this handle bound. 0 or -errno. */
 int simd_evtchn_unbind(struct simd_doms *d, struct simd_dom *dom, const struct simd_conn *owner,
@@ -136,13 +162,21 @@ int simd_evtchn_unbind(struct simd_doms *d, struct simd_dom *dom, const struct s
 /** simd_evtchn_status() - EVTCHNOP_status: out[0] state, out[1] rdom, out[2] rport. */
 int simd_evtchn_status(struct simd_dom *dom, uint32_t port, uint32_t out[3]);
 
-/** simd_evtchn_notify() - EVTCHNOP_send; invalid requests are dropped. */
-void simd_evtchn_notify(struct simd_doms *d, struct simd_dom *dom, const struct simd_conn *owner,
-			uint32_t id, uint32_t port);
+/**
+ * simd_evtchn_run() - evt_ep is readable: send kept ends to the event
+ * sockets that have room again.
+ */
+void simd_evtchn_run(struct simd_doms *d);
 
-/** simd_evtchn_unmask() - unmask a port, redelivering it if it is pending. */
-void simd_evtchn_unmask(struct simd_dom *dom, const struct simd_conn *owner, uint32_t id,
-			uint32_t port);
+/**
+ * simd_evtchn_flush() - the handle's owner has emptied its event socket and
+ * wants its kept ends now. Return: how many are still kept, or -errno.
+ */
+int simd_evtchn_flush(struct simd_doms *d, struct simd_dom *dom, const struct simd_conn *owner,
+		      uint32_t id);
+
+/** simd_evtchn_ports_init() - a new domain's port array: every port closed. */
+void simd_evtchn_ports_init(struct simd_evt_port *ports);
 
 /** simd_evtchn_owner_fini() - close every handle (and so port) that owner opened in dom. */
 void simd_evtchn_owner_fini(struct simd_doms *d, struct simd_dom *dom,

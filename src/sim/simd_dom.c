@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -43,9 +44,17 @@ int simd_doms_init(struct simd_doms *d)
 {
 	memset(d, 0, sizeof(*d));
 	d->rover = 1;
-	d->gen_fd = memfd_create("xnb-simd-domains", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (d->gen_fd < 0)
+	d->evt_ep = epoll_create1(EPOLL_CLOEXEC);
+	if (d->evt_ep < 0)
 		return -errno;
+	d->gen_fd = memfd_create("xnb-simd-domains", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (d->gen_fd < 0) {
+		int e = -errno;
+
+		close(d->evt_ep);
+		d->evt_ep = -1;
+		return e;
+	}
 	if (ftruncate(d->gen_fd, GEN_BYTES) < 0)
 		goto fail;
 	d->gen = mmap(NULL, GEN_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, d->gen_fd, 0);
@@ -64,8 +73,10 @@ fail:
 		if (d->gen)
 			munmap(d->gen, GEN_BYTES);
 		close(d->gen_fd);
+		close(d->evt_ep);
 		d->gen = NULL;
 		d->gen_fd = -1;
+		d->evt_ep = -1;
 		return e;
 	}
 }
@@ -79,8 +90,11 @@ void simd_doms_fini(struct simd_doms *d)
 		munmap(d->gen, GEN_BYTES);
 	if (d->gen_fd >= 0)
 		close(d->gen_fd);
+	if (d->evt_ep >= 0)
+		close(d->evt_ep);
 	d->gen = NULL;
 	d->gen_fd = -1;
+	d->evt_ep = -1;
 }
 
 /* Size of a memfd sealed against shrinking and growing, or -1. */
@@ -157,6 +171,7 @@ struct simd_dom *simd_dom_register(struct simd_doms *d, uint32_t want, int mem_f
 		errno = ENOMEM;
 		return NULL;
 	}
+	simd_evtchn_ports_init(dom->ports);
 	dom->domid = (uint16_t)id;
 	dom->mem_fd = mem_fd;
 	dom->gt_fd = gt_fd;

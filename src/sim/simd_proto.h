@@ -16,11 +16,9 @@
  * Messages. Every request and every reply is one struct simd_msg (32 bytes,
  * host byte order) in one SEQPACKET datagram, with up to SIMD_MAX_FDS file
  * descriptors as SCM_RIGHTS. A reply carries op | SIMD_REPLY and rc = 0 or
- * -errno; requests are answered in order, except NOTIFY and UNMASK, which are
- * one-way (never answered; invalid ones are dropped, as Xen drops a
- * notification on an unbound port). A malformed request (wrong size, unknown
- * op, op before REGISTER, bad fds) is answered with rc -EBADMSG / -EINVAL /
- * -EPROTO and does not affect anyone else.
+ * -errno; every request is answered, in order. A malformed request (wrong
+ * size, unknown op, op before REGISTER, bad fds) is answered with rc
+ * -EBADMSG / -EINVAL / -EPROTO and does not affect anyone else.
  *
  * A connection is one process of a domain. A guest domain is exactly one
  * connection, and closing it is domain death. Domain 0 may be several
@@ -43,16 +41,62 @@
  *                                                   socket (guests only;
  *                                                   dom0 uses ./xenstored)
  *   EVTCHN_OPEN          -                          0 handle
- *                                                   fds: eventfd, pending map
+ *                                                   fds: the handle's epoll
+ *                                                   instance, its event
+ *                                                   socket, its shared page
+ *                                                   (below)
  *   EVTCHN_CLOSE         0 handle                   -
- *   EVTCHN_ALLOC_UNBOUND 0 handle, 1 remote domid   0 port
- *   EVTCHN_BIND          0 handle, 1 remote domid,  0 port
- *                        2 remote port
+ *   EVTCHN_ALLOC_UNBOUND 0 handle, 1 remote domid   0 port, 1 incarnation
+ *   EVTCHN_BIND          0 handle, 1 remote domid,  0 port, 1 incarnation,
+ *                        2 remote port              2 end id
+ *                                                   fds: the port's end of
+ *                                                   the new channel
  *   EVTCHN_UNBIND        0 handle, 1 port           -
  *   EVTCHN_STATUS        0 port                     0 EVTCHNSTAT_*, 1 remote
  *                                                   domid, 2 remote port
- *   EVTCHN_NOTIFY        0 handle, 1 port           (one-way)
- *   EVTCHN_UNMASK        0 handle, 1 port           (one-way)
+ *   EVTCHN_FLUSH         0 handle                   0 ends still kept
+ *
+ * Notifications do not go through simd. Each bound pair of ports is a
+ * channel: a SOCK_DGRAM socketpair that simd makes at EVTCHN_BIND, one end
+ * for each port's owner. A notification is one datagram sent on our end;
+ * the peer's port is pending while datagrams are queued at its end, and the
+ * owner takes them all at once (they coalesce, as Xen's pending bit does).
+ * The ends' send buffers are the minimum, so a few datagrams fill a queue
+ * and more sends fail with EAGAIN: already pending. simd sends one datagram
+ * toward the binder before handing the ends out (the new port starts
+ * pending, as in Xen). It keeps its own copy of both ends while the channel
+ * lives and, when either port is closed or its owner goes, shuts both down
+ * for writing (SHUT_WR): every later send on either end fails (EPIPE),
+ * while what was queued stays readable, and a datagram socket shows no end
+ * of file, so the revocation makes neither end readable. No datagram can
+ * cross from one socketpair to another, so a port bound again never sees
+ * what was sent on its earlier channel.
+ *
+ * The handle's epoll instance is made by simd, which keeps a copy: the
+ * owner of the port that was bound to (the unbound side) must hear of its
+ * end as soon as the peer notifies, before it has read it from the event
+ * socket. simd registers that end in the handle's epoll instance itself
+ * (EPOLLIN | EPOLLONESHOT, data SIMD_EVT_DATA(end id, port) | SIMD_EVT_FIRST)
+ * and sends it on the handle's event socket, a SOCK_SEQPACKET socketpair
+ * made at EVTCHN_OPEN (simd's end is shut for reading: the client cannot
+ * write to it). Both happen before simd answers the binder:
+ *   EVTCHN_CHANNEL       0 port, 1 incarnation,     fds: the port's end
+ *                        2 end id
+ * The event socket is not in the epoll instance: the first report of the
+ * end is what tells the owner to read it, so the epoll instance is readable
+ * only when a port has something pending. The incarnation is the one
+ * returned when the handle allocated or bound the port: a message with an
+ * older one (the port was closed, its number maybe reused) is stale and its
+ * end must be closed unused. End ids are per handle and unique, and name
+ * the end in every report. When the event socket is full (its owner does
+ * not read it), simd keeps the end and sends it when the socket drains; a
+ * later bind of the same port replaces a kept end, carrying its unread
+ * notifications over as one datagram on the new channel (Xen's pending bit
+ * outlives a channel). How many ends simd keeps for a handle is the first
+ * uint32_t of the handle's shared page (a sealed memfd the client can only
+ * map read-only): a client that has emptied its event socket and still
+ * sees a count asks for them with EVTCHN_FLUSH, so it never acts on a port
+ * whose newest end simd still holds.
  *
  * Shared memory:
  *  - memory memfd: the domain's grantable pages (frame n at offset n * 4096),
@@ -66,9 +110,8 @@
  *    generation[SIMD_MAX_DOMS]; odd = the domid is alive. simd increments it
  *    at registration and at death, so a cached peer is valid iff its
  *    generation equals the table's.
- *  - pending map memfd (one per event-channel handle): a bitmap of
- *    SIMD_MAX_PORTS bits; simd sets a port's bit and writes the handle's
- *    eventfd when the port fires; the domain test-and-clears bits.
+ *  - event-channel shared page (simd's, one per handle, read-only for its
+ *    client): uint32_t kept, the number of ends simd holds back (above).
  */
 #ifndef XNB_SIM_PROTO_H
 #define XNB_SIM_PROTO_H
@@ -101,10 +144,16 @@ enum simd_op {
 	SIMD_OP_EVTCHN_BIND,
 	SIMD_OP_EVTCHN_UNBIND,
 	SIMD_OP_EVTCHN_STATUS,
-	SIMD_OP_EVTCHN_NOTIFY,
-	SIMD_OP_EVTCHN_UNMASK,
+	SIMD_OP_EVTCHN_CHANNEL,  /* simd -> handle's event socket only, never a request */
+	SIMD_OP_EVTCHN_FLUSH,
 	SIMD_OP_MAX
 };
+
+/* epoll data of an end simd registers in a handle's epoll instance: the
+ * end's id, the port, and a flag telling the report apart from the owner's
+ * own registrations of its ends (which use SIMD_EVT_DATA without it). */
+#define SIMD_EVT_FIRST 0x80000000u
+#define SIMD_EVT_DATA(id, port) ((uint64_t)(id) << 32 | (uint32_t)(port))
 
 struct simd_msg {
 	uint32_t op;

@@ -478,7 +478,7 @@ static void test_hostile_client(void **state)
 	mfd[1] = memfd_create("y", MFD_CLOEXEC);
 	assert_int_equal(ftruncate(mfd[0], 4096), 0);
 	assert_int_equal(raw_call(fd, SIMD_OP_REGISTER, mfd, 2, &rep), -EINVAL);
-	assert_int_equal(raw_call(fd, SIMD_OP_EVTCHN_NOTIFY, mfd, 2, &rep), -EPROTO);
+	assert_int_equal(raw_call(fd, SIMD_OP_EVTCHN_STATUS, mfd, 2, &rep), -EPROTO);
 	close(mfd[0]);
 	close(mfd[1]);
 	/* simd is fine and serves others meanwhile. */
@@ -502,20 +502,27 @@ static void test_hostile_registered(void **state)
 	struct dfix *f = *state;
 	struct platform *p = f->ops->open(PLATFORM_DOMID_ANY);
 	int fd, rfds[SIMD_MAX_FDS];
-	struct simd_msg m = { .op = SIMD_OP_EVTCHN_NOTIFY, .arg = { 12345, 99999 } };
+	struct simd_msg m = { .op = SIMD_OP_EVTCHN_CHANNEL, .arg = { 12345, 99999 } };
 	unsigned rn;
 
 	assert_non_null(p);
 	fd = platform_sim_ctl_fd(p);
-	/* One-way garbage is dropped; requests with bad handles get errors. */
+	/* simd's own event message is no request; requests with bad handles get errors. */
 	assert_int_equal(simd_msg_send(fd, &m, NULL, 0), 0);
-	m.op = SIMD_OP_EVTCHN_UNMASK;
-	assert_int_equal(simd_msg_send(fd, &m, NULL, 0), 0);
-	m.op = SIMD_OP_EVTCHN_ALLOC_UNBOUND;
+	assert_int_equal(simd_msg_recv(fd, &m, rfds, &rn), 0);
+	assert_int_equal(m.op, SIMD_OP_EVTCHN_CHANNEL | SIMD_REPLY);
+	assert_int_equal(m.rc, -EINVAL);
+	m = (struct simd_msg){ .op = SIMD_OP_EVTCHN_ALLOC_UNBOUND, .arg = { 12345, 99999 } };
 	assert_int_equal(simd_msg_send(fd, &m, NULL, 0), 0);
 	assert_int_equal(simd_msg_recv(fd, &m, rfds, &rn), 0);
 	assert_int_equal(m.op, SIMD_OP_EVTCHN_ALLOC_UNBOUND | SIMD_REPLY);
 	assert_int_equal(m.rc, -EINVAL);
+	m = (struct simd_msg){ .op = SIMD_OP_EVTCHN_BIND, .arg = { 12345, 0, 1 } };
+	assert_int_equal(simd_msg_send(fd, &m, NULL, 0), 0);
+	assert_int_equal(simd_msg_recv(fd, &m, rfds, &rn), 0);
+	assert_int_equal(m.op, SIMD_OP_EVTCHN_BIND | SIMD_REPLY);
+	assert_int_equal(m.rc, -EINVAL);
+	assert_int_equal(rn, 0);
 	m = (struct simd_msg){ .op = SIMD_OP_REGISTER };
 	assert_int_equal(simd_msg_send(fd, &m, NULL, 0), 0);
 	assert_int_equal(simd_msg_recv(fd, &m, rfds, &rn), 0);
@@ -566,8 +573,6 @@ static void test_hostile_random(void **state)
 			}
 		}
 		assert_int_equal(simd_msg_send(fd, &m, NULL, 0), 0);
-		if (m.op == SIMD_OP_EVTCHN_NOTIFY || m.op == SIMD_OP_EVTCHN_UNMASK)
-			continue;
 		assert_int_equal(simd_msg_recv(fd, &rep, rfds, &rn), 0);
 		assert_int_equal(rep.op, m.op | SIMD_REPLY);
 		for (unsigned k = 0; k < rn; k++)
@@ -655,7 +660,7 @@ static int wait_port(const struct platform_ops *ops, struct platform_evtchn *e, 
 	return -ETIMEDOUT;
 }
 
-/* A raw request on a session's control socket: the rc (0 for one-way ops). */
+/* A raw request on a session's control socket: the rc. */
 static int ctl_req(struct platform *p, uint32_t op, uint32_t a0, uint32_t a1, uint32_t a2,
 		   struct simd_msg *rep)
 {
@@ -666,19 +671,11 @@ static int ctl_req(struct platform *p, uint32_t op, uint32_t a0, uint32_t a1, ui
 	if (!rep)
 		rep = &tmp;
 	assert_int_equal(simd_msg_send(fd, &m, NULL, 0), 0);
-	if (op == SIMD_OP_EVTCHN_NOTIFY || op == SIMD_OP_EVTCHN_UNMASK)
-		return 0;
 	assert_int_equal(simd_msg_recv(fd, rep, rfds, &rn), 0);
 	assert_int_equal(rep->op, op | SIMD_REPLY);
 	for (unsigned i = 0; i < rn; i++)
 		close(rfds[i]);
 	return rep->rc;
-}
-
-/* Make sure simd has handled everything p sent so far (a round trip). */
-static void ctl_sync(struct platform *p)
-{
-	assert_int_equal(ctl_req(p, SIMD_OP_EVTCHN_STATUS, 1, 0, 0, NULL), 0);
 }
 
 /* domid's generation as simd reports it to p (PEER), or -errno. */
@@ -795,18 +792,19 @@ static void test_dom0_processes(void **state)
 	assert_int_equal(ctl_req(b, SIMD_OP_EVTCHN_CLOSE, ha, 0, 0, NULL), -EBADF);
 	assert_int_equal(port_state(b, (uint32_t)la, NULL), EVTCHNSTAT_interdomain);
 	assert_int_equal(ctl_req(b, SIMD_OP_EVTCHN_ALLOC_UNBOUND, 9999, gdom, 0, NULL), -EINVAL);
-	/* B's unmask of A's port is dropped: the next notify stays pending. */
-	ctl_req(b, SIMD_OP_EVTCHN_UNMASK, ha, (uint32_t)la, 0, NULL);
-	ctl_sync(b);
+	/* Notify and unmask are no requests, so there is none for B to make
+	 * with A's handle: A's end of the channel is in A's process only. B's
+	 * own handle refuses A's port, and A's port stays masked: the guest's
+	 * next notify stays pending until A unmasks. */
+	assert_int_equal(ctl_req(b, SIMD_OP_EVTCHN_CHANNEL, ha, (uint32_t)la, 0, NULL), -EINVAL);
+	assert_int_equal(ops->evtchn_notify(eb, (uint32_t)la), -ENOTCONN);
+	assert_int_equal(ops->evtchn_unmask(eb, (uint32_t)la), 0);
 	assert_int_equal(ops->evtchn_notify(ge, (uint32_t)gport), 0);
-	ctl_sync(g);
 	assert_int_equal(wait_port(ops, ea, 200), -ETIMEDOUT);
 	assert_int_equal(ops->evtchn_unmask(ea, (uint32_t)la), 0);
 	assert_int_equal(wait_port(ops, ea, 2000), la);
 	assert_int_equal(ops->evtchn_unmask(ea, (uint32_t)la), 0);
-	/* B's notify through A's handle is dropped; A's own goes through. */
-	ctl_req(b, SIMD_OP_EVTCHN_NOTIFY, ha, (uint32_t)la, 0, NULL);
-	ctl_sync(b);
+	/* Nothing reached the guest from B; A's own notify goes through. */
 	assert_int_equal(wait_port(ops, ge, 200), -ETIMEDOUT);
 	assert_int_equal(ops->evtchn_notify(ea, (uint32_t)la), 0);
 	assert_int_equal(wait_port(ops, ge, 2000), gport);
@@ -816,11 +814,12 @@ static void test_dom0_processes(void **state)
 	m = ops->gnttab_map(gtb, gdom, ref, true, NULL);
 	assert_non_null(m);
 
-	/* A goes: only its handle (eventfd, pending map) and connection. */
+	/* A goes: only its handle (epoll instance, event socket), its channel
+	 * to the guest (simd's copies of both ends) and its connection. */
 	before_close = fixture_fd_count(f->simd.pid);
 	ops->evtchn_close(ea);
 	ops->close(a);
-	assert_int_equal(fixture_wait_fds(f->simd.pid, before_close - 3, 5000), before_close - 3);
+	assert_int_equal(fixture_wait_fds(f->simd.pid, before_close - 5, 5000), before_close - 5);
 	assert_int_equal(port_state(g, (uint32_t)gport, &rdom), EVTCHNSTAT_unbound);
 	assert_int_equal(rdom, 0);
 	assert_int_equal(dom_gen(g, 0), gen0);
