@@ -50,6 +50,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -445,9 +446,17 @@ static void simd_usage(FILE *f)
 
 static int simd_setup(struct simd *s)
 {
+	struct rlimit rl;
 	sigset_t set;
 	int r;
 
+	/* simd holds a descriptor per live event channel and per handle
+	 * (simd_evtchn.c), and the kernel bounds the descriptors it has in
+	 * flight to clients by the same limit: take all we are allowed. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (s->ep < 0)
 		return -errno;
