@@ -98,6 +98,7 @@ int fixture_simd_stop(struct simd_proc *s)
 
 	if (s->pid > 0) {
 		kill(s->pid, SIGTERM);
+		kill(s->pid, SIGCONT);  /* in case a failed test left it stopped */
 		if (waitpid(s->pid, &st, 0) == s->pid && WIFEXITED(st))
 			r = WEXITSTATUS(st);
 		s->pid = 0;
