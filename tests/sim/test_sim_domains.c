@@ -956,6 +956,114 @@ static void test_dom0_worker_killed(void **state)
 	ops->close(sv);
 }
 
+/*
+ * A backend process of dom0: bind the guest's two ports and keep both
+ * directions busy; with stop_after > 0, exit 0 once it has had that many
+ * events from the guest (a second backend), else until killed.
+ */
+static int child_busy_backend(uint16_t gdom, uint32_t gp1, uint32_t gp2, int stop_after)
+{
+	const struct platform_ops *ops = fixture_sim();
+	struct platform *w = ops->open(0);
+	struct platform_evtchn *e = w ? ops->evtchn_open(w) : NULL;
+	int l1, l2, got = 0;
+
+	if (!e)
+		return 10;
+	l1 = ops->evtchn_bind_interdomain(e, gdom, gp1);
+	l2 = ops->evtchn_bind_interdomain(e, gdom, gp2);
+	if (l1 <= 0 || l2 <= 0)
+		return 11;
+	for (int i = 0; i < 200000; i++) {
+		int r;
+
+		ops->evtchn_notify(e, (uint32_t)(i & 1 ? l1 : l2));
+		while ((r = ops->evtchn_pending(e)) > 0) {
+			ops->evtchn_unmask(e, (uint32_t)r);
+			got++;
+		}
+		if (stop_after > 0 && got >= stop_after)
+			return 0;
+		fixture_wait_fd(ops->evtchn_fd(e), 1);
+	}
+	return 12;
+}
+
+/* The guest side of test_peer_killed_mid_stream: events on either port in ms. */
+static int guest_events(const struct platform_ops *ops, struct platform_evtchn *e, uint32_t p1,
+			uint32_t p2, int ms)
+{
+	int got = 0;
+
+	for (int t = 0; t < ms; t++) {
+		int r;
+
+		ops->evtchn_notify(e, t & 1 ? p1 : p2);
+		while ((r = ops->evtchn_pending(e)) > 0) {
+			assert_true((uint32_t)r == p1 || (uint32_t)r == p2);
+			ops->evtchn_unmask(e, (uint32_t)r);
+			got++;
+		}
+		fixture_wait_fd(ops->evtchn_fd(e), 1);
+	}
+	return got;
+}
+
+/*
+ * A backend killed while both sides notify as fast as they can, and a new
+ * one binding the same guest ports (a worker's restart): the guest goes on
+ * with the new one, in both directions, never missing its notifications.
+ */
+static void test_peer_killed_mid_stream(void **state)
+{
+	struct dfix *f = *state;
+	const struct platform_ops *ops = f->ops;
+	struct platform *g = ops->open(PLATFORM_DOMID_ANY);
+	struct platform_evtchn *ge = g ? ops->evtchn_open(g) : NULL;
+	uint16_t gdom;
+	int p1, p2, st;
+	pid_t w1, w2;
+
+	assert_non_null(ge);
+	gdom = (uint16_t)ops->domid(g);
+	p1 = ops->evtchn_alloc_unbound(ge, 0);
+	p2 = ops->evtchn_alloc_unbound(ge, 0);
+	assert_true(p1 > 0 && p2 > 0);
+	for (int round = 0; round < 5; round++) {
+		w1 = fork();
+		assert_true(w1 >= 0);
+		if (w1 == 0)
+			_exit(child_busy_backend(gdom, (uint32_t)p1, (uint32_t)p2, 0));
+		assert_true(guest_events(ops, ge, (uint32_t)p1, (uint32_t)p2, 300) > 0);
+		kill(w1, SIGKILL);
+		assert_int_equal(waitpid(w1, &st, 0), w1);
+		assert_true(WIFSIGNALED(st));
+		for (int i = 0; i < 500; i++) {
+			if (ops->evtchn_status(ge, (uint32_t)p1, NULL, NULL) == EVTCHNSTAT_unbound &&
+			    ops->evtchn_status(ge, (uint32_t)p2, NULL, NULL) == EVTCHNSTAT_unbound)
+				break;
+			usleep(1000);
+		}
+		w2 = fork();
+		assert_true(w2 >= 0);
+		if (w2 == 0)
+			_exit(child_busy_backend(gdom, (uint32_t)p1, (uint32_t)p2, 100));
+		assert_true(guest_events(ops, ge, (uint32_t)p1, (uint32_t)p2, 300) > 0);
+		for (int t = 0; t < 5000 && waitpid(w2, &st, WNOHANG) == 0; t++)
+			guest_events(ops, ge, (uint32_t)p1, (uint32_t)p2, 1);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+		for (int i = 0; i < 500; i++) {
+			if (ops->evtchn_status(ge, (uint32_t)p1, NULL, NULL) == EVTCHNSTAT_unbound &&
+			    ops->evtchn_status(ge, (uint32_t)p2, NULL, NULL) == EVTCHNSTAT_unbound)
+				break;
+			usleep(1000);
+		}
+	}
+	ops->evtchn_close(ge);
+	ops->close(g);
+}
+
 /* The event-channel handle limit is per process, so many dom0 workers fit. */
 static void test_dom0_handle_limit_per_process(void **state)
 {
@@ -999,6 +1107,7 @@ int main(void)
 		T(test_dom0_processes),
 		T(test_dom0_worker_killed),
 		T(test_dom0_handle_limit_per_process),
+		T(test_peer_killed_mid_stream),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
