@@ -89,8 +89,12 @@
  *     (from the alloc / bind reply), so an end for a port we closed, whose
  *     number may have been reused since, is closed unused.
  * One case still wakes the caller for nothing: a port rebound by its peer
- * while masked gets its first report through simd's registration, which we
- * cannot disarm; pending() then returns -EAGAIN and the port fires at unmask.
+ * while masked (or while an old end still holds notifications) gets its
+ * first report through simd's registration, which we cannot disarm;
+ * pending() then returns -EAGAIN and the port fires at unmask. And one case
+ * still asks simd after a bind: a handle that let its event socket fill up
+ * (hundreds of binds unread) reads the ends simd kept back (EVTCHN_FLUSH),
+ * when the count on the handle's shared page says there are any.
  * The peer holds only its own end of each channel it shares with us: it can
  * make that one port of ours pending, or stop listening; datagrams it sends
  * with descriptors attached are read without a control buffer, which
@@ -98,10 +102,12 @@
  * Descriptors: a handle holds two (the epoll instance and the event socket)
  * plus one per port with a channel, two at most while an old end still
  * holds notifications after a rebinding; an unbound port holds none. A
- * worker (one guest, RLIMIT_NOFILE 256) with 64 single-queue vifs of split
- * event channels thus needs 128 for channel ends, beside its 64 TAPs. Once
- * a handle is open, only epoll_ctl, epoll_wait, recvfrom, sendto, recvmsg,
- * sendmsg and close are used, all in the worker's seccomp allow-list.
+ * worker (one guest, RLIMIT_NOFILE 256; about 24 descriptors of its own with
+ * one thread) with 64 single-queue vifs of split event channels thus needs
+ * 128 for channel ends beside its 64 TAPs: about 216. Each more queue of a
+ * vif costs a TAP and two ends. Once a handle is open, only epoll_ctl,
+ * epoll_wait, recvfrom, sendto, recvmsg, sendmsg and close are used, all in
+ * the worker's seccomp allow-list.
  *
  * XenStore goes through xs_client: dom0 opens XNB_SIM_DIR/xenstored, a guest
  * asks simd for a connection (XS_CONNECT) that xs_server treats as its own.
