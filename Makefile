@@ -23,7 +23,7 @@ DEB_PACKAGES = build-essential meson ninja-build pkg-config libxen-dev \
 	libcmocka-dev clang libclang-rt-14-dev valgrind xenstore-utils \
 	iproute2 iperf3 iputils-ping liburing-dev libseccomp-dev python3 gdb scdoc
 
-FUZZERS = fuzz_tx fuzz_rx fuzz_offload fuzz_front fuzz_xsvalue fuzz_ctrl fuzz_xs_server
+FUZZERS = fuzz_tx fuzz_rx fuzz_offload fuzz_front fuzz_xsvalue fuzz_ctrl fuzz_xs_server fuzz_xenbus
 
 PHONY_EXTRA = demo-engine bench-e2e
 .PHONY: install all deps build demo check test test-release test-san test-valgrind fuzz-build \
