@@ -885,6 +885,49 @@ static void connect_failure_closes_with_reason(void **st)
 	assert_int_equal(be_state(), XenbusStateConnected);
 }
 
+/* The backend's writes of its state node fail while set (a quota, say). */
+static int state_writes_fail;
+
+static int fail_state_writes(enum xbf_call call, const char *path)
+{
+	return call == XBF_CALL_WRITE && state_writes_fail && strcmp(path, BE "/state") == 0
+		       ? -ENOSPC : 0;
+}
+
+/*
+ * A state write that fails is no transition: the node keeps its value,
+ * our state too, and the next event writes it (a frontend never sees the
+ * node jump). Connected not written: the rings are let go, then taken again.
+ */
+static void state_write_failure_is_no_transition(void **st)
+{
+	(void)st;
+	xbf_inject = fail_state_writes;
+	state_writes_fail = 1;
+	toolstack_add();
+	start();
+	assert_string_equal(node_val(BE "/state"), "1");
+	assert_int_equal(the_vif()->state, XenbusStateInitialising);
+	assert_true(xbf_log_count("cannot write state 2") >= 1);
+	state_writes_fail = 0;
+	frontend(XenbusStateInitialising);
+	assert_int_equal(be_state(), XenbusStateInitWait);
+
+	hotplug("connected");
+	frontend_keys();
+	state_writes_fail = 1;
+	frontend(XenbusStateConnected);
+	assert_int_equal(be_state(), XenbusStateInitWait);
+	assert_int_equal(xbf_stub.connects, 1);
+	assert_false(the_vif()->connected);
+	state_writes_fail = 0;
+	frontend(XenbusStateConnected);
+	assert_int_equal(be_state(), XenbusStateConnected);
+	assert_int_equal(xbf_stub.connects, 2);
+	assert_true(the_vif()->connected);
+	ASSERT_WRITES(XenbusStateInitWait, XenbusStateConnected);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -924,6 +967,7 @@ int main(void)
 		T(single_event_channel),
 		T(connect_failure_closes_with_reason),
 		T(ctrl_ring_keys),
+		T(state_write_failure_is_no_transition),
 	};
 #undef T
 

@@ -130,14 +130,24 @@ static int write_state(struct vif *v, int to)
 	return rc;
 }
 
-static void set_state(struct vif *v, int to)
+/*
+ * Move @v to @to. Our state is what XenStore says, as with Linux's
+ * xenbus_switch_state: a write that fails is no transition (the frontend
+ * would otherwise see the next one jump from where the node still is),
+ * and the next event tries again. Returns whether @v is in @to now.
+ */
+static bool set_state(struct vif *v, int to)
 {
 	if (v->state == to)
-		return;
+		return true;
 	if (!xenbus_state_allowed(v->state, to)) {
 		log_limited(&v->rl, LOG_LVL_WARN, "vif%u.%u: refusing state change %d -> %d", v->domid,
 			    v->devid, v->state, to);
-		return;
+		return false;
+	}
+	if (write_state(v, to) != 0) {
+		log_warn("vif%u.%u: cannot write state %d", v->domid, v->devid, to);
+		return false;
 	}
 	if (to == XenbusStateInitWait) {
 		/* libxl starts the hotplug script when it sees this: so does our clock. */
@@ -145,30 +155,32 @@ static void set_state(struct vif *v, int to)
 		v->hotplug_checked = false;
 	}
 	v->state = to;
-	if (write_state(v, to) != 0)
-		log_warn("vif%u.%u: cannot write state %d", v->domid, v->devid, to);
+	return true;
 }
 
-/* Walk the table to @target through the states in between. */
+/* Walk the table to @target through the states in between (a failed write stops the walk). */
 static void go_state(struct vif *v, int target)
 {
-	for (int step = 0; step < 4 && v->state != target; step++) {
+	bool moved = true;
+
+	for (int step = 0; step < 4 && v->state != target && moved; step++) {
 		switch (v->state) {
 		case XenbusStateConnected:
 			vif_disconnect(v);
-			set_state(v, XenbusStateClosing);
+			moved = set_state(v, XenbusStateClosing);
 			break;
 		case XenbusStateInitWait:
-			set_state(v, target == XenbusStateConnected ? target : XenbusStateClosing);
+			moved = set_state(v, target == XenbusStateConnected ? target
+									 : XenbusStateClosing);
 			break;
 		case XenbusStateClosing:
 			vif_disconnect(v);
-			set_state(v, XenbusStateClosed);
+			moved = set_state(v, XenbusStateClosed);
 			break;
 		case XenbusStateClosed:
 		case XenbusStateInitialising:
 			v->broken[0] = '\0'; /* a new connection gets a fresh start */
-			set_state(v, XenbusStateInitWait);
+			moved = set_state(v, XenbusStateInitWait);
 			break;
 		default:
 			return;
@@ -531,7 +543,9 @@ static void try_connect(struct vif *v, bool resume)
 	rc = vif_connect(v, tx_ref, rx_ref, ev_tx, ev_rx, resume, why, sizeof(why));
 	if (rc)
 		{ fatal(v, why); return; }
-	set_state(v, XenbusStateConnected);
+	/* Not Connected after all: let go of the rings; the next event tries again. */
+	if (!set_state(v, XenbusStateConnected))
+		vif_disconnect(v);
 }
 
 /* Bring one vif in line with its frontend's and the toolstack's nodes. */
