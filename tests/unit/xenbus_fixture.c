@@ -176,8 +176,11 @@ bool xbf_settle(unsigned max_rounds)
 
 		memcpy(batch, events, n * sizeof(batch[0]));
 		nr_events = 0;
-		for (unsigned i = 0; i < n; i++)
+		for (unsigned i = 0; i < n; i++) {
+			if (getenv("TEST_XENBUS_VERBOSE"))
+				fprintf(stderr, "  event %s (round %u)\n", batch[i], round);
 			xenbus_note_event(&xbf_worker, &ev, batch[i]);
+		}
 		xenbus_watch_events(&xbf_worker, &ev);
 	}
 	return nr_events == 0;
@@ -233,6 +236,9 @@ static void backend_wrote(const char *path, const char *val)
 {
 	int devid = state_node_devid(path);
 	int to = atoi(val);
+
+	if (getenv("TEST_XENBUS_VERBOSE"))
+		fprintf(stderr, "  backend wrote %s = \"%s\"\n", path, val);
 
 	if (!path_under(path, GUEST_DIR) && !path_under(path, ERROR_DIR))
 		xbf_fail("backend wrote %s (\"%s\"): outside its dirs", path, val);
