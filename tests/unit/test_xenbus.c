@@ -928,6 +928,24 @@ static void state_write_failure_is_no_transition(void **st)
 	ASSERT_WRITES(XenbusStateInitWait, XenbusStateConnected);
 }
 
+/*
+ * The toolstack removes the vif while its frontend is still Closing (xl
+ * destroy of a guest shutting its netfront down): Closed and gone, the
+ * frontend's Closing taking nothing back through InitWait.
+ */
+static void removed_while_frontend_closing(void **st)
+{
+	(void)st;
+	start_connected();
+	frontend(XenbusStateClosing);
+	assert_int_equal(be_state(), XenbusStateClosing);
+	toolstack_remove();
+	assert_null(xbf_worker.vifs);
+	assert_int_equal(xbf_stub.gone, 1);
+	ASSERT_WRITES(XenbusStateInitWait, XenbusStateConnected, XenbusStateClosing,
+		      XenbusStateClosed);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -968,6 +986,7 @@ int main(void)
 		T(connect_failure_closes_with_reason),
 		T(ctrl_ring_keys),
 		T(state_write_failure_is_no_transition),
+		T(removed_while_frontend_closing),
 	};
 #undef T
 

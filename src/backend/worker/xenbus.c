@@ -602,7 +602,10 @@ static void evaluate(struct vif *v)
 			try_connect(v, false);
 		break;
 	case XenbusStateClosing:
-		go_state(v, XenbusStateClosing);
+		/* Closed is past Closing: walking back through InitWait would
+		 * write a state, whose event brings us here again, forever. */
+		if (v->state != XenbusStateClosed)
+			go_state(v, XenbusStateClosing);
 		break;
 	case XenbusStateClosed:
 	case XenbusStateUnknown:
