@@ -113,6 +113,9 @@ static int inject(enum xbf_call call, const char *path)
 		return 0;
 	faults.fired = true;
 	faults_ever = true;
+	if (getenv("TEST_XENBUS_VERBOSE"))
+		fprintf(stderr, "  call %u on %s failed with %d\n", call, path ? path : "-",
+			faults.err);
 	/* A conflict is what a commit mostly meets. */
 	return call == XBF_CALL_TX_COMMIT && (faults.err == -EIO || faults.err == -EINVAL)
 		       ? -EAGAIN : faults.err;

@@ -111,12 +111,16 @@ static int store(const char *path, const void *val, size_t len)
 	return 0;
 }
 
+static void toolstack_wrote(const char *path, const char *val, size_t len);
+
 int xbf_node_set_len(const char *path, const void *val, size_t len)
 {
 	int rc = store(path, val, len);
 
-	if (rc == 0)
+	if (rc == 0) {
+		toolstack_wrote(path, val, len);
 		xbf_fire(path);
+	}
 	return rc;
 }
 
@@ -127,9 +131,12 @@ int xbf_node_set(const char *path, const char *val)
 
 void xbf_node_rm(const char *path)
 {
-	for (int i = 0; i < XBF_NODES; i++)
-		if (nodes[i].used && path_under(nodes[i].path, path))
+	for (int i = 0; i < XBF_NODES; i++) {
+		if (nodes[i].used && path_under(nodes[i].path, path)) {
+			toolstack_wrote(nodes[i].path, NULL, 0);
 			nodes[i].used = false;
+		}
+	}
 	xbf_fire(path);
 }
 
@@ -216,6 +223,13 @@ void xbf_fe_path(char *buf, size_t len, unsigned devid, const char *key)
 		 key ? key : "");
 }
 
+/*
+ * What the toolstack (the caller) last wrote to vif @devid's backend state
+ * node since the backend's own last write: a state, or -1 (none, removed,
+ * or not a number).
+ */
+static int toolstack_state[XBF_DEVS];
+
 /* The devid of a backend state node @path, or -1 when it is not one we follow. */
 static int state_node_devid(const char *path)
 {
@@ -229,6 +243,18 @@ static int state_node_devid(const char *path)
 	if (strcmp(end, "/state") != 0 || devid >= XBF_DEVS)
 		return -1;
 	return (int)devid;
+}
+
+/* The caller wrote @val (@len bytes; NULL: removed) to @path: note it if a state node. */
+static void toolstack_wrote(const char *path, const char *val, size_t len)
+{
+	int devid = state_node_devid(path);
+	uint32_t st;
+
+	if (devid < 0)
+		return;
+	toolstack_state[devid] = val && xsvalue_parse_u32(val, len, &st) == 0 && st <= 8 ? (int)st
+											: -1;
 }
 
 /* The backend wrote @val to @path (applied now): check where, and the state table. */
@@ -251,13 +277,17 @@ static void backend_wrote(const char *path, const char *val)
 			xbf_be_writes[xbf_nr_be_writes] = to;
 		xbf_nr_be_writes++;
 	}
-	if (to != xbf_be_from[devid] && !xbf_allowed_by_spec(xbf_be_from[devid], to))
+	/* From our last write, or from what the toolstack wrote over it since. */
+	if (to != xbf_be_from[devid] && !xbf_allowed_by_spec(xbf_be_from[devid], to) &&
+	    (toolstack_state[devid] < 0 || !xbf_allowed_by_spec(toolstack_state[devid], to)))
 		xbf_fail("vif%u.%d: backend wrote state %d -> %d", GUEST, devid, xbf_be_from[devid],
 			 to);
-	if (!xenbus_state_allowed(xbf_be_from[devid], to) && to != xbf_be_from[devid])
+	if (to != xbf_be_from[devid] && !xenbus_state_allowed(xbf_be_from[devid], to) &&
+	    (toolstack_state[devid] < 0 || !xenbus_state_allowed(toolstack_state[devid], to)))
 		xbf_fail("vif%u.%d: backend wrote state %d -> %d, refused by its own table", GUEST,
 			 devid, xbf_be_from[devid], to);
 	xbf_be_from[devid] = to;
+	toolstack_state[devid] = -1;
 	if (to == XenbusStateClosing)
 		xbf_be_closes[devid]++;
 }
@@ -799,8 +829,10 @@ void xbf_reset(void)
 	xbf_stub.now_ms = 1000000;
 	xbf_evtchn_stat = EVTCHNSTAT_interdomain;
 	xbf_log[0] = '\0';
-	for (unsigned i = 0; i < XBF_DEVS; i++)
+	for (unsigned i = 0; i < XBF_DEVS; i++) {
 		xbf_be_from[i] = XenbusStateInitialising;
+		toolstack_state[i] = -1;
+	}
 	xbf_nr_be_writes = 0;
 	memset(xbf_be_closes, 0, sizeof(xbf_be_closes));
 	xbf_error_writes = 0;

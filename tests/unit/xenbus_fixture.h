@@ -18,8 +18,10 @@
  * the test, an abort in the fuzzer):
  *   - every state it writes to a vif's backend `state` node is a transition
  *     of the table written down in xbf_allowed_by_spec() (independently of
- *     the code's xenbus_state_allowed()), starting from Initialising for a
- *     vif it probes, or Connected for one it resumes (xenbus.h);
+ *     the code's xenbus_state_allowed()) from its last write, starting from
+ *     Initialising for a vif it probes, or Connected for one it resumes
+ *     (xenbus.h) - or from what the toolstack wrote there since (libxl
+ *     writes Closing to ask for a close);
  *   - it writes nothing outside the guest's backend dir and its error dir
  *     (never the frontend's nodes);
  *   - it never unwatches what it did not watch;
