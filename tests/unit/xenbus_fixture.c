@@ -261,7 +261,7 @@ static void toolstack_wrote(const char *path, const char *val, size_t len)
 static void backend_wrote(const char *path, const char *val)
 {
 	int devid = state_node_devid(path);
-	int to = atoi(val);
+	int to = atoi(val), ts;
 
 	if (getenv("TEST_XENBUS_VERBOSE"))
 		fprintf(stderr, "  backend wrote %s = \"%s\"\n", path, val);
@@ -277,13 +277,14 @@ static void backend_wrote(const char *path, const char *val)
 			xbf_be_writes[xbf_nr_be_writes] = to;
 		xbf_nr_be_writes++;
 	}
-	/* From our last write, or from what the toolstack wrote over it since. */
-	if (to != xbf_be_from[devid] && !xbf_allowed_by_spec(xbf_be_from[devid], to) &&
-	    (toolstack_state[devid] < 0 || !xbf_allowed_by_spec(toolstack_state[devid], to)))
+	/* From our last write, or from what the toolstack wrote over it since (or the same). */
+	ts = toolstack_state[devid];
+	if (to != xbf_be_from[devid] && to != ts && !xbf_allowed_by_spec(xbf_be_from[devid], to) &&
+	    (ts < 0 || !xbf_allowed_by_spec(ts, to)))
 		xbf_fail("vif%u.%d: backend wrote state %d -> %d", GUEST, devid, xbf_be_from[devid],
 			 to);
-	if (to != xbf_be_from[devid] && !xenbus_state_allowed(xbf_be_from[devid], to) &&
-	    (toolstack_state[devid] < 0 || !xenbus_state_allowed(toolstack_state[devid], to)))
+	if (to != xbf_be_from[devid] && to != ts && !xenbus_state_allowed(xbf_be_from[devid], to) &&
+	    (ts < 0 || !xenbus_state_allowed(ts, to)))
 		xbf_fail("vif%u.%d: backend wrote state %d -> %d, refused by its own table", GUEST,
 			 devid, xbf_be_from[devid], to);
 	xbf_be_from[devid] = to;
