@@ -946,6 +946,29 @@ static void removed_while_frontend_closing(void **st)
 		      XenbusStateClosed);
 }
 
+/*
+ * libxl removes a vif by writing online 0 and Closing into our state node,
+ * then waits for Closed there (10 s, then it gives up on the device): a vif
+ * Closed already (broken, refused, its frontend gone) must answer too.
+ */
+static void removal_of_a_closed_vif_answered(void **st)
+{
+	struct vif *v;
+
+	(void)st;
+	start_connected();
+	v = the_vif();
+	snprintf(v->broken, sizeof(v->broken), "request producer ran past the ring size");
+	v->connected = false;
+	xenbus_vif_broken(v);
+	settle();
+	assert_int_equal(be_state(), XenbusStateClosed);
+	toolstack_remove();
+	assert_string_equal(node_val(BE "/state"), "6");
+	assert_null(xbf_worker.vifs);
+	assert_int_equal(xbf_stub.gone, 1);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -987,6 +1010,7 @@ int main(void)
 		T(ctrl_ring_keys),
 		T(state_write_failure_is_no_transition),
 		T(removed_while_frontend_closing),
+		T(removal_of_a_closed_vif_answered),
 	};
 #undef T
 

@@ -560,10 +560,18 @@ static void evaluate(struct vif *v)
 	v->online = online != 0;
 	if (xs_read_u32(d, v->fe_path, "state", &fe_state) != 0)
 		fe_state = XenbusStateUnknown;
-	/* libxl asks for a close by writing our state node itself. */
+	/*
+	 * libxl asks for a close by writing our state node itself, and waits
+	 * for Closed there: a vif Closed already answers it again.
+	 */
 	if (!v->online && xs_read_u32(d, v->be_path, "state", &own) == 0 &&
-	    own == XenbusStateClosing && v->state != XenbusStateClosed)
-		go_state(v, XenbusStateClosed);
+	    own == XenbusStateClosing) {
+		if (v->state != XenbusStateClosed)
+			go_state(v, XenbusStateClosed);
+		else if (write_state(v, XenbusStateClosed) != 0)
+			log_warn("vif%u.%u: cannot write state %d", v->domid, v->devid,
+				 XenbusStateClosed);
+	}
 	/* Once Connected (or resumed so) the hotplug script is behind us. */
 	if (v->state != XenbusStateConnected) {
 		char val[32];
