@@ -13,8 +13,10 @@
  *   the frontend writes or removes one of its keys (state, ring refs, event
  *   channels, features, multi-queue and control ring keys, queue-N/...), a
  *   value from a dictionary of good and garbage numbers or raw bytes;
- *   the toolstack adds or removes a vif, writes online / hotplug-status /
- *   hotplug-error / rate / mtu / frontend, removes a whole dir;
+ *   the toolstack adds a vif (a devid neither its dir nor the backend
+ *   holds, as libxl does), removes one (online 0, Closing), writes online /
+ *   hotplug-status / hotplug-error / rate / mtu / frontend, removes a whole
+ *   dir or a key of the backend's (not its state node alone);
  *   the platform fails the next XenStore calls (quota, conflict, I/O),
  *   refuses vif_create (no TAP) or vif_connect, says the domain died;
  *   the data path breaks a vif; time passes (xenbus_tick); the worker is
@@ -279,13 +281,19 @@ static bool step(struct fuzz_input *in)
 		take_value(in, val, &len);
 		xbf_node_set_len(path, val, len);
 		break;
-	case 4:
-		xbf_be_path(path, sizeof(path), devid,
-			    be_keys[(arg & 0x7f) % (sizeof(be_keys) / sizeof(be_keys[0]))]);
+	case 4: { /* ... removes one (not our state node: a toolstack removes the dir) */
+		const char *key = be_keys[(arg & 0x7f) % (sizeof(be_keys) / sizeof(be_keys[0]))];
+
+		if (strcmp(key, "state") == 0)
+			break;
+		xbf_be_path(path, sizeof(path), devid, key);
 		xbf_node_rm(path);
 		break;
-	case 5:
-		xbf_toolstack_add(devid);
+	}
+	case 5: /* a vif added: as libxl does, only a devid nothing holds any more */
+		xbf_be_path(path, sizeof(path), devid, "online");
+		if (!find_vif(devid) && !xbf_node_val(path))
+			xbf_toolstack_add(devid);
 		break;
 	case 6:
 		xbf_toolstack_remove(devid);

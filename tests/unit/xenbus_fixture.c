@@ -117,6 +117,8 @@ int xbf_node_set_len(const char *path, const void *val, size_t len)
 {
 	int rc = store(path, val, len);
 
+	if (getenv("TEST_XENBUS_VERBOSE") && rc == 0)
+		fprintf(stderr, "  caller wrote %s = \"%.*s\"\n", path, (int)len, (const char *)val);
 	if (rc == 0) {
 		toolstack_wrote(path, val, len);
 		xbf_fire(path);
@@ -131,6 +133,8 @@ int xbf_node_set(const char *path, const char *val)
 
 void xbf_node_rm(const char *path)
 {
+	if (getenv("TEST_XENBUS_VERBOSE"))
+		fprintf(stderr, "  caller removed %s\n", path);
 	for (int i = 0; i < XBF_NODES; i++) {
 		if (nodes[i].used && path_under(nodes[i].path, path)) {
 			toolstack_wrote(nodes[i].path, NULL, 0);
