@@ -969,6 +969,42 @@ static void removal_of_a_closed_vif_answered(void **st)
 	assert_int_equal(xbf_stub.gone, 1);
 }
 
+/* Reads of the frontend's state fail while set (a XenStore hiccup at a worker's start). */
+static int fe_state_reads_fail;
+
+static int fail_fe_state_reads(enum xbf_call call, const char *path)
+{
+	return call == XBF_CALL_READ && fe_state_reads_fail && strcmp(path, FE "/state") == 0
+		       ? -EIO : 0;
+}
+
+/*
+ * A new worker that cannot read whether the frontend is Connected does not
+ * guess: it writes nothing over the Connected its predecessor left (a
+ * frontend would see Connected -> InitWait), and resumes once it can read.
+ */
+static void resume_not_guessed_on_a_read_error(void **st)
+{
+	(void)st;
+	toolstack_add();
+	frontend_keys();
+	node_set(FE "/state", "4");
+	node_set(BE "/state", "4");
+	xbf_inject = fail_fe_state_reads;
+	fe_state_reads_fail = 1;
+	start();
+	assert_int_equal(xbf_nr_be_writes, 0);
+	assert_int_equal(be_state(), XenbusStateConnected);
+	assert_int_equal(xbf_stub.connects, 0);
+	fe_state_reads_fail = 0;
+	node_set(BE "/mtu", "1500"); /* the next event in the guest's dir */
+	settle();
+	assert_int_equal(xbf_stub.connects, 1);
+	assert_true(xbf_stub.resume);
+	assert_int_equal(xbf_nr_be_writes, 0);
+	assert_int_equal(be_state(), XenbusStateConnected);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1011,6 +1047,7 @@ int main(void)
 		T(state_write_failure_is_no_transition),
 		T(removed_while_frontend_closing),
 		T(removal_of_a_closed_vif_answered),
+		T(resume_not_guessed_on_a_read_error),
 	};
 #undef T
 

@@ -386,8 +386,16 @@ static void probe(struct worker *d, unsigned domid, unsigned devid)
 	}
 	if (xs_read_u32(d, v->be_path, "mtu", &mtu) == 0 && mtu >= 68 && mtu <= TAP_MTU_MAX_SG)
 		v->mtu = mtu;
-	if (xs_read_u32(d, v->be_path, "state", &be_state) == 0 && be_state == XenbusStateConnected &&
-	    xs_read_u32(d, v->fe_path, "state", &fe_state) == 0 && fe_state == XenbusStateConnected) {
+	rc = xs_read_u32(d, v->be_path, "state", &be_state);
+	if (rc == 0 && be_state == XenbusStateConnected)
+		rc = xs_read_u32(d, v->fe_path, "state", &fe_state);
+	if (rc != 0 && rc != -ENOENT && rc != -EINVAL && rc != -ERANGE) {
+		/* Not readable now: whether to resume is not ours to guess (a fresh
+		 * start would write InitWait over a live Connected). Next event. */
+		vif_destroy(v);
+		return;
+	}
+	if (rc == 0 && be_state == XenbusStateConnected && fe_state == XenbusStateConnected) {
 		rc = watch_frontend(v, true);
 		if (rc) {
 			log_err("vif%u.%u: cannot watch %s: %s", domid, devid, v->fe_path, strerror(-rc));
