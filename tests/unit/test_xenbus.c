@@ -1005,6 +1005,48 @@ static void resume_not_guessed_on_a_read_error(void **st)
 	assert_int_equal(be_state(), XenbusStateConnected);
 }
 
+/* Watches of the frontend's nodes fail while set: always (2), or the multicast one (1). */
+static int fe_watches_fail;
+
+static int fail_fe_watches(enum xbf_call call, const char *path)
+{
+	if (call != XBF_CALL_WATCH || strncmp(path, FE "/", strlen(FE "/")) != 0)
+		return 0;
+	if (fe_watches_fail == 2 ||
+	    (fe_watches_fail == 1 && strcmp(path, FE "/request-multicast-control") == 0))
+		return -ENOSPC; /* xenstored's watch quota */
+	return 0;
+}
+
+/*
+ * A probe that cannot watch the frontend leaves nothing behind: no watch
+ * half set up (the next probe's would be refused as a duplicate, forever),
+ * and no write of its own (whose event would probe again at once, in a
+ * loop while the failure lasts). The next event in the dir tries again.
+ */
+static void probe_watch_failure_leaves_nothing(void **st)
+{
+	(void)st;
+	xbf_inject = fail_fe_watches;
+	fe_watches_fail = 2;
+	toolstack_add();
+	start();
+	assert_null(xbf_worker.vifs);
+	assert_false(watched(FE "/state"));
+	assert_int_equal(xbf_nr_be_writes, 0);
+	fe_watches_fail = 1;
+	node_set(BE "/mtu", "1500");
+	settle();
+	assert_null(xbf_worker.vifs);
+	assert_false(watched(FE "/state"));
+	fe_watches_fail = 0;
+	node_set(BE "/mtu", "1500");
+	settle();
+	assert_int_equal(be_state(), XenbusStateInitWait);
+	assert_true(watched(FE "/state"));
+	assert_true(watched(FE "/request-multicast-control"));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1048,6 +1090,7 @@ int main(void)
 		T(removed_while_frontend_closing),
 		T(removal_of_a_closed_vif_answered),
 		T(resume_not_guessed_on_a_read_error),
+		T(probe_watch_failure_leaves_nothing),
 	};
 #undef T
 

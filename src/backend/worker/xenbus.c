@@ -316,19 +316,28 @@ static void try_connect(struct vif *v, bool resume);
  */
 static const char *const fe_watched[] = { "state", "request-multicast-control" };
 
+/* All of them or (0 / -errno) none: a watch left behind would refuse the next probe's (EEXIST). */
 static int watch_frontend(struct vif *v, bool on)
 {
 	struct worker *d = v->d;
+	unsigned n = on ? 0 : sizeof(fe_watched) / sizeof(fe_watched[0]);
 	int rc = 0;
 
-	for (unsigned i = 0; i < sizeof(fe_watched) / sizeof(fe_watched[0]); i++) {
+	for (; on && n < sizeof(fe_watched) / sizeof(fe_watched[0]) && rc == 0; n++) {
 		char node[300];
 
-		snprintf(node, sizeof(node), "%s/%s", v->fe_path, fe_watched[i]);
-		if (on && rc == 0)
-			rc = d->ops->xs_watch(d->xs, node, v->watch_token);
-		else if (!on)
-			d->ops->xs_unwatch(d->xs, node, v->watch_token);
+		snprintf(node, sizeof(node), "%s/%s", v->fe_path, fe_watched[n]);
+		rc = d->ops->xs_watch(d->xs, node, v->watch_token);
+	}
+	if (rc)
+		n--; /* the one that failed */
+	if (on && rc == 0)
+		return 0;
+	while (n--) {
+		char node[300];
+
+		snprintf(node, sizeof(node), "%s/%s", v->fe_path, fe_watched[n]);
+		d->ops->xs_unwatch(d->xs, node, v->watch_token);
 	}
 	return rc;
 }
@@ -408,11 +417,17 @@ static void probe(struct worker *d, unsigned domid, unsigned devid)
 		try_connect(v, true);
 		return;
 	}
-	rc = publish_features(v);
-	if (rc == 0)
-		rc = watch_frontend(v, true);
+	/* Watch first: a probe that fails then has written nothing, whose event
+	 * would bring us back here at once. */
+	rc = watch_frontend(v, true);
+	if (rc == 0) {
+		rc = publish_features(v);
+		if (rc)
+			watch_frontend(v, false);
+	}
 	if (rc) {
-		log_err("vif%u.%u: cannot publish features: %s", domid, devid, strerror(-rc));
+		log_err("vif%u.%u: cannot watch the frontend or publish features: %s", domid, devid,
+			strerror(-rc));
 		vif_destroy(v);
 		return;
 	}
