@@ -97,9 +97,11 @@ static const char *const values[] = {
 
 /*
  * Errors the platform may answer any XenStore call with. Not -ENOENT: the
- * store says that of a node that is not there, and the fixture's nodes are.
+ * store says that of a node that is not there, and the fixture's nodes are;
+ * not -EINVAL either: it says that of a malformed request, and xs_util.h
+ * takes it, as its own -EINVAL, for a garbage value.
  */
-static const int errs[] = { -EIO, -EAGAIN, -ENOSPC, -EACCES, -E2BIG, -EINVAL };
+static const int errs[] = { -EIO, -EAGAIN, -ENOSPC, -EACCES, -E2BIG };
 
 /* Some call of this input was failed on purpose. */
 static bool faults_ever;
@@ -122,8 +124,7 @@ static int inject(enum xbf_call call, const char *path)
 		fprintf(stderr, "  call %u on %s failed with %d\n", call, path ? path : "-",
 			faults.err);
 	/* A conflict is what a commit mostly meets. */
-	return call == XBF_CALL_TX_COMMIT && (faults.err == -EIO || faults.err == -EINVAL)
-		       ? -EAGAIN : faults.err;
+	return call == XBF_CALL_TX_COMMIT && faults.err == -EIO ? -EAGAIN : faults.err;
 }
 
 static bool started;
