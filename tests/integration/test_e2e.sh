@@ -7,6 +7,8 @@
 #
 # usage: test_e2e.sh BUILD_DIR SOURCE_DIR
 set -u
+# gdb (the seccomp steps) may die with the worker it holds: no core files here.
+ulimit -c 0
 
 BUILD=$1
 SRC=$2
