@@ -86,7 +86,7 @@ NF=$!
 wait_for 10 sh -c "[ \"\$(xenstore-read /local/domain/0/backend/vif/$GOOD/0/state)\" = 4 ]" ||
 	fail "vif$GOOD.0 did not connect"
 wait_for 5 ip link show "vif$GOOD.0" || fail "no vif$GOOD.0"
-ip addr add "$HOST_G/24" dev "vif$GOOD.0"; ip link set "vif$GOOD.0" up
+ip addr replace "$HOST_G/24" dev "vif$GOOD.0"; ip link set "vif$GOOD.0" up
 wait_for 5 ip netns exec "$G" ip link show eth0 || fail "the good guest has no eth0"
 ip netns exec "$G" ip addr add "$IP_G/24" dev eth0
 ip netns exec "$G" ip link set eth0 up
