@@ -63,6 +63,11 @@ cleanup() {
 trap cleanup EXIT
 
 xnbctl() { "$BUILD/tools/xnbctl" "$@"; }
+# listening NETNS ADDR: until an iperf3 server listens there (a loaded
+# machine starts it later than a fixed sleep assumes).
+listening() {
+	wait_for 5 sh -c "${1:+ip netns exec $1 }ss -ltn | grep -q '$2:5201'" || true
+}
 be_state() { xenstore-read "/local/domain/0/backend/vif/$1/0/state" 2>/dev/null; }
 rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
 fds() { ls "/proc/$1/fd" | wc -l; }
@@ -95,11 +100,11 @@ WG=$(worker_pid $GOOD)
 [ -n "$WG" ] || fail "no worker for domain $GOOD"
 # Warm-up both ways, so that the baseline holds the pages TCP commits.
 ip netns exec "$G" iperf3 -s -1 -B "$IP_G" >/dev/null 2>&1 &
-sleep 0.3
-iperf3 -c "$IP_G" -t 1 -P 8 >/dev/null 2>&1 || fail "warm-up iperf3 host -> guest"
+listening "$G" "$IP_G"
+timeout 20 iperf3 -c "$IP_G" -t 1 -P 8 >"$DIR/warm.txt" 2>&1 || fail "warm-up iperf3 host -> guest: $(tail -3 "$DIR/warm.txt")"
 iperf3 -s -1 -B "$HOST_G" >/dev/null 2>&1 &
-sleep 0.3
-ip netns exec "$G" iperf3 -c "$HOST_G" -t 1 -P 8 >/dev/null 2>&1 || fail "warm-up iperf3 guest -> host"
+listening "" "$HOST_G"
+ip netns exec "$G" timeout 20 iperf3 -c "$HOST_G" -t 1 -P 8 >/dev/null 2>&1 || fail "warm-up iperf3 guest -> host"
 RSS0=$(rss "$WG") FDS0=$(fds "$WG") XNBD_FDS0=$(fds "$XNBD")
 ok "good guest $GOOD connected and answering, worker $WG: VmRSS $RSS0 kB, $FDS0 fds"
 
@@ -107,11 +112,11 @@ ok "good guest $GOOD connected and answering, worker $WG: VmRSS $RSS0 kB, $FDS0 
 good_traffic() {
 	ping -c 3 -i 0.2 -W 2 "$IP_G" >/dev/null || fail "$1: the good guest does not answer ping"
 	ip netns exec "$G" iperf3 -s -1 -B "$IP_G" >/dev/null 2>&1 &
-	sleep 0.3
+	listening "$G" "$IP_G"
 	timeout 20 iperf3 -c "$IP_G" -t 2 -J >"$DIR/tcp-h2g.json" 2>&1 ||
 		fail "$1: iperf3 host -> good guest did not complete"
 	iperf3 -s -1 -B "$HOST_G" >/dev/null 2>&1 &
-	sleep 0.3
+	listening "" "$HOST_G"
 	ip netns exec "$G" timeout 20 iperf3 -c "$HOST_G" -t 2 -J >"$DIR/tcp-g2h.json" 2>&1 ||
 		fail "$1: iperf3 good guest -> host did not complete"
 	python3 - "$DIR/tcp-h2g.json" "$DIR/tcp-g2h.json" <<'PY' || fail "$1: no TCP bytes moved"
