@@ -101,10 +101,10 @@ WG=$(worker_pid $GOOD)
 # Warm-up both ways, so that the baseline holds the pages TCP commits.
 ip netns exec "$G" iperf3 -s -1 -B "$IP_G" >/dev/null 2>&1 &
 listening "$G" "$IP_G"
-timeout 20 iperf3 -c "$IP_G" -t 1 -P 8 >"$DIR/warm.txt" 2>&1 || fail "warm-up iperf3 host -> guest: $(tail -3 "$DIR/warm.txt")"
+wait_for 10 timeout 20 iperf3 -c "$IP_G" -t 1 -P 8 >"$DIR/warm.txt" 2>&1 || fail "warm-up iperf3 host -> guest: $(tail -3 "$DIR/warm.txt")"
 iperf3 -s -1 -B "$HOST_G" >/dev/null 2>&1 &
 listening "" "$HOST_G"
-ip netns exec "$G" timeout 20 iperf3 -c "$HOST_G" -t 1 -P 8 >/dev/null 2>&1 || fail "warm-up iperf3 guest -> host"
+wait_for 10 ip netns exec "$G" timeout 20 iperf3 -c "$HOST_G" -t 1 -P 8 >/dev/null 2>&1 || fail "warm-up iperf3 guest -> host"
 RSS0=$(rss "$WG") FDS0=$(fds "$WG") XNBD_FDS0=$(fds "$XNBD")
 ok "good guest $GOOD connected and answering, worker $WG: VmRSS $RSS0 kB, $FDS0 fds"
 
