@@ -1047,6 +1047,39 @@ static void probe_watch_failure_leaves_nothing(void **st)
 	assert_true(watched(FE "/request-multicast-control"));
 }
 
+/* Reads of this node fail with -EIO (a XenStore hiccup) while set. */
+static const char *read_fails_at;
+
+static int fail_reads_at(enum xbf_call call, const char *path)
+{
+	return call == XBF_CALL_READ && read_fails_at && strcmp(path, read_fails_at) == 0 ? -EIO
+											   : 0;
+}
+
+/*
+ * A read of online or of the frontend's state that fails says nothing of
+ * them: the vif is left as it is until the next event, not taken for
+ * offline (removed) or for a frontend gone (closed).
+ */
+static void read_error_is_no_answer(void **st)
+{
+	(void)st;
+	start_connected();
+	xbf_inject = fail_reads_at;
+	read_fails_at = BE "/online";
+	node_set(BE "/mtu", "1500");
+	settle();
+	read_fails_at = FE "/state";
+	node_set(FE "/state", "4");
+	settle();
+	assert_int_equal(be_state(), XenbusStateConnected);
+	assert_true(the_vif()->connected);
+	assert_int_equal(xbf_stub.disconnects, 0);
+	read_fails_at = NULL;
+	frontend(XenbusStateClosing);
+	assert_int_equal(be_state(), XenbusStateClosing);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1091,6 +1124,7 @@ int main(void)
 		T(removal_of_a_closed_vif_answered),
 		T(resume_not_guessed_on_a_read_error),
 		T(probe_watch_failure_leaves_nothing),
+		T(read_error_is_no_answer),
 	};
 #undef T
 

@@ -70,6 +70,16 @@ bool xenbus_state_allowed(int from, int to)
 	}
 }
 
+/*
+ * A read that failed for the platform's reasons (I/O, permission, quota),
+ * not because the node is absent (-ENOENT) or holds garbage (-EINVAL,
+ * -ERANGE): it says nothing of the node, so nothing is decided on it.
+ */
+static bool read_failed(int rc)
+{
+	return rc != 0 && rc != -ENOENT && rc != -EINVAL && rc != -ERANGE;
+}
+
 static struct xs_util xsu(const struct worker *d)
 {
 	return (struct xs_util){ d->ops, d->xs };
@@ -398,7 +408,7 @@ static void probe(struct worker *d, unsigned domid, unsigned devid)
 	rc = xs_read_u32(d, v->be_path, "state", &be_state);
 	if (rc == 0 && be_state == XenbusStateConnected)
 		rc = xs_read_u32(d, v->fe_path, "state", &fe_state);
-	if (rc != 0 && rc != -ENOENT && rc != -EINVAL && rc != -ERANGE) {
+	if (read_failed(rc)) {
 		/* Not readable now: whether to resume is not ours to guess (a fresh
 		 * start would write InitWait over a live Connected). Next event. */
 		vif_destroy(v);
@@ -577,11 +587,18 @@ static void evaluate(struct vif *v)
 	struct worker *d = v->d;
 	uint32_t fe_state = XenbusStateUnknown, online = 1, own;
 	enum hotplug hp = HOTPLUG_READY;
+	int rc;
 
-	if (xs_read_u32(d, v->be_path, "online", &online) != 0)
+	rc = xs_read_u32(d, v->be_path, "online", &online);
+	if (read_failed(rc))
+		return; /* says nothing of it: as it is until the next event */
+	if (rc)
 		online = 0; /* gone or garbage: the toolstack is tearing down */
 	v->online = online != 0;
-	if (xs_read_u32(d, v->fe_path, "state", &fe_state) != 0)
+	rc = xs_read_u32(d, v->fe_path, "state", &fe_state);
+	if (read_failed(rc))
+		return;
+	if (rc)
 		fe_state = XenbusStateUnknown;
 	/*
 	 * libxl asks for a close by writing our state node itself, and waits
