@@ -1080,6 +1080,24 @@ static void read_error_is_no_answer(void **st)
 	assert_int_equal(be_state(), XenbusStateClosing);
 }
 
+/* Nor does a failed read of hotplug-status lift the refusal of its "error". */
+static void hotplug_read_error_keeps_the_refusal(void **st)
+{
+	(void)st;
+	start_initwait();
+	hotplug("error");
+	assert_int_equal(be_state(), XenbusStateClosed);
+	xbf_inject = fail_reads_at;
+	read_fails_at = BE "/hotplug-status";
+	frontend(XenbusStateInitialising);
+	assert_int_equal(be_state(), XenbusStateClosed);
+	read_fails_at = NULL;
+	frontend(XenbusStateInitialising);
+	assert_int_equal(be_state(), XenbusStateClosed);
+	assert_int_equal(xbf_stub.connects, 0);
+	ASSERT_WRITES(XenbusStateInitWait, XenbusStateClosing, XenbusStateClosed);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1125,6 +1143,7 @@ int main(void)
 		T(resume_not_guessed_on_a_read_error),
 		T(probe_watch_failure_leaves_nothing),
 		T(read_error_is_no_answer),
+		T(hotplug_read_error_keeps_the_refusal),
 	};
 #undef T
 

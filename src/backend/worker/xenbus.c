@@ -238,6 +238,7 @@ enum hotplug {
 	HOTPLUG_WAIT,  /* empty (libxl's placeholder) or anything unknown */
 	HOTPLUG_READY, /* "connected" */
 	HOTPLUG_ERROR, /* "error": the reason is in hotplug-error */
+	HOTPLUG_UNREADABLE, /* the read failed (read_failed()): no answer either way */
 };
 
 /*
@@ -257,9 +258,11 @@ static enum hotplug hotplug_status(struct vif *v, char *val, size_t size)
 
 	if (n == -ENOENT)
 		return HOTPLUG_NONE;
-	if (n < 0)
+	if (n < 0) {
 		val[0] = '\0'; /* not readable now: the next change of the dir tells */
-	else if ((size_t)n == strlen("connected") && strcmp(val, "connected") == 0)
+		return HOTPLUG_UNREADABLE;
+	}
+	if ((size_t)n == strlen("connected") && strcmp(val, "connected") == 0)
 		return HOTPLUG_READY;
 	else if ((size_t)n == strlen("error") && strcmp(val, "error") == 0)
 		return HOTPLUG_ERROR;
@@ -617,6 +620,8 @@ static void evaluate(struct vif *v)
 		char val[32];
 
 		hp = hotplug_status(v, val, sizeof(val));
+		if (hp == HOTPLUG_UNREADABLE)
+			return; /* an "error" there must not be forgotten: next event */
 	}
 	if (hp == HOTPLUG_ERROR) {
 		/* Refused until the toolstack removes it: no frontend state brings it back. */
@@ -728,12 +733,16 @@ void xenbus_tick(struct worker *d, uint64_t now_ms)
 {
 	for (struct vif *v = d->vifs; v; v = v->next) {
 		char val[32];
+		enum hotplug hs;
 
 		if (v->state != XenbusStateInitWait || v->hotplug_checked ||
 		    now_ms - v->initwait_ms < XENBUS_HOTPLUG_WARN_MS)
 			continue;
+		hs = hotplug_status(v, val, sizeof(val));
+		if (hs == HOTPLUG_UNREADABLE)
+			continue; /* the next tick looks again */
 		v->hotplug_checked = true; /* once per InitWait: the answer may still come */
-		if (hotplug_status(v, val, sizeof(val)) == HOTPLUG_WAIT)
+		if (hs == HOTPLUG_WAIT)
 			log_warn("vif%u.%u: no answer from the hotplug script in %u s: %s/hotplug-status "
 				 "is \"%s\", not \"connected\"; the vif stays in InitWait until it is",
 				 v->domid, v->devid, XENBUS_HOTPLUG_WARN_MS / 1000, v->be_path, val);
