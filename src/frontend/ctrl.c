@@ -74,6 +74,7 @@ void nf_ctrl_teardown(struct netfront *nf)
 	struct nf_ctrl *c = &nf->ctrl;
 
 	atomic_store_explicit(&nf->hash_flags, 0, memory_order_relaxed);
+	atomic_store_explicit(&nf->hash_mapping_size, 0, memory_order_relaxed);
 	if (c->port >= 0 && nf->ctrl_evt)
 		nf->ops->evtchn_unbind(nf->ctrl_evt, (uint32_t)c->port);
 	c->port = -1;
@@ -157,8 +158,9 @@ static void configure(struct netfront *nf)
 			 c->offered_flags, NF_HASH_FLAGS);
 	memcpy(c->key_page, nf_hash_key, sizeof(nf_hash_key));
 	for (uint32_t i = 0; i < size; i++)
-		table[i] = i % nf->nr_queues;
+		table[i] = (i + nf->hash_rotate) % nf->nr_queues;
 	/* Before the backend can use them: a hash extra is checked against these. */
+	atomic_store_explicit(&nf->hash_mapping_size, size, memory_order_relaxed);
 	atomic_store_explicit(&nf->hash_flags, flags, memory_order_release);
 	send(nf, engine_front_ctrl_set_key(&c->eng, c->key_ref, sizeof(nf_hash_key)));
 	send(nf, engine_front_ctrl_set_flags(&c->eng, flags));

@@ -340,16 +340,23 @@ static bool tx_from_tap(struct nf_queue *q)
 	return true;
 }
 
-/* The backend's hash of @p against ours (see ctrl.c for the key and types). */
+/*
+ * The backend's hash of @p against ours (see ctrl.c for the key and types),
+ * and the queue it came on against the one our mapping table names (a
+ * backend that honours the table steers by it).
+ */
 static void check_hash(struct nf_queue *q, const struct engine_front_rx_pkt *p)
 {
 	uint32_t flags = atomic_load_explicit(&q->nf->hash_flags, memory_order_acquire);
+	uint32_t size = atomic_load_explicit(&q->nf->hash_mapping_size, memory_order_relaxed);
 	uint32_t hash = 0;
 	uint8_t type = 0;
 
 	if (engine_hash_frame(nf_hash_key, flags, p->data, p->len, &hash, &type) &&
 	    hash == p->meta.hash && type == p->meta.hash_type) {
 		q->c.rx_hash_match++;
+		if (size && (hash % size + q->nf->hash_rotate) % q->nf->nr_queues != q->id)
+			q->c.rx_hash_wrong_queue++;
 		return;
 	}
 	q->c.rx_hash_mismatch++;
@@ -574,6 +581,7 @@ static void add_stats(struct nf_queue_stats *sum, const struct nf_queue_stats *s
 	sum->notify_errors += s->notify_errors;
 	sum->rx_hash_match += s->rx_hash_match;
 	sum->rx_hash_mismatch += s->rx_hash_mismatch;
+	sum->rx_hash_wrong_queue += s->rx_hash_wrong_queue;
 }
 
 static void log_stats(const char *name, const char *what, const struct nf_queue_stats *s)
@@ -582,13 +590,14 @@ static void log_stats(const char *name, const char *what, const struct nf_queue_
 		 ", csum finished %" PRIu64 ", errors %" PRIu64
 		 ", busy %" PRIu64 ", unsupported %" PRIu64 ", too big %" PRIu64 "), rx %" PRIu64
 		 " pkts %" PRIu64 " B (gso %" PRIu64 ", errors %" PRIu64 ", tap errors %" PRIu64
-		 ", hash match %" PRIu64 ", hash mismatch %" PRIu64 "), events %" PRIu64
+		 ", hash match %" PRIu64 ", hash mismatch %" PRIu64 ", hash wrong queue %" PRIu64
+		 "), events %" PRIu64
 		 ", notify errors %" PRIu64,
 		 name, what, s->tx.packets, s->tx.bytes, s->tx.gso_packets, s->tx.csum_blank,
 		 s->tx.csum_finished, s->tx.errors, s->tx.busy,
 		 s->tx_host_unsupported, s->tx_host_too_big, s->rx.packets, s->rx.bytes,
 		 s->rx.gso_packets, s->rx.errors, s->rx_host_errors, s->rx_hash_match,
-		 s->rx_hash_mismatch, s->events, s->notify_errors);
+		 s->rx_hash_mismatch, s->rx_hash_wrong_queue, s->events, s->notify_errors);
 }
 
 void nf_datapath_report(struct netfront *nf, const char *when)

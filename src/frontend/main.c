@@ -96,6 +96,10 @@ static void usage(FILE *f)
 		   "                  our queues); each hash received is checked against our\n"
 		   "                  own and counted (hash match / mismatch). Off by default,\n"
 		   "                  as Linux's netfront has no control ring.\n"
+		   "  --hash-rotate   --hash, with a mapping table that sends each hash to the\n"
+		   "                  next queue (entry i names queue i + 1): a table the host's\n"
+		   "                  own flow steering does not follow, to check that the\n"
+		   "                  backend steers by it (hash wrong queue counts misses).\n"
 		   "  --mcast-control when the backend offers (dynamic-)multicast-control, ask\n"
 		   "                  it to filter multicast (request-multicast-control) and\n"
 		   "                  keep its filter to the NIC's multicast list, read every\n"
@@ -115,6 +119,7 @@ int main(int argc, char **argv)
 		{ "no-reconnect", no_argument, NULL, 'R' },
 		{ "queues", required_argument, NULL, 'Q' },
 		{ "hash", no_argument, NULL, 'H' },
+		{ "hash-rotate", no_argument, NULL, 'T' },
 		{ "mcast-control", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -162,6 +167,10 @@ int main(int argc, char **argv)
 			break;
 		case 'H':
 			nf.want_hash = true;
+			break;
+		case 'T':
+			nf.want_hash = true;
+			nf.hash_rotate = 1;
 			break;
 		case 'M':
 			nf.want_mcast = true;

@@ -55,6 +55,7 @@ struct nf_queue_stats {
 	uint64_t notify_errors;       /* evtchn_notify failed (backend's port unbound): ignored */
 	uint64_t rx_hash_match;       /* hash extras equal to our own hash of the packet */
 	uint64_t rx_hash_mismatch;    /* ... that differ from it (value or type) */
+	uint64_t rx_hash_wrong_queue; /* ... on another queue than our mapping table names */
 };
 
 /* --mcast-control: the NIC's multicast addresses we subscribe, at most. */
@@ -169,6 +170,7 @@ struct netfront {
 	bool no_reconnect;         /* --no-reconnect: Closed is final, as in Linux netfront */
 	unsigned want_queues;      /* --queues: 1..NF_MAX_QUEUES */
 	bool want_hash;            /* --hash: configure hashing if the backend has a control ring */
+	unsigned hash_rotate;      /* --hash-rotate: table[i] = (i + this) % queues */
 	bool be_ctrl;              /* it offers feature-ctrl-ring */
 	struct platform_evtchn *ctrl_evt; /* --hash: the control ring's, main thread's */
 	struct nf_ctrl ctrl;
@@ -177,6 +179,7 @@ struct netfront {
 	 * it asks, read by the queue threads to check each hash extra.
 	 */
 	atomic_uint hash_flags;
+	atomic_uint hash_mapping_size; /* entries of the table we gave (table[i] = i % queues) */
 
 	/* The connection's queues: nr_queues of them from set-up to tear-down. */
 	struct nf_queue *queues;

@@ -171,6 +171,18 @@ void worker_kick(struct worker_thread *t)
 	kick(t);
 }
 
+void worker_steer_wake(struct worker_thread *t)
+{
+	uint64_t one = 1;
+
+	/* Another thread's call, without @t's lock: the flag is atomic. */
+	if (__atomic_exchange_n(&t->steered, true, __ATOMIC_RELEASE))
+		return; /* a wake-up is on its way */
+	if (write(t->wake_fd, &one, sizeof(one)) < 0) {
+		/* The counter is full: the thread has a wake-up waiting anyway. */
+	}
+}
+
 int worker_queue_attach(struct worker_thread *t, struct vif_queue *q)
 {
 	struct vif_queue **fd_map;
@@ -377,6 +389,9 @@ static void handle_wake(struct worker_thread *t)
 		for (unsigned i = 0; i < t->nr_ctrls; i++)
 			vif_ctrl_event(t->ctrls[i]);
 	}
+	if (__atomic_exchange_n(&t->steered, false, __ATOMIC_ACQUIRE))
+		for (unsigned i = 0; i < t->nr_queues; i++)
+			vif_queue_inbox(t->queues[i]);
 }
 
 static void tick(struct worker_thread *t)

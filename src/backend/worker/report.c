@@ -40,7 +40,7 @@ _Static_assert(sizeof(struct engine_tx_stats) == (10 + ENGINE_TX_DROP_MAX) * siz
 	       "engine_tx_stats changed: show the new counter in report_counters[]");
 _Static_assert(sizeof(struct engine_rx_stats) == (8 + ENGINE_RX_DROP_MAX) * sizeof(uint64_t),
 	       "engine_rx_stats changed: show the new counter in report_counters[]");
-_Static_assert(sizeof(struct vif_queue_stats) == 13 * sizeof(uint64_t),
+_Static_assert(sizeof(struct vif_queue_stats) == 14 * sizeof(uint64_t),
 	       "vif_queue_stats changed: show the new counter in report_counters[]");
 _Static_assert(sizeof(struct engine_credit_stats) == 3 * sizeof(uint64_t),
 	       "engine_credit_stats changed: show the new counter in report_counters[]");
@@ -129,10 +129,13 @@ const struct report_counter report_counters[] = {
 	  "Times host frames waited for guest RX buffers."),
 	C(REPORT_HOST_RX, "rx_stall_carrier_off", q.rx_stall_carrier_off,
 	  "Times the guest posted no RX buffers for rx_stall_timeout: carrier dropped."),
-	/* Not steered: the kernel picks the TAP queue, and we keep its choice (vif.c). */
+	/* Counted on the queue whose TAP fd the frame was read from (vif.c). */
+	C(REPORT_HOST_RX, "rx_hash_steered", q.rx_hash_steered,
+	  "Host frames read on this queue that the guest's hash mapping gives to another "
+	  "queue: handed to it."),
 	C(REPORT_HOST_RX, "rx_hash_misqueued", q.rx_hash_misqueued,
-	  "Host frames the guest's hash mapping puts on another queue than the one the "
-	  "host chose (delivered where they arrived)."),
+	  "Host frames the guest's hash mapping gives to another queue that were delivered "
+	  "on this one instead (that queue's inbox was full)."),
 	C(REPORT_EVENTS, "events", q.events, "Event channel notifications from the guest."),
 	C(REPORT_EVENTS, "spurious_events", q.spurious_events,
 	  "Notifications from the guest that brought no work."),

@@ -18,16 +18,17 @@
  * queue's memory is given back.
  *
  * Hashing. Once the frontend has turned hashing on over its control ring
- * (vif_ctrl.c), each host frame is hashed as it is queued
- * (engine_hash_packet, under the vif's hash_lock, shared) and goes to the
- * guest with a XEN_NETIF_EXTRA_TYPE_HASH extra. The frontend's mapping
- * table is not honoured for queue selection: the TAP is multi-queue and
- * the kernel has already picked the queue fd a frame arrives on, by its
- * own flow hash, and each queue fd is read by its own thread; following
- * the table would mean handing frames from one thread to another. Frames
- * stay on the queue they came in on, and those the table would have put
- * elsewhere are counted (rx_hash_misqueued). A guest still gets the hash of
- * each packet, which is what it needs to steer it further itself.
+ * (vif_ctrl.c), each host frame is hashed as it is read (engine_hash_packet,
+ * under the vif's hash_lock, shared) and goes to the guest with a
+ * XEN_NETIF_EXTRA_TYPE_HASH extra, on the queue the frontend's mapping
+ * table names, as Linux's xenvif_select_queue does. The kernel has already
+ * picked the TAP queue fd it arrived on (its own flow steering), so a frame
+ * the table gives to another queue is steered: its buffer goes into that
+ * queue's inbox (vif.h) in exchange for a free one, and the other thread
+ * is woken; it moves the frame into its own queue the same way. When the
+ * inbox is full the frame stays here (rx_hash_misqueued): steering never
+ * drops a frame. Frames of one flow may be reordered when the kernel moves
+ * the flow from one TAP queue to another, as with any queue change.
  *
  * Each queue runs in its thread (queue_thread.c) with the thread's lock
  * held; each wake-up does a bounded amount of work (a ring's worth per
@@ -92,26 +93,61 @@ static void queue_free(struct vif_queue *q)
 	q->rxq_free = NULL;
 	if (q->tx_arena)
 		munmap(q->tx_arena, ENGINE_TX_ARENA_SIZE);
-	if (q->rxq_mem)
-		munmap(q->rxq_mem, (size_t)VIF_RXQ_LEN * VIF_RXQ_BUF);
 	q->txb = NULL;
 	q->rxb = NULL;
 	q->rxq = NULL;
-	q->tx_arena = q->rxq_mem = NULL;
+	q->tx_arena = NULL;
 }
 
-/* Every buffer free, the first ones on top (the order pages get committed in). */
-static void rxq_free_all(struct vif_queue *q)
+/* Buffers per queue in the vif's RX mapping: its queue's, then its inbox's. */
+#define VIF_QUEUE_BUFS (VIF_RXQ_LEN + VIF_INBOX_LEN)
+
+/*
+ * @q's share of the vif's buffers (from @bufs on), all free, the first on
+ * top (the order pages get committed in).
+ */
+static void queue_give_buffers(struct vif_queue *q, uint8_t *bufs)
 {
+	struct vif_inbox *in = &q->inbox;
+
 	q->rxq_nfree = 0;
 	for (unsigned i = VIF_RXQ_LEN; i-- > 0;)
-		q->rxq_free[q->rxq_nfree++] = q->rxq_mem + (size_t)i * VIF_RXQ_BUF;
+		q->rxq_free[q->rxq_nfree++] = bufs + (size_t)i * VIF_RXQ_BUF;
 	q->rxq_head = q->rxq_count = 0;
 	q->rxq_bytes = 0;
+	bufs += (size_t)VIF_RXQ_LEN * VIF_RXQ_BUF;
+	pthread_mutex_lock(&in->lock);
+	in->nfree = 0;
+	for (unsigned i = VIF_INBOX_LEN; i-- > 0;)
+		in->free[in->nfree++] = bufs + (size_t)i * VIF_RXQ_BUF;
+	in->head = in->bytes = 0;
+	__atomic_store_n(&in->count, 0, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&in->lock);
 }
 
-/* Buffers are mapped, not touched: pages are only committed as traffic uses them. */
-static int queue_alloc(struct vif_queue *q)
+/*
+ * Drop what @q's inbox holds (open: whether frames may come again), with
+ * @q's thread's lock held; the frames count as @q's queue drops.
+ */
+static void inbox_clear(struct vif_queue *q, bool open)
+{
+	struct vif_inbox *in = &q->inbox;
+
+	pthread_mutex_lock(&in->lock);
+	in->open = open;
+	q->stats.rx_queue_drops += in->count;
+	while (in->count) {
+		in->free[in->nfree++] = in->slot[in->head].buf;
+		in->slot[in->head].buf = NULL;
+		in->head = (in->head + 1) % VIF_INBOX_LEN;
+		__atomic_store_n(&in->count, in->count - 1, __ATOMIC_RELAXED);
+	}
+	in->bytes = 0;
+	pthread_mutex_unlock(&in->lock);
+}
+
+/* Buffers are mapped (by vif_connect), not touched: pages are only committed as traffic uses them. */
+static int queue_alloc(struct vif_queue *q, uint8_t *bufs)
 {
 	q->txb = malloc(sizeof(*q->txb));
 	q->rxb = malloc(sizeof(*q->rxb));
@@ -119,17 +155,13 @@ static int queue_alloc(struct vif_queue *q)
 	q->rxq_free = calloc(VIF_RXQ_LEN, sizeof(*q->rxq_free));
 	q->tx_arena = mmap(NULL, ENGINE_TX_ARENA_SIZE, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	q->rxq_mem = mmap(NULL, (size_t)VIF_RXQ_LEN * VIF_RXQ_BUF, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (q->tx_arena == MAP_FAILED)
 		q->tx_arena = NULL;
-	if (q->rxq_mem == MAP_FAILED)
-		q->rxq_mem = NULL;
-	if (!q->txb || !q->rxb || !q->rxq || !q->rxq_free || !q->tx_arena || !q->rxq_mem) {
+	if (!q->txb || !q->rxb || !q->rxq || !q->rxq_free || !q->tx_arena) {
 		queue_free(q);
 		return -ENOMEM;
 	}
-	rxq_free_all(q);
+	queue_give_buffers(q, bufs);
 	engine_tx_batch_init(q->txb, q->tx_arena, ENGINE_TX_ARENA_SIZE);
 	engine_rx_batch_reset(q->rxb);
 	q->rxq_bytes = 0;
@@ -166,9 +198,12 @@ struct vif *vif_create(struct worker *d, unsigned domid, unsigned devid)
 		q->tap.fd = -1;
 		q->port_tx = q->port_rx = -1;
 		q->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT;
+		pthread_mutex_init(&q->inbox.lock, NULL);
 	}
 	rc = worker_take_tap(d, devid, taps, &ntaps, &v->journal);
 	if (rc) {
+		for (unsigned i = 0; i < VIF_MAX_QUEUES; i++)
+			pthread_mutex_destroy(&v->queues[i].inbox.lock);
 		free(v);
 		errno = -rc;
 		return NULL;
@@ -187,9 +222,11 @@ struct vif *vif_create(struct worker *d, unsigned domid, unsigned devid)
 void vif_destroy(struct vif *v)
 {
 	vif_disconnect(v);
-	for (unsigned i = 0; i < VIF_MAX_QUEUES; i++)
+	for (unsigned i = 0; i < VIF_MAX_QUEUES; i++) {
 		if (v->queues[i].tap.fd >= 0)
 			tap_close(&v->queues[i].tap);
+		pthread_mutex_destroy(&v->queues[i].inbox.lock);
+	}
 	journal_unmap(v->journal);
 	pthread_mutex_destroy(&v->mcast_lock);
 	pthread_rwlock_destroy(&v->hash_lock);
@@ -203,6 +240,7 @@ static void queue_disconnect(struct vif *v, struct vif_queue *q)
 	struct worker_thread *t = q->t;
 
 	worker_thread_lock(t);
+	inbox_clear(q, false); /* other threads steer nothing more to it */
 	worker_queue_detach(t, q);
 	if (q->port_tx >= 0)
 		d->ops->evtchn_unbind(t->evt, (uint32_t)q->port_tx);
@@ -228,6 +266,10 @@ void vif_detach(struct vif *v)
 	vif_ctrl_disconnect(v);
 	for (unsigned i = 0; i < v->nr_queues; i++)
 		queue_disconnect(v, &v->queues[i]);
+	/* Every queue is out of its thread's care: no buffer is in use. */
+	if (v->rx_mem)
+		munmap(v->rx_mem, v->rx_mem_size);
+	v->rx_mem = NULL;
 	v->connected = false;
 }
 
@@ -358,9 +400,12 @@ static int queue_start(struct vif *v, struct vif_queue *q, uint32_t tx_ref, uint
 		return -EINVAL;
 	}
 	rc = worker_queue_attach(q->t, q);
-	if (rc)
+	if (rc) {
 		snprintf(why, why_len, "cannot poll the TAP: %s", strerror(-rc));
-	return rc;
+		return rc;
+	}
+	inbox_clear(q, true); /* other queues may steer frames to it now */
+	return 0;
 }
 
 int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
@@ -413,11 +458,20 @@ int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
 		}
 	}
 	v->connected = true; /* from here, detach releases what was taken */
+	v->rx_mem_size = (size_t)v->nr_queues * VIF_QUEUE_BUFS * VIF_RXQ_BUF;
+	v->rx_mem = mmap(NULL, v->rx_mem_size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (v->rx_mem == MAP_FAILED) {
+		v->rx_mem = NULL;
+		rc = -ENOMEM;
+		snprintf(why, why_len, "out of memory for RX buffers");
+		goto fail;
+	}
 	for (unsigned i = 0; i < v->nr_queues; i++) {
 		struct vif_queue *q = &v->queues[i];
 		int16_t st = 0;
 
-		rc = queue_alloc(q);
+		rc = queue_alloc(q, v->rx_mem + (size_t)i * VIF_QUEUE_BUFS * VIF_RXQ_BUF);
 		if (rc) {
 			snprintf(why, why_len, "out of memory for queue %u", i);
 			goto fail;
@@ -627,10 +681,69 @@ static bool mcast_filtered(struct vif *v, const uint8_t *frame, long len)
 }
 
 /*
+ * Hand frame @f, read on @from, to queue @to's inbox: true if taken, and
+ * @f->buf is then a free buffer of the inbox's in exchange. Never blocks
+ * on the other thread: the inbox's own lock only.
+ */
+static bool steer(struct vif_queue *from, unsigned to, struct tap_rx_frame *f,
+		  const struct engine_pkt_meta *meta, uint64_t now)
+{
+	struct vif *v = from->vif;
+	struct vif_inbox *in;
+	bool taken;
+
+	if (to >= v->nr_queues)
+		return false;
+	in = &v->queues[to].inbox;
+	pthread_mutex_lock(&in->lock);
+	taken = in->open && in->count < VIF_INBOX_LEN && in->nfree &&
+		in->bytes + (uint32_t)f->len <= VIF_INBOX_BYTES;
+	if (taken) {
+		struct vif_rxq_slot *s = &in->slot[(in->head + in->count) % VIF_INBOX_LEN];
+
+		s->buf = f->buf;
+		s->len = (uint32_t)f->len;
+		s->meta = *meta;
+		s->queued_ms = now;
+		in->bytes += s->len;
+		__atomic_store_n(&in->count, in->count + 1, __ATOMIC_RELAXED);
+		f->buf = in->free[--in->nfree];
+	}
+	pthread_mutex_unlock(&in->lock);
+	return taken;
+}
+
+/* Move what other queues steered to @q into its queue, while it has room. */
+static void inbox_take(struct vif_queue *q)
+{
+	struct vif_inbox *in = &q->inbox;
+
+	if (!__atomic_load_n(&in->count, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&in->lock);
+	while (in->count && q->rxq_count < VIF_RXQ_LEN && q->rxq_bytes < VIF_RXQ_BYTES) {
+		struct vif_rxq_slot *from = &in->slot[in->head];
+		struct vif_rxq_slot *s = &q->rxq[(q->rxq_head + q->rxq_count) % VIF_RXQ_LEN];
+
+		*s = *from;
+		/* rxq_nfree + rxq_count == VIF_RXQ_LEN, and the queue has room. */
+		in->free[in->nfree++] = q->rxq_free[--q->rxq_nfree];
+		from->buf = NULL;
+		in->head = (in->head + 1) % VIF_INBOX_LEN;
+		in->bytes -= s->len;
+		__atomic_store_n(&in->count, in->count - 1, __ATOMIC_RELAXED);
+		q->rxq_count++;
+		q->rxq_bytes += s->len;
+	}
+	pthread_mutex_unlock(&in->lock);
+}
+
+/*
  * Read what the host has queued for the guest into the queue's free slots,
- * a batch of reads per system call. Reads land in consecutive slots; a
- * frame kept after one that was not (filtered, unsupported) moves down by
- * swapping buffers, so the queue stays dense and in arrival order.
+ * a batch of reads per system call, after what other queues steered here.
+ * Reads land in consecutive slots; a frame kept after one that was not
+ * (filtered, unsupported, steered) moves down by swapping buffers, so the
+ * queue stays dense and in arrival order.
  */
 static void rxq_fill(struct vif_queue *q)
 {
@@ -638,8 +751,10 @@ static void rxq_fill(struct vif_queue *q)
 	struct tap_rx_frame f[VIF_READ_BATCH_MAX];
 	uint64_t now = worker_now_ms();
 	unsigned budget = VIF_RXQ_LEN; /* reads per call, even if all are filtered out */
+	unsigned wake = 0;             /* threads of the queues we steered frames to */
 	bool hashing;
 
+	inbox_take(q);
 	while (q->tap_readable && q->rxq_count < VIF_RXQ_LEN && q->rxq_bytes < VIF_RXQ_BYTES &&
 	       budget) {
 		unsigned want = VIF_RXQ_LEN - q->rxq_count, got, frames = 0;
@@ -683,19 +798,25 @@ static void rxq_fill(struct vif_queue *q)
 				q->stats.rx_mcast_filtered++;
 				continue;
 			}
+			if (hashing) {
+				/* -EOPNOTSUPP if turned off since: no hash, stays here. */
+				int to = engine_hash_packet(&v->ctrl.eng.hash, f[i].buf, (uint32_t)n,
+							    &f[i].meta);
+
+				if (to >= 0 && (unsigned)to != q->index) {
+					if (steer(q, (unsigned)to, &f[i], &f[i].meta, now)) {
+						q->stats.rx_hash_steered++;
+						wake |= 1u << v->queues[to].t->index;
+						continue; /* f[i].buf: the free buffer we got */
+					}
+					q->stats.rx_hash_misqueued++;
+				}
+			}
 			s = &q->rxq[(q->rxq_head + q->rxq_count) % VIF_RXQ_LEN];
 			kept[i] = true;
 			s->buf = f[i].buf;
 			s->len = (uint32_t)n;
 			s->meta = f[i].meta;
-			if (hashing) {
-				/* -EOPNOTSUPP if turned off since: no hash, no count. */
-				int want_q = engine_hash_packet(&v->ctrl.eng.hash, s->buf, s->len,
-								&s->meta);
-
-				if (want_q >= 0 && (unsigned)want_q != q->index)
-					q->stats.rx_hash_misqueued++;
-			}
 			s->queued_ms = now;
 			q->rxq_count++;
 			q->rxq_bytes += (uint32_t)n;
@@ -714,6 +835,9 @@ static void rxq_fill(struct vif_queue *q)
 		if (q->read_batch < VIF_READ_BATCH_MIN)
 			q->read_batch = VIF_READ_BATCH_MIN;
 	}
+	for (unsigned i = 0; wake; i++, wake >>= 1)
+		if (wake & 1)
+			worker_steer_wake(&v->d->threads[i]);
 }
 
 static void rx_flush(struct vif_queue *q)
@@ -897,6 +1021,12 @@ void vif_queue_tap_readable(struct vif_queue *q)
 		rx_work(q);
 }
 
+void vif_queue_inbox(struct vif_queue *q)
+{
+	if (q->connected && !q->fault[0] && __atomic_load_n(&q->inbox.count, __ATOMIC_RELAXED))
+		rx_work(q);
+}
+
 void vif_queue_run_pending(struct vif_queue *q)
 {
 	if (q->connected && !q->fault[0] && q->tx_pending)
@@ -905,12 +1035,26 @@ void vif_queue_run_pending(struct vif_queue *q)
 		rx_work(q);
 }
 
-/* Drop what waits for the guest, and give the buffers' pages back until traffic needs them. */
+/*
+ * Drop what waits for the guest (queue and inbox), and give the free
+ * buffers' pages back until traffic needs them. Buffers move between a
+ * vif's queues (steering), so each is given back on its own.
+ */
 static void drain(struct vif_queue *q)
 {
+	struct vif_inbox *in = &q->inbox;
+
 	q->stats.rx_queue_drops += q->rxq_count;
-	rxq_free_all(q);
-	madvise(q->rxq_mem, (size_t)VIF_RXQ_LEN * VIF_RXQ_BUF, MADV_DONTNEED);
+	while (q->rxq_count)
+		rxq_pop(q);
+	q->rxq_head = 0;
+	inbox_clear(q, true);
+	for (unsigned i = 0; i < q->rxq_nfree; i++)
+		madvise(q->rxq_free[i], VIF_RXQ_BUF, MADV_DONTNEED);
+	pthread_mutex_lock(&in->lock);
+	for (unsigned i = 0; i < in->nfree; i++)
+		madvise(in->free[i], VIF_RXQ_BUF, MADV_DONTNEED);
+	pthread_mutex_unlock(&in->lock);
 	worker_tap_poll(q, true);
 }
 

@@ -18,6 +18,14 @@
  * event-channel-ctrl) to configure hashing (vif_ctrl.c). It is served by
  * thread 0, under that thread's lock; the hash state it sets is read by
  * every queue's RX path, under the vif's hash_lock.
+ *
+ * Steering. With hashing on, the guest's mapping table picks each host
+ * frame's queue, as in Linux. The kernel has already picked the TAP queue
+ * fd the frame arrived on, so a frame the table gives to another queue is
+ * handed to that queue's inbox and its thread woken. RX buffers belong to
+ * the vif (one mapping for all its queues and inboxes) and a hand-over
+ * swaps buffers, so no bytes are copied and every queue and inbox keeps
+ * the number of buffers it started with.
  */
 #ifndef XNB_BACKEND_VIF_H
 #define XNB_BACKEND_VIF_H
@@ -46,6 +54,9 @@
  * whole pages so that every buffer starts on a page: each guest RX page is
  * then filled from one of ours with one grant-copy operation, not two. */
 #define VIF_RXQ_BUF (65536 + 4096)
+/* Frames handed to a queue by other queues' threads, waiting for its thread. */
+#define VIF_INBOX_LEN 64
+#define VIF_INBOX_BYTES (VIF_RXQ_BYTES / 2)
 /* Multicast addresses a frontend may subscribe (Linux: XEN_NETBK_MCAST_MAX). */
 #define VIF_MCAST_MAX 64
 /* Queued RX packets older than this, while the guest posts no buffers, are dropped. */
@@ -79,13 +90,28 @@ struct vif_queue_stats {
 	uint64_t notify_tx, notify_rx;
 	uint64_t copy_batches, copy_errors; /* grant-copy calls that failed whole */
 	/*
-	 * Host frames whose hash the guest's mapping table sends to another
-	 * queue than the one they came in on. The kernel picks the TAP queue
-	 * fd a frame arrives on (its own flow hash); we deliver each frame on
-	 * that queue and only count the disagreement, as honouring the table
-	 * would mean handing frames from one queue thread to another.
+	 * Host frames read on this queue's TAP fd that the guest's mapping
+	 * table gives to another queue: handed to it (steered), or, when its
+	 * inbox was full or it was not connected, delivered here (misqueued).
 	 */
+	uint64_t rx_hash_steered;
 	uint64_t rx_hash_misqueued;
+};
+
+/*
+ * A queue's inbox: frames other queues' threads steered to it. Its lock is
+ * a leaf (taken with a thread lock held, never the other way round): the
+ * sender holds its own thread's lock, the owner its own. nfree + count is
+ * always VIF_INBOX_LEN: a sender swaps its frame's buffer for a free one.
+ */
+struct vif_inbox {
+	pthread_mutex_t lock;
+	bool open;                 /* the queue is connected: frames may come */
+	struct vif_rxq_slot slot[VIF_INBOX_LEN];
+	unsigned head, count;      /* count: atomic loads may peek without the lock */
+	uint32_t bytes;
+	uint8_t *free[VIF_INBOX_LEN];
+	unsigned nfree;
 };
 
 struct vif_queue {
@@ -105,10 +131,10 @@ struct vif_queue {
 	uint8_t *tx_arena;
 	struct engine_rx_batch *rxb;
 	struct vif_rxq_slot *rxq;  /* VIF_RXQ_LEN slots */
-	uint8_t *rxq_mem;
 	unsigned rxq_head, rxq_count;
 	uint8_t **rxq_free;        /* buffers not queued: a stack, the last freed on top */
-	unsigned rxq_nfree;
+	unsigned rxq_nfree;        /* + rxq_count: always VIF_RXQ_LEN */
+	struct vif_inbox inbox;
 	uint32_t rxq_bytes;        /* frame bytes queued */
 	bool rx_waiting;           /* waiting for guest RX buffers */
 	bool stalled;              /* no guest RX buffers for rx_stall_timeout: carrier off */
@@ -172,6 +198,9 @@ struct vif {
 	unsigned max_queues;       /* what we offer: threads, and TAP fds we hold */
 	unsigned nr_queues;        /* what the frontend asked for */
 	struct vif_queue queues[VIF_MAX_QUEUES];
+	/* The RX buffers of every queue and inbox, from connect to disconnect. */
+	uint8_t *rx_mem;
+	size_t rx_mem_size;
 	pthread_mutex_t mcast_lock; /* the list below: any queue's TX writes, every RX reads */
 	uint8_t mcast[VIF_MCAST_MAX][6];
 	unsigned nr_mcast;
@@ -259,6 +288,7 @@ void vif_ctrl_run_pending(struct vif *v);  /* finish work left by the budget */
 /* The frontend notified us. Returns true if the event brought no work. */
 bool vif_queue_event(struct vif_queue *q);
 void vif_queue_tap_readable(struct vif_queue *q);
+void vif_queue_inbox(struct vif_queue *q);        /* other queues steered frames to it */
 void vif_queue_run_pending(struct vif_queue *q);  /* finish work left by the budget */
 void vif_queue_tick(struct vif_queue *q, uint64_t now_ms); /* stall / drain checks */
 /* The queue's TX waits for credit: run it if @now_us has reached the wait's end. */

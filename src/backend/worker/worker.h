@@ -77,6 +77,7 @@ struct worker_thread {
 	struct platform_evtchn *evt;
 	bool stop;
 	bool kicked;               /* look at every queue: work may wait unannounced */
+	bool steered;              /* atomic: frames wait in its queues' inboxes */
 	bool work_pending;         /* some queue has work left over */
 	struct vif_queue *queues[WORKER_VIFS_MAX]; /* the queues it serves */
 	unsigned nr_queues;
@@ -144,6 +145,11 @@ void worker_rate_wait(struct vif_queue *q);
 
 /* worker_kick() - have @t look at every queue it serves (lock held or not). */
 void worker_kick(struct worker_thread *t);
+/*
+ * worker_steer_wake() - another thread steered frames to queues @t serves:
+ * have it take them from their inboxes. Called without @t's lock.
+ */
+void worker_steer_wake(struct worker_thread *t);
 
 /* Monotonic microseconds (the precise clock: only rate limits read it). */
 uint64_t worker_now_us(void);
