@@ -140,6 +140,7 @@
 #include "../sim/simd_proto.h"
 #ifdef XNB_SIM_XS
 #include "xs_client.h"
+#include "xs_wire.h"
 #endif
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -1613,44 +1614,13 @@ static int sim_xs_directory(struct platform_xs *x, uint32_t txid, const char *pa
 static int sim_xs_get_perms(struct platform_xs *x, uint32_t txid, const char *path,
 			    struct platform_xs_perm **perms, unsigned *n)
 {
-	struct xs_client_perm *cp = NULL;
-	unsigned cn = 0;
-	int r = xs_client_get_perms(x->c, txid, path, &cp, &cn);
-
-	if (r < 0)
-		return r;
-	*perms = calloc(cn ? cn : 1, sizeof(**perms));
-	if (!*perms) {
-		free(cp);
-		return -ENOMEM;
-	}
-	for (unsigned i = 0; i < cn; i++) {
-		(*perms)[i].domid = cp[i].domid;
-		(*perms)[i].perm = cp[i].perm;
-	}
-	*n = cn;
-	free(cp);
-	return 0;
+	return xs_wire_get_perms(x->c, txid, path, perms, n);
 }
 
 static int sim_xs_set_perms(struct platform_xs *x, uint32_t txid, const char *path,
 			    const struct platform_xs_perm *perms, unsigned n)
 {
-	struct xs_client_perm *cp;
-	int r;
-
-	if (n == 0)
-		return -EINVAL;
-	cp = calloc(n, sizeof(*cp));
-	if (!cp)
-		return -ENOMEM;
-	for (unsigned i = 0; i < n; i++) {
-		cp[i].domid = perms[i].domid;
-		cp[i].perm = perms[i].perm;
-	}
-	r = xs_client_set_perms(x->c, txid, path, cp, n);
-	free(cp);
-	return r;
+	return xs_wire_set_perms(x->c, txid, path, perms, n);
 }
 
 static int sim_xs_watch(struct platform_xs *x, const char *path, const char *token)

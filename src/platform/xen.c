@@ -2,8 +2,9 @@
 /*
  * xen.c - the 'xen' platform: the ops table over Xen's own userspace
  * libraries (Debian libxen-dev): libxengnttab (grant copy, map, and the
- * gntalloc side, xengntshr), libxenevtchn, libxenstore, and libxenctrl
- * for the one query the others lack (event-channel status, dom0 only).
+ * gntalloc side, xengntshr), libxenevtchn, and libxenctrl for the one
+ * query the others lack (event-channel status, dom0 only). XenStore is
+ * our own client of its wire protocol (see the XenStore section).
  *
  * Theory of operation: every op is a thin call; what needs care is the
  * translation of errors to the platform's 0 / -errno convention, and the
@@ -23,10 +24,11 @@
 #include <xenctrl.h>
 #include <xenevtchn.h>
 #include <xengnttab.h>
-#include <xenstore.h>
 
 #include "platform.h"
 #include "xen.h"
+#include "xs_client.h"
+#include "xs_wire.h"
 
 #define SEG_SAME(f) (offsetof(struct engine_copy_seg, f) == \
 		     offsetof(xengnttab_grant_copy_segment_t, f))
@@ -55,31 +57,33 @@ struct platform_evtchn {
 };
 
 struct platform_xs {
-	struct xs_handle *h;
+	struct xs_client *c;
 };
+
+static struct xs_client *xs_connect(void);
 
 /* Our own domid: XenStore's relative `domid` node, written by the toolstack. */
 static int read_own_domid(unsigned *domid)
 {
-	struct xs_handle *h = xs_open(0);
-	unsigned len = 0;
-	char *val;
-	int rc = -ENOENT;
+	struct xs_client *c = xs_connect();
+	char *val = NULL;
+	int rc;
 
-	if (!h)
+	if (!c)
 		return -errno;
-	val = xs_read(h, XBT_NULL, "domid", &len);
-	if (val) {
+	rc = xs_client_read(c, 0, "domid", &val, NULL);
+	if (rc == 0) {
 		char *end;
 		unsigned long v = strtoul(val, &end, 10);
 
+		rc = -ENOENT;
 		if (end != val && *end == '\0' && v < DOMID_FIRST_RESERVED) {
 			*domid = (unsigned)v;
 			rc = 0;
 		}
 		free(val);
 	}
-	xs_close(h);
+	xs_client_close(c);
 	return rc;
 }
 
@@ -342,6 +346,31 @@ static int xen_evtchn_status(struct platform_evtchn *e, uint32_t port, uint16_t 
 
 /* ---- XenStore ---------------------------------------------------------- */
 
+/*
+ * Our own wire-protocol client (xs_client.h), not libxenstore: its reader
+ * thread queues every watch event a guest's writes cause, without bound,
+ * while xs_client's queue is bounded and merges events per node. The same
+ * places libxenstore looks: xenstored's socket ($XENSTORED_PATH, as
+ * libxenstore reads it), else the kernel's xenbus device, which is what a
+ * guest or a driver domain has.
+ */
+#define XEN_XS_SOCKET "/run/xenstored/socket"
+#define XEN_XS_DEVICE "/dev/xen/xenbus"
+
+static struct xs_client *xs_connect(void)
+{
+	const char *sock = getenv("XENSTORED_PATH");
+	struct xs_client *c = xs_client_open_path(sock && *sock ? sock : XEN_XS_SOCKET);
+	int fd;
+
+	if (c)
+		return c;
+	fd = open(XEN_XS_DEVICE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	return xs_client_open_fd(fd); /* takes fd, even on failure */
+}
+
 static struct platform_xs *xen_xs_open(struct platform *p)
 {
 	struct platform_xs *x = calloc(1, sizeof(*x));
@@ -349,8 +378,8 @@ static struct platform_xs *xen_xs_open(struct platform *p)
 	(void)p;
 	if (!x)
 		return NULL;
-	x->h = xs_open(0);
-	if (!x->h) {
+	x->c = xs_connect();
+	if (!x->c) {
 		int e = errno;
 
 		free(x);
@@ -364,145 +393,78 @@ static void xen_xs_close(struct platform_xs *x)
 {
 	if (!x)
 		return;
-	xs_close(x->h);
+	xs_client_close(x->c);
 	free(x);
 }
 
 static int xen_xs_fd(struct platform_xs *x)
 {
-	return xs_fileno(x->h);
+	return xs_client_fd(x->c);
 }
 
 static int xen_xs_read(struct platform_xs *x, uint32_t txid, const char *path, char **val,
 		       size_t *len)
 {
-	unsigned n = 0;
-	char *v = xs_read(x->h, txid, path, &n);
-
-	if (!v)
-		return -errno;
-	*val = v;
-	if (len)
-		*len = n;
-	return 0;
+	return xs_client_read(x->c, txid, path, val, len);
 }
 
 static int xen_xs_write(struct platform_xs *x, uint32_t txid, const char *path, const void *val,
 			size_t len)
 {
-	return xs_write(x->h, txid, path, val, (unsigned)len) ? 0 : -errno;
+	return xs_client_write(x->c, txid, path, val, len);
 }
 
 static int xen_xs_mkdir(struct platform_xs *x, uint32_t txid, const char *path)
 {
-	return xs_mkdir(x->h, txid, path) ? 0 : -errno;
+	return xs_client_mkdir(x->c, txid, path);
 }
 
 static int xen_xs_rm(struct platform_xs *x, uint32_t txid, const char *path)
 {
-	return xs_rm(x->h, txid, path) ? 0 : -errno;
+	return xs_client_rm(x->c, txid, path);
 }
 
 static int xen_xs_directory(struct platform_xs *x, uint32_t txid, const char *path,
 			    char ***names, unsigned *n)
 {
-	char **v = xs_directory(x->h, txid, path, n);
-
-	if (!v)
-		return -errno;
-	*names = v;
-	return 0;
-}
-
-static char perm_char(unsigned p)
-{
-	if ((p & (XS_PERM_READ | XS_PERM_WRITE)) == (XS_PERM_READ | XS_PERM_WRITE))
-		return 'b';
-	return p & XS_PERM_WRITE ? 'w' : p & XS_PERM_READ ? 'r' : 'n';
+	return xs_client_directory(x->c, txid, path, names, n);
 }
 
 static int xen_xs_get_perms(struct platform_xs *x, uint32_t txid, const char *path,
 			    struct platform_xs_perm **perms, unsigned *n)
 {
-	struct xs_permissions *xp = xs_get_permissions(x->h, txid, path, n);
-	struct platform_xs_perm *out;
-
-	if (!xp)
-		return -errno;
-	out = calloc(*n ? *n : 1, sizeof(*out));
-	if (!out) {
-		free(xp);
-		return -ENOMEM;
-	}
-	for (unsigned i = 0; i < *n; i++) {
-		out[i].domid = xp[i].id;
-		out[i].perm = perm_char(xp[i].perms);
-	}
-	free(xp);
-	*perms = out;
-	return 0;
+	return xs_wire_get_perms(x->c, txid, path, perms, n);
 }
 
 static int xen_xs_set_perms(struct platform_xs *x, uint32_t txid, const char *path,
 			    const struct platform_xs_perm *perms, unsigned n)
 {
-	struct xs_permissions *xp = calloc(n ? n : 1, sizeof(*xp));
-	bool ok;
-
-	if (!xp)
-		return -ENOMEM;
-	for (unsigned i = 0; i < n; i++) {
-		xp[i].id = perms[i].domid;
-		xp[i].perms = perms[i].perm == 'b' ? XS_PERM_READ | XS_PERM_WRITE :
-			      perms[i].perm == 'w' ? XS_PERM_WRITE :
-			      perms[i].perm == 'r' ? XS_PERM_READ : XS_PERM_NONE;
-	}
-	ok = xs_set_permissions(x->h, txid, path, xp, n);
-	free(xp);
-	return ok ? 0 : -errno;
+	return xs_wire_set_perms(x->c, txid, path, perms, n);
 }
 
 static int xen_xs_watch(struct platform_xs *x, const char *path, const char *token)
 {
-	return xs_watch(x->h, path, token) ? 0 : -errno;
+	return xs_client_watch(x->c, path, token);
 }
 
 static int xen_xs_unwatch(struct platform_xs *x, const char *path, const char *token)
 {
-	return xs_unwatch(x->h, path, token) ? 0 : -errno;
+	return xs_client_unwatch(x->c, path, token);
 }
 
 static int xen_xs_read_watch(struct platform_xs *x, char **path, char **token)
 {
-	char **v = xs_check_watch(x->h);
-
-	if (!v)
-		return errno == EAGAIN ? 0 : -errno;
-	/* One allocation holds both strings: give the caller two of its own. */
-	*path = strdup(v[XS_WATCH_PATH]);
-	*token = strdup(v[XS_WATCH_TOKEN]);
-	free(v);
-	if (!*path || !*token) {
-		free(*path);
-		free(*token);
-		return -ENOMEM;
-	}
-	return 1;
+	return xs_client_read_watch(x->c, path, token);
 }
 
 static int xen_xs_transaction_start(struct platform_xs *x, uint32_t *txid)
 {
-	xs_transaction_t t = xs_transaction_start(x->h);
-
-	if (t == XBT_NULL)
-		return -errno;
-	*txid = t;
-	return 0;
+	return xs_client_transaction_start(x->c, txid);
 }
 
 static int xen_xs_transaction_end(struct platform_xs *x, uint32_t txid, bool commit)
 {
-	return xs_transaction_end(x->h, txid, !commit) ? 0 : -errno;
+	return xs_client_transaction_end(x->c, txid, commit);
 }
 
 const struct platform_ops platform_xen_ops = {
