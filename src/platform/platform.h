@@ -13,7 +13,7 @@
  *   gntshr_*  libxengntshr (gntalloc): share pages with a peer, end access
  *   evtchn_*  libxenevtchn: alloc unbound, bind interdomain, notify,
  *             pending + unmask, unbind, plus a status query (xc_evtchn_status)
- *   xs_*      libxenstore: read, write, mkdir, rm, directory, permissions,
+ *   xs_*      XenStore (xs_client): read, write, mkdir, rm, directory, permissions,
  *             watches, transactions
  *
  * Every handle is opaque and exposes a file descriptor that becomes readable
@@ -159,7 +159,7 @@ struct platform_ops {
 	int (*evtchn_status)(struct platform_evtchn *e, uint32_t port,
 			     uint16_t *remote_domid, uint32_t *remote_port);
 
-	/* XenStore (libxenstore). txid 0 = no transaction. */
+	/* XenStore (the wire protocol, xs_wire.h). txid 0 = no transaction. */
 	struct platform_xs *(*xs_open)(struct platform *p);
 	void (*xs_close)(struct platform_xs *x);
 	/* Readable when read_watch has an event. */

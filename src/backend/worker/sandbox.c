@@ -2,7 +2,6 @@
 /* sandbox.c - what a per-domain worker gives up before it touches guest data. */
 #include "sandbox.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -260,7 +259,7 @@ static const int allow_always[] = {
 
 	/* Data path: TAP frames (tap.c: readv/writev and the io_uring rings
 	 * created before the sandbox), signalfd/timerfd/evtchn reads, evtchn
-	 * unmask writes, XenStore traffic (libxenstore, sim.c), log lines. */
+	 * unmask writes, XenStore traffic (xs_client), log lines. */
 	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
 	SCMP_SYS(io_uring_enter), SCMP_SYS(close),
 
@@ -270,8 +269,8 @@ static const int allow_always[] = {
 	SCMP_SYS(recvmsg), SCMP_SYS(sendmsg), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
 	SCMP_SYS(fstat),
 
-	/* Threads (libxenstore's reader thread, started with the first watch):
-	 * glibc's pthread_create/exit; clone itself is conditional below. */
+	/* Threads (the queue threads): glibc's pthread_create/exit; clone
+	 * itself is conditional below. */
 	SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(futex),
 	SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity), /* malloc's arena count */
 	SCMP_SYS(gettid), SCMP_SYS(getpid),
@@ -427,29 +426,12 @@ static int install_filter(void)
 	return rc;
 }
 
-/*
- * glibc's pthread_cancel() (and the unwinding of a cancelled thread) loads
- * libgcc_s on first use, with open(); the worker cancels libxenstore's reader
- * thread in xs_close() when it leaves. Loaded now, while files may be opened,
- * glibc finds it among the loaded objects later. Not fatal if it is missing
- * (a static build, another libc): logged.
- */
-static void preload_unwinder(void)
-{
-#ifdef __GLIBC__
-	if (!dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NODELETE))
-		log_warn("sandbox: cannot load libgcc_s.so.1 (%s): cancelling a thread "
-			 "in the sandbox will be fatal", dlerror());
-#endif
-}
-
 int sandbox_enter(const struct sandbox_config *c)
 {
 	int rc;
 
 	if (thread_count() > 1)
 		return -EBUSY;
-	preload_unwinder();
 	rc = apply_limits(c);
 	if (rc) {
 		log_err("sandbox: resource limits: %s", strerror(-rc));

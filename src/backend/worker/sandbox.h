@@ -9,7 +9,8 @@
  * sandbox_enter() in order:
  *  1. resource limits: RLIMIT_NOFILE (max_fds), RLIMIT_DATA (max_data_bytes,
  *     unless 0), RLIMIT_CORE 0. RLIMIT_NPROC is left alone: it counts the
- *     threads of every process of the uid, and libxenstore starts a thread.
+ *     threads of every process of the uid, and the worker starts its queue
+ *     threads after this.
  *  2. identity: as root, drop the capability bounding set (while
  *     CAP_SETPCAP is still held), clear the ambient set, then setgroups(0),
  *     setresgid(gid), setresuid(uid) and clear what is left (inheritable).
@@ -24,7 +25,7 @@
  *
  * Call it while the process has a single thread (-EBUSY otherwise): the
  * credentials, capabilities and no_new_privs are per thread. Threads
- * created afterwards (libxenstore's reader) inherit all of it.
+ * created afterwards (the queue threads) inherit all of it.
  *
  * Sanitizer builds (ASan): the runtime's exit-time leak check stops the
  * world with clone() and ptrace() and reads /proc, and its reports run a
