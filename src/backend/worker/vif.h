@@ -55,7 +55,7 @@
  * then filled from one of ours with one grant-copy operation, not two. */
 #define VIF_RXQ_BUF (65536 + 4096)
 /* Frames handed to a queue by other queues' threads, waiting for its thread. */
-#define VIF_INBOX_LEN 64
+#define VIF_INBOX_LEN 32
 #define VIF_INBOX_BYTES (VIF_RXQ_BYTES / 2)
 /* Multicast addresses a frontend may subscribe (Linux: XEN_NETBK_MCAST_MAX). */
 #define VIF_MCAST_MAX 64
