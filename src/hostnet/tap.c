@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <linux/if_arp.h>
+#include <linux/sockios.h>
 #include <linux/if_tun.h>
 
 #ifdef XNB_HAVE_URING
@@ -276,6 +277,28 @@ void tap_close(struct tap *t)
 	t->fd = -1;
 	batch_free(t->batch);
 	t->batch = NULL;
+}
+
+bool tap_detached(const struct tap *t)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	return t->fd >= 0 && ioctl(t->fd, TUNGETIFF, &ifr) < 0 && errno == EBADFD;
+}
+
+int tap_join_bridge(const struct tap *t, const char *bridge)
+{
+	struct ifreq ifr;
+	unsigned index = if_nametoindex(t->name);
+
+	if (!index)
+		return -errno;
+	if (strlen(bridge) >= IFNAMSIZ)
+		return -ENAMETOOLONG;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_ifindex = (int)index;
+	return ifreq_ioctl(bridge, SIOCBRADDIF, &ifr);
 }
 
 int tap_set_offloads(struct tap *t, const struct vnet_offloads *o)

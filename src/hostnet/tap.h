@@ -90,6 +90,15 @@ void tap_remove(struct tap *t);
 /* tap_remove_by_name() - remove a persistent TAP left behind. 0 or -errno. */
 int tap_remove_by_name(const char *name);
 
+/*
+ * tap_detached() - @t's fd no longer reaches a device: the host deleted it
+ * (ip link del), and every read, write and poll of the fd fails (EBADFD).
+ */
+bool tap_detached(const struct tap *t);
+
+/* tap_join_bridge() - make @t a port of Linux bridge @bridge (SIOCBRADDIF). 0 or -errno. */
+int tap_join_bridge(const struct tap *t, const char *bridge);
+
 /* tap_set_offloads() - what the kernel may hand us (TUNSETOFFLOAD). */
 int tap_set_offloads(struct tap *t, const struct vnet_offloads *o);
 
