@@ -25,6 +25,9 @@
  *     IPC_LINK         devid, arg = 1 carrier on (admin up) / 0 carrier off,
  *                      arg2 = MTU (0: keep)
  *     IPC_CTL_REPLY    id, payload = this worker's part of the answer
+ *     IPC_TAP_LOST     devid, arg = errno: the vif's TAP fds fail (the host
+ *                      deleted the device); the supervisor checks its own
+ *                      fd, makes the TAP again and replaces the worker
  */
 #ifndef XNB_BACKEND_IPC_H
 #define XNB_BACKEND_IPC_H
@@ -54,6 +57,7 @@ enum ipc_type {
 	IPC_VIF_GONE = 64,
 	IPC_LINK,
 	IPC_CTL_REPLY,
+	IPC_TAP_LOST,
 };
 
 /* How a worker ends, for the supervisor's restart policy. */

@@ -132,6 +132,13 @@ void worker_vif_gone(struct worker *d, const struct vif *v)
 	send_to_supervisor(d, &h, "a removed vif");
 }
 
+void worker_tap_lost(struct worker *d, const struct vif *v)
+{
+	struct ipc_hdr h = { .type = IPC_TAP_LOST, .devid = v->devid, .arg = (uint32_t)v->tap_lost };
+
+	send_to_supervisor(d, &h, "a lost TAP");
+}
+
 /*
  * Drain the connection's queued events (bounded), noting what they name,
  * then act once per vif: a guest rewriting its state node in a loop costs

@@ -194,11 +194,14 @@ int worker_queue_attach(struct worker_thread *t, struct vif_queue *q)
 	if (!fd_map)
 		return -ENOMEM;
 	t->fd_map = fd_map;
-	rc = epoll_set(t, EPOLL_CTL_ADD, fd, EPOLLIN, SRC_TAP);
-	if (rc)
-		return rc;
-	t->fd_map[fd] = q;
-	q->tap_registered = q->tap_polled = true;
+	/* A TAP found unusable stays out: it would report EPOLLERR for ever. */
+	if (!q->tap_error) {
+		rc = epoll_set(t, EPOLL_CTL_ADD, fd, EPOLLIN, SRC_TAP);
+		if (rc)
+			return rc;
+		t->fd_map[fd] = q;
+		q->tap_registered = q->tap_polled = true;
+	}
 	t->queues[t->nr_queues++] = q;
 	q->connected = true;
 	kick(t); /* work may have been posted before anyone listened */
@@ -213,12 +216,7 @@ void worker_queue_detach(struct worker_thread *t, struct vif_queue *q)
 			break;
 		}
 	}
-	if (q->tap_registered) {
-		epoll_set(t, EPOLL_CTL_DEL, q->tap.fd, 0, SRC_TAP);
-		if ((unsigned)q->tap.fd < t->fd_map_len)
-			t->fd_map[q->tap.fd] = NULL;
-	}
-	q->tap_registered = q->tap_polled = false;
+	worker_tap_forget(q);
 	for (int k = 0; k < 2; k++) {
 		int port = k ? q->port_rx : q->port_tx;
 
@@ -253,6 +251,18 @@ void worker_ctrl_detach(struct worker_thread *t, struct vif *v)
 		worker_port_route_ctrl(t, v->ctrl.port, NULL);
 	}
 	v->ctrl.connected = false;
+}
+
+void worker_tap_forget(struct vif_queue *q)
+{
+	struct worker_thread *t = q->t;
+
+	if (q->tap_registered) {
+		epoll_set(t, EPOLL_CTL_DEL, q->tap.fd, 0, SRC_TAP);
+		if ((unsigned)q->tap.fd < t->fd_map_len)
+			t->fd_map[q->tap.fd] = NULL;
+	}
+	q->tap_registered = q->tap_polled = false;
 }
 
 void worker_tap_poll(struct vif_queue *q, bool on)

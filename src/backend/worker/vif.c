@@ -84,6 +84,37 @@ static void queue_fault(struct vif_queue *q, const char *reason)
 	worker_notice(q->vif->d);
 }
 
+/*
+ * A TAP read failing with anything but "nothing now" means the fd is no
+ * good any more: the host deleted the device (EBADFD; poll then keeps
+ * saying EPOLLERR), or worse. A write fails for one frame (EINVAL for what
+ * the host refuses, EIO while the TAP is down) unless the device is gone.
+ */
+static bool tap_read_fatal(long err)
+{
+	return err != -EAGAIN && err != -EINTR && err != -EOPNOTSUPP;
+}
+
+static bool tap_write_fatal(int err)
+{
+	return err == -EBADFD || err == -ENXIO || err == -ENODEV;
+}
+
+/*
+ * @q's TAP is unusable (-@err): out of the epoll set for good, and the main
+ * thread told, which says so once and asks the supervisor for a new TAP.
+ * Guest TX goes on being answered and is dropped (deliver).
+ */
+static void queue_tap_lost(struct vif_queue *q, int err)
+{
+	q->tap_readable = false;
+	if (q->tap_error)
+		return;
+	q->tap_error = err;
+	worker_tap_forget(q);
+	worker_notice(q->vif->d);
+}
+
 static void queue_free(struct vif_queue *q)
 {
 	free(q->txb);
@@ -273,11 +304,29 @@ void vif_detach(struct vif *v)
 	v->connected = false;
 }
 
+/*
+ * Main thread: @v's TAP is unusable (@err): said once, and the supervisor
+ * told (it holds the TAPs: it makes the device again and has a new worker
+ * take it). The guest stays Connected; its traffic is dropped meanwhile.
+ */
+static void vif_tap_lost(struct vif *v, int err)
+{
+	v->tap_lost = err;
+	if (err == EBADFD || err == ENXIO || err == ENODEV)
+		log_err("vif%u.%u: TAP removed by the host; guest traffic dropped", v->domid,
+			v->devid);
+	else
+		log_err("vif%u.%u: TAP %s unusable (%s); guest traffic dropped", v->domid, v->devid,
+			v->ifname, strerror(err));
+	worker_tap_lost(v->d, v);
+}
+
 void vif_check_notices(struct worker *d)
 {
 	for (struct vif *v = d->vifs, *next; v; v = next) {
 		char reason[sizeof(v->queues[0].fault)] = "";
 		bool stalled = false;
+		int tap_error = 0;
 
 		next = v->next; /* vif_mark_broken may remove v */
 		for (unsigned i = 0; i < v->nr_queues && v->connected; i++) {
@@ -290,11 +339,15 @@ void vif_check_notices(struct worker *d)
 			if (i == 0 && v->ctrl.fault[0] && !reason[0])
 				snprintf(reason, sizeof(reason), "%s", v->ctrl.fault);
 			stalled |= q->stalled;
+			if (q->tap_error && !tap_error)
+				tap_error = q->tap_error;
 			worker_thread_unlock(q->t);
 		}
+		if (tap_error && !v->tap_lost)
+			vif_tap_lost(v, tap_error);
 		if (reason[0]) {
 			vif_mark_broken(v, reason);
-		} else if (v->connected && v->carrier == stalled) {
+		} else if (v->connected && !v->tap_lost && v->carrier == stalled) {
 			/* As Linux: one stalled queue takes the carrier, all back bring it back. */
 			v->carrier = !stalled;
 			worker_link(d, v, v->carrier, 0);
@@ -399,6 +452,8 @@ static int queue_start(struct vif *v, struct vif_queue *q, uint32_t tx_ref, uint
 			 q->index);
 		return -EINVAL;
 	}
+	if (v->tap_lost && !q->tap_error)
+		q->tap_error = v->tap_lost; /* found before: nothing to poll */
 	rc = worker_queue_attach(q->t, q);
 	if (rc) {
 		snprintf(why, why_len, "cannot poll the TAP: %s", strerror(-rc));
@@ -447,10 +502,15 @@ int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
 		journal_mcast_save(v->journal, NULL, 0);
 	pthread_mutex_unlock(&v->mcast_lock);
 	/* Queues past the frontend's count take no frames from the kernel. */
-	for (unsigned i = 0; i < VIF_MAX_QUEUES; i++) {
+	for (unsigned i = 0; i < VIF_MAX_QUEUES && !v->tap_lost; i++) {
 		if (v->queues[i].tap.fd < 0)
 			continue;
 		rc = tap_set_queue_enabled(&v->queues[i].tap, i < v->nr_queues);
+		if (tap_write_fatal(rc)) {
+			/* Deleted before the guest came: connect it, and have the TAP made again. */
+			vif_tap_lost(v, -rc);
+			break;
+		}
 		if (rc) {
 			snprintf(why, why_len, "%s: cannot %s queue %u: %s", v->ifname,
 				 i < v->nr_queues ? "attach" : "detach", i, strerror(-rc));
@@ -605,18 +665,27 @@ static void deliver(struct vif_queue *q, struct engine_tx_batch *b)
 
 		if (p->drop || p->kind != ENGINE_TX_PACKET)
 			continue; /* filter updates were applied before the answers */
-		if (!q->tap.batch) {
-			if (tap_send(&q->tap, &p->meta, p->data, p->len) != 0)
+		if (q->tap_error) {
+			engine_tx_host_refused(&q->tx, p); /* no TAP to take it */
+		} else if (!q->tap.batch) {
+			int rc = tap_send(&q->tap, &p->meta, p->data, p->len);
+
+			if (rc != 0)
 				engine_tx_host_refused(&q->tx, p);
+			if (tap_write_fatal(rc))
+				queue_tap_lost(q, -rc);
 		} else {
 			tap_batch_add(&q->tap, &p->meta, p->data, p->len);
 			idx[n++] = (uint16_t)i;
 		}
 	}
 	if (n && tap_batch_flush(&q->tap, results)) {
-		for (unsigned k = 0; k < n; k++)
+		for (unsigned k = 0; k < n; k++) {
 			if (results[k])
 				engine_tx_host_refused(&q->tx, &b->pkts[idx[k]]);
+			if (tap_write_fatal(results[k]))
+				queue_tap_lost(q, -results[k]);
+		}
 	}
 }
 
@@ -789,8 +858,8 @@ static void rxq_fill(struct vif_queue *q)
 				continue;
 			}
 			if (n < 0) {
-				log_limited(&q->rl, LOG_LVL_WARN, "vif%u.%u: TAP read: %s", v->domid,
-					    v->devid, strerror((int)-n));
+				if (tap_read_fatal(n))
+					queue_tap_lost(q, (int)-n);
 				q->tap_readable = false; /* epoll tells us when to try again */
 				continue;
 			}

@@ -142,6 +142,10 @@ struct vif_queue {
 	bool tap_readable;         /* epoll said so, and no read has found it empty since */
 	unsigned read_batch;       /* TAP reads per submission, adapted to the traffic */
 	bool tap_registered;       /* TAP fd in the epoll set */
+	int tap_error;             /* a read or write found the TAP unusable (errno): the
+				    * fd is out of the epoll set for good, guest TX is
+				    * dropped (tx_drop_host) until a new worker takes a
+				    * new TAP (thread -> main, as fault) */
 	bool tap_polled;           /* ... and polled for input */
 	bool tx_pending, rx_pending; /* work left after the per-wake budget */
 	RING_IDX rx_prod_seen;     /* the guest's RX req_prod at the last event */
@@ -194,6 +198,8 @@ struct vif {
 	uint64_t rate_bytes;       /* the `rate` node: bytes per rate_usec (or unlimited) */
 	uint32_t rate_usec;
 	bool carrier;              /* as last asked of the supervisor */
+	int tap_lost;              /* a queue found its TAP unusable (errno): said once,
+				    * and told the supervisor, which makes it again */
 	char ifname[16];           /* the TAP's name */
 	unsigned max_queues;       /* what we offer: threads, and TAP fds we hold */
 	unsigned nr_queues;        /* what the frontend asked for */
@@ -248,8 +254,9 @@ void vif_mark_broken(struct vif *v, const char *reason);
 
 /*
  * vif_check_notices() - main thread: what the queue threads flagged.
- * Vifs with a protocol fault are disconnected; a vif's carrier follows its
- * queues' stalls.
+ * Vifs with a protocol fault are disconnected; a vif whose TAP is gone
+ * (deleted by the host) is logged once and reported to the supervisor,
+ * the guest staying Connected; a vif's carrier follows its queues' stalls.
  */
 void vif_check_notices(struct worker *d);
 

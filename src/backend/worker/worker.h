@@ -136,6 +136,12 @@ void worker_ctrl_detach(struct worker_thread *t, struct vif *v);
 
 /* worker_tap_poll() - watch @q's TAP for input, or stop (host-side back-pressure). */
 void worker_tap_poll(struct vif_queue *q, bool on);
+/*
+ * worker_tap_forget() - @q's TAP fd out of its thread's epoll set for good:
+ * a TAP the host deleted stays readable (EPOLLERR, which no event mask
+ * turns off) while every read fails. Lock held.
+ */
+void worker_tap_forget(struct vif_queue *q);
 
 /*
  * worker_rate_wait() - @q's TX is out of credit until q->tx.rate_wait_until_us:
@@ -187,6 +193,9 @@ void worker_link(struct worker *d, const struct vif *v, bool up, unsigned mtu);
 
 /* worker_vif_gone() - tell the supervisor the toolstack removed @v. */
 void worker_vif_gone(struct worker *d, const struct vif *v);
+
+/* worker_tap_lost() - tell the supervisor @v's TAP is unusable (v->tap_lost: errno). */
+void worker_tap_lost(struct worker *d, const struct vif *v);
 
 /* Monotonic milliseconds. */
 uint64_t worker_now_ms(void);
