@@ -33,6 +33,7 @@ struct sup_vif {
 	bool link_known, up;       /* carrier, as we last set it */
 	bool admin_up;             /* we raised its admin state (never lowered) */
 	unsigned mtu;              /* as we last set it (0: not yet) */
+	uint64_t remake_at_ms;     /* its TAP was deleted and is not made again yet (0: held) */
 };
 
 /* The worker of one guest domain. */
@@ -94,6 +95,11 @@ void vifs_apply(struct supervisor *s);
 void vifs_tick(struct supervisor *s);
 /* vifs_gone() - a worker says the toolstack removed @domid/@devid: drop its TAP. */
 void vifs_gone(struct supervisor *s, unsigned domid, unsigned devid);
+/*
+ * vifs_tap_lost() - a worker says @domid/@devid's TAP fails: if our own fd
+ * says the host deleted it, make it again and have a new worker take it.
+ */
+void vifs_tap_lost(struct supervisor *s, unsigned domid, unsigned devid, int err);
 /* vifs_link() - a worker asks for its vif's link up or down (and an MTU). */
 void vifs_link(struct supervisor *s, unsigned domid, unsigned devid, bool up, unsigned mtu);
 /* vifs_count() - vifs held for @domid (all domains if @domid is ~0u). */

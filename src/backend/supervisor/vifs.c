@@ -15,6 +15,13 @@
  * removed when the worker reports that the toolstack removed the vif, when
  * the vif's directory is gone, and at start-up for a TAP of ours (its alias
  * says so) that no vif names: the toolstack removed it while no xnbd ran.
+ *
+ * A TAP the host deletes under a running vif (ip link del) is made again:
+ * its worker finds every read failing and says so (IPC_TAP_LOST); our own
+ * fd confirms it (a worker is not trusted), and the device comes back with
+ * its name, queues, alias and MTU, in the bridge the toolstack's `bridge`
+ * node names if there is one (what vif-bridge did), and a new worker takes
+ * it while the guest stays Connected (as for a new vif: workers.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -48,6 +55,9 @@ static bool rescan_all;
 static unsigned retry[NOTED_MAX];
 static unsigned nr_retry;
 static uint64_t retry_at_ms;
+
+/* Vifs whose deleted TAP could not be made again yet (vifs_tick retries). */
+static unsigned nr_remake;
 
 static void retry_later(unsigned domid)
 {
@@ -155,6 +165,8 @@ static void drop(struct supervisor *s, struct sup_vif *v, bool remove)
 			break;
 		}
 	}
+	if (v->nr_taps == 0 && v->remake_at_ms && nr_remake)
+		nr_remake--;
 	for (unsigned i = 1; i < v->nr_taps; i++)
 		tap_close(&v->taps[i]);
 	if (remove) {
@@ -428,9 +440,104 @@ void vifs_apply(struct supervisor *s)
 	nr_noted = 0;
 }
 
+/*
+ * What vif-bridge did for the deleted TAP, done again for the new one: a
+ * port of the bridge the toolstack's `bridge` node names. Anything else a
+ * hotplug script did (vif-route's routes, vif-nat's addresses) is not.
+ */
+static void rebridge(struct supervisor *s, const struct sup_vif *v)
+{
+	char path[160], *bridge = NULL;
+	size_t len = 0;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%u/%u/bridge", s->backend_root, v->domid, v->devid);
+	if (s->ops->xs_read(s->xs, 0, path, &bridge, &len) != 0 || len == 0 || !bridge[0]) {
+		log_warn("vif%u.%u: TAP %s made again, in no bridge (no %s node): what the "
+			 "hotplug script did for the old one (routes, addresses) is not redone",
+			 v->domid, v->devid, v->taps[0].name, path);
+		free(bridge);
+		return;
+	}
+	rc = tap_join_bridge(&v->taps[0], bridge);
+	if (rc)
+		log_warn("vif%u.%u: TAP %s made again, but not added to bridge %s: %s", v->domid,
+			 v->devid, v->taps[0].name, bridge, strerror(-rc));
+	else
+		log_info("vif%u.%u: TAP %s made again and added to bridge %s", v->domid, v->devid,
+			 v->taps[0].name, bridge);
+	free(bridge);
+}
+
+/*
+ * Make @v's deleted TAP again, as take() made it, with the MTU we had set;
+ * a new worker takes it (the guest stays Connected). False: not yet (the
+ * name may be taken meanwhile), vifs_tick tries again.
+ */
+static bool remake(struct supervisor *s, struct sup_vif *v)
+{
+	char name[16];
+	int rc;
+
+	snprintf(name, sizeof(name), "vif%u.%u", v->domid, v->devid);
+	rc = tap_open_persistent_queues(v->taps, s->max_queues, name);
+	if (rc < 0) {
+		log_warn("vif%u.%u: cannot make TAP %s again: %s; trying again", v->domid, v->devid,
+			 name, strerror(-rc));
+		v->remake_at_ms = sup_now_ms() + RETRY_MS;
+		return false;
+	}
+	v->nr_taps = (unsigned)rc;
+	v->remake_at_ms = 0;
+	tag_tap(s, name);
+	/* The next worker raises it and sets the carrier; the MTU it does not resend. */
+	v->link_known = v->admin_up = false;
+	if (v->mtu && v->mtu != TAP_MTU_DEFAULT) {
+		rc = tap_set_mtu(&v->taps[0], v->mtu);
+		if (rc)
+			log_warn("vif%u.%u: cannot set MTU %u on %s again: %s", v->domid, v->devid,
+				 v->mtu, name, strerror(-rc));
+	}
+	log_info("vif%u.%u: TAP %s made again (%u queue%s)", v->domid, v->devid, name,
+		 v->nr_taps, v->nr_taps == 1 ? "" : "s");
+	rebridge(s, v);
+	workers_ensure(s, v->domid, true);
+	return true;
+}
+
+void vifs_tap_lost(struct supervisor *s, unsigned domid, unsigned devid, int err)
+{
+	struct sup_vif *v = find(s, domid, devid);
+
+	if (!v || v->nr_taps == 0)
+		return; /* gone, or being made again already */
+	if (!tap_detached(&v->taps[0])) {
+		/* Its fds failed, not the device: nothing for us to make again. */
+		log_warn("vif%u.%u: the worker says TAP %s fails (%s), but it is there: left alone",
+			 domid, devid, v->taps[0].name, strerror(err > 0 && err < 4096 ? err : EIO));
+		return;
+	}
+	log_warn("vif%u.%u: TAP %s removed by the host: making it again", domid, devid,
+		 v->taps[0].name);
+	for (unsigned i = 0; i < v->nr_taps; i++)
+		tap_close(&v->taps[i]);
+	v->nr_taps = 0;
+	if (!remake(s, v))
+		nr_remake++;
+}
+
 void vifs_tick(struct supervisor *s)
 {
 	unsigned doms[NOTED_MAX], n = nr_retry;
+
+	if (nr_remake) {
+		uint64_t now = sup_now_ms();
+
+		for (struct sup_vif *v = s->vifs; v; v = v->next)
+			if (v->nr_taps == 0 && v->remake_at_ms && now >= v->remake_at_ms &&
+			    remake(s, v))
+				nr_remake--;
+	}
 
 	if (n == 0 || sup_now_ms() < retry_at_ms)
 		return;
@@ -504,8 +611,8 @@ void vifs_link(struct supervisor *s, unsigned domid, unsigned devid, bool up, un
 	const char *what = "carrier";
 	int rc = 0;
 
-	if (!v)
-		return;
+	if (!v || v->nr_taps == 0)
+		return; /* no TAP until it is made again */
 	/* A worker is not trusted: sane MTUs only, and no work for a no-op. */
 	if (up && mtu >= 68 && mtu <= TAP_MTU_MAX_SG && mtu != v->mtu) {
 		int now = tap_get_mtu(&v->taps[0]);

@@ -50,6 +50,8 @@ static int send_tap(struct sup_worker *w, const struct sup_vif *v)
 	struct ipc_hdr jh = { .type = IPC_VIF_JOURNAL, .devid = v->devid };
 	int rc = 0;
 
+	if (v->nr_taps == 0)
+		return 0; /* deleted by the host, not made again yet (vifs.c) */
 	for (unsigned i = 0; i < v->nr_taps && rc == 0; i++) {
 		struct ipc_hdr h = { .type = IPC_VIF_TAP, .devid = v->devid, .arg = i,
 				     .len = (uint32_t)strlen(v->taps[0].name) + 1 };
@@ -228,6 +230,9 @@ void workers_input(struct supervisor *s, struct sup_worker *w)
 			break;
 		case IPC_LINK:
 			vifs_link(s, w->domid, m.h.devid, m.h.arg != 0, m.h.arg2);
+			break;
+		case IPC_TAP_LOST:
+			vifs_tap_lost(s, w->domid, m.h.devid, (int)m.h.arg);
 			break;
 		case IPC_CTL_REPLY:
 			ctl_reply(s, w, m.h.id, m.payload, m.h.len);
