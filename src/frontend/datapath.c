@@ -238,6 +238,21 @@ static void queue_broken(struct nf_queue *q, const char *why)
 	(void)r;
 }
 
+/*
+ * The NIC's TAP fails for good (the host deleted it: every read and write
+ * is EBADFD, and epoll reports the fd for ever): the thread returns, so
+ * nothing spins, and the main thread, told, exits.
+ */
+static void tap_lost(struct nf_queue *q, int err)
+{
+	uint64_t one = 1;
+	ssize_t r;
+
+	atomic_store_explicit(&q->tap_error, err, memory_order_release);
+	r = write(q->nf->notify_fd, &one, sizeof(one)); /* fails only when saturated */
+	(void)r;
+}
+
 static void publish_stats(struct nf_queue *q)
 {
 	pthread_mutex_lock(&q->lock);
@@ -313,8 +328,12 @@ static bool tx_from_tap(struct nf_queue *q)
 			q->c.tx_host_unsupported++;
 			continue;
 		}
-		if (n < 0)
+		if (n == -EINTR)
 			break;
+		if (n < 0) {
+			tap_lost(q, (int)-n);
+			return false;
+		}
 		/* A backend without IPv6 checksum offload gets IPv6 checksums finished
 		 * (VLAN-tagged frames included: the engine's header walk finds them). */
 		if (m.csum == ENGINE_CSUM_PARTIAL && !q->nf->be_ipv6_csum && m.gso_type == 0) {
@@ -379,8 +398,15 @@ static bool rx_to_tap(struct nf_queue *q)
 
 			if (p->meta.has_hash)
 				check_hash(q, p);
-			if (tap_send(q->tap, &p->meta, p->data, p->len) != 0)
+			int rc = tap_send(q->tap, &p->meta, p->data, p->len);
+
+			if (rc != 0)
 				q->c.rx_host_errors++;
+			/* EINVAL, EIO (the NIC is down): this frame; EBADFD: the NIC is gone. */
+			if (rc == -EBADFD || rc == -ENXIO || rc == -ENODEV) {
+				tap_lost(q, -rc);
+				return false;
+			}
 		}
 		if (q->rxb.notify)
 			notify(q, true);
@@ -557,6 +583,17 @@ const char *nf_datapath_broken(struct netfront *nf)
 		if (atomic_load_explicit(&nf->queues[i].broken, memory_order_acquire))
 			return nf->queues[i].why;
 	return NULL;
+}
+
+int nf_datapath_tap_lost(struct netfront *nf)
+{
+	for (unsigned i = 0; nf->queues && i < nf->nr_queues; i++) {
+		int err = atomic_load_explicit(&nf->queues[i].tap_error, memory_order_acquire);
+
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 /* ---- counters ---------------------------------------------------------------- */

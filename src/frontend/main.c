@@ -44,17 +44,28 @@ static unsigned default_queues(void)
 	return cpus > (long)NF_MAX_QUEUES ? NF_MAX_QUEUES : (unsigned)cpus;
 }
 
-/* A queue thread wrote nf->notify_fd: a queue broke the protocol. */
-static void queue_news(struct netfront *nf)
+/*
+ * A queue thread wrote nf->notify_fd: a queue broke the protocol, or the
+ * NIC's TAP is gone (true: exit, there is nothing left to serve).
+ */
+static bool queue_news(struct netfront *nf)
 {
 	uint64_t v;
 	const char *why;
+	int err;
 
 	if (read(nf->notify_fd, &v, sizeof(v)) < 0)
-		return;
+		return false;
+	err = nf_datapath_tap_lost(nf);
+	if (err) {
+		log_err("%s: TAP %s (%s); exiting", nf->tap.name,
+			err == EBADFD ? "removed by the host" : "unusable", strerror(err));
+		return true;
+	}
 	why = nf_datapath_broken(nf);
 	if (why)
 		nf_mark_broken(nf, why);
+	return false;
 }
 
 /* Read the signalfd: SIGUSR1 logs the counters; true for SIGTERM / SIGINT. */
@@ -129,6 +140,7 @@ int main(int argc, char **argv)
 	const char *platform = getenv("XNB_PLATFORM"), *ifname = "eth0";
 	int want_domid = PLATFORM_DOMID_ANY, sig_fd = -1, epfd = -1, rc = 1, opt;
 	long queues = default_queues();
+	bool failed = false;
 	sigset_t mask;
 
 	nf.devid = 0;
@@ -309,7 +321,8 @@ int main(int argc, char **argv)
 				break;
 			}
 			case NF_SRC_QUEUE:
-				queue_news(&nf);
+				if (queue_news(&nf))
+					stop = failed = true;
 				break;
 			case NF_SRC_CTRL:
 				nf_ctrl_event(&nf);
@@ -325,7 +338,7 @@ int main(int argc, char **argv)
 	}
 	nf_handshake_close(&nf);
 out_quiet:
-	rc = 0;
+	rc = failed ? 1 : 0;
 out:
 	nf_mcast_close(&nf); /* after the threads: queue 0 polls mcast_fd */
 	tap_close(&nf.tap);

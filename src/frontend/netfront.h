@@ -121,6 +121,7 @@ struct nf_queue {
 	struct nf_queue_stats snap;  /* copied by the thread after each wake-up */
 	char why[96];                /* written once, before broken is set */
 	atomic_bool broken;          /* release by the thread, acquire by main */
+	atomic_int tap_error;        /* the NIC's TAP fails (errno): the thread returned */
 };
 
 /* The control ring's configuration steps (ctrl.c). */
@@ -220,6 +221,8 @@ void nf_mark_broken(struct netfront *nf, const char *reason);
  * free the queues; idempotent.
  * nf_datapath_broken() - the reason of a queue that broke the protocol
  * (its thread has returned), or NULL; after nf->notify_fd fired.
+ * nf_datapath_tap_lost() - the errno of a queue whose TAP fails (the host
+ * deleted the NIC: EBADFD; its thread has returned), or 0.
  * nf_datapath_report() - log each queue's counters and, with several, the sum.
  */
 /*
@@ -246,6 +249,7 @@ int nf_datapath_start(struct netfront *nf);
 void nf_datapath_stop(struct netfront *nf);
 void nf_datapath_teardown(struct netfront *nf);
 const char *nf_datapath_broken(struct netfront *nf);
+int nf_datapath_tap_lost(struct netfront *nf);
 void nf_datapath_report(struct netfront *nf, const char *when);
 
 /*
