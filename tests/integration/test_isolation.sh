@@ -7,6 +7,12 @@
 # A answers ping and a 2 s iperf3 TCP run moves bytes; afterwards xnbd and
 # A's worker are alive and A's worker's memory and fds did not grow (beyond
 # 4 MiB of VmRSS, 0 fds). No timing thresholds: speeds are bench-e2e's.
+# Then guests D and E (domids 91, 92): the host deletes D's TAP (ip link
+# del); D's worker does not spin (under 25% of a core: idle it takes ~0%,
+# spinning it took 60-140%), says so once, E keeps answering, and xnbd
+# makes the TAP again (D stays Connected) and traffic on it flows again;
+# xnbd holds no more fds than before. Then E's own NIC is deleted: its
+# netfront exits with an error instead of spinning.
 # Needs root; exits 77 (skipped) without it.
 #
 # usage: test_isolation.sh BUILD_DIR SOURCE_DIR
@@ -21,8 +27,8 @@ fi
 
 DIR=$(mktemp -d /tmp/xnb-iso.XXXXXX)
 export XNB_SIM_DIR="$DIR" XENSTORED_PATH="$DIR/xenstored"
-GA=xnbisoa.$$
-A=61 B=62
+GA=xnbisoa.$$ GD=xnbisod.$$ GE=xnbisoe.$$
+A=61 B=62 D=91 E=92
 HOST_A=10.216.61.1 IP_A=10.216.61.2 HOST_B=10.216.62.1 IP_B=10.216.62.2
 MAC_B=00:16:3e:00:00:3e
 RSS_SLACK_KB=4096
@@ -40,12 +46,16 @@ wait_for() { t=$1; shift
 	return 1; }
 
 cleanup() {
-	for p in ${HF:-} ${UDPF:-} ${NF:-} ${XNBD:-} ${SIMD:-}; do kill -TERM "$p" 2>/dev/null; done
+	for p in ${HF:-} ${UDPF:-} ${NF:-} ${NF91:-} ${NF92:-} ${XNBD:-} ${SIMD:-}; do
+		kill -TERM "$p" 2>/dev/null; done
 	sleep 0.3
-	for p in ${HF:-} ${UDPF:-} ${NF:-} ${XNBD:-} ${SIMD:-}; do kill -9 "$p" 2>/dev/null; done
+	for p in ${HF:-} ${UDPF:-} ${NF:-} ${NF91:-} ${NF92:-} ${XNBD:-} ${SIMD:-}; do
+		kill -9 "$p" 2>/dev/null; done
 	pkill -f "iperf3 -s -1 -B 10.216.6[12]" 2>/dev/null
 	ip netns del "$GA" 2>/dev/null
+	ip netns del "$GD" 2>/dev/null; ip netns del "$GE" 2>/dev/null
 	ip link del "vif$A.0" 2>/dev/null; ip link del "vif$B.0" 2>/dev/null
+	ip link del "vif$D.0" 2>/dev/null; ip link del "vif$E.0" 2>/dev/null
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -54,6 +64,13 @@ be_state() { xenstore-read "/local/domain/0/backend/vif/$1/0/state" 2>/dev/null;
 rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
 fds() { ls "/proc/$1/fd" | wc -l; }
 worker_pid() { pgrep -P "$XNBD" -f "xnbd-worker --domid $1( |\$)" | head -1; }
+cpu_pct() { # pid seconds: % of one core it used meanwhile (utime + stime, all threads)
+	a=$(awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	sleep "$2"
+	b=$(awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$a" ] && [ -n "$b" ] || return 1
+	echo $(((b - a) * 100 / ($2 * $(getconf CLK_TCK))))
+}
 b_stat() { # counter: B's vif's, from xnbctl
 	"$BUILD/tools/xnbctl" stats "vif$B.0" --json 2>/dev/null |
 		python3 -c "import json,sys; print(json.load(sys.stdin)['vifs'][0]['$1'])" 2>/dev/null
@@ -192,6 +209,73 @@ PY
 done
 
 ping -c 2 -i 0.2 -W 1 "$IP_A" >/dev/null || fail "guest A does not answer after the hostile runs"
+
+# --- a TAP deleted under a running worker --------------------------------
+# Guests D and E (a netfront each, in a namespace each); the host deletes
+# D's TAP. (One netfront serves one vif, and the simulator one process per
+# domain: the vif that keeps flowing is another guest's.)
+for g in "$D" "$E"; do
+	ns=$GD; [ "$g" = "$E" ] && ns=$GE
+	ip netns add "$ns"
+	ip netns exec "$ns" ip link set lo up
+	ip netns exec "$ns" "$BUILD/src/frontend/xnb-netfront" --domid "$g" \
+		>"$DIR/nf-$g.log" 2>&1 &
+	eval "NF$g=\$!"
+	"$VIF" add "$g" 0
+done
+g_up() { # domid: the host's and the guest's side of vif<domid>.0 addressed and up
+	ns=$GD; [ "$1" = "$E" ] && ns=$GE
+	wait_for 5 ip link show "vif$1.0" || fail "no vif$1.0"
+	ip addr replace "10.216.$1.1/24" dev "vif$1.0"
+	ip link set "vif$1.0" up
+	wait_for 5 ip netns exec "$ns" ip link show eth0 || fail "guest $1 has no eth0"
+	ip netns exec "$ns" ip addr replace "10.216.$1.2/24" dev eth0
+	ip netns exec "$ns" ip link set eth0 up
+}
+for g in "$D" "$E"; do
+	wait_for 5 sh -c "[ \"\$(xenstore-read /local/domain/0/backend/vif/$g/0/state)\" = 4 ]" ||
+		fail "vif$g.0 did not connect"
+	g_up "$g"
+	wait_for 5 ping -c 1 -W 1 "10.216.$g.2" || fail "ping guest $g"
+done
+WD=$(worker_pid "$D")
+[ -n "$WD" ] || fail "no worker for domain $D"
+XNBD_FDS=$(fds "$XNBD")
+ok "guests $D and $E connected and answering, D's worker $WD"
+
+ip link del "vif$D.0" || fail "cannot delete vif$D.0"
+sleep 1
+# Whichever worker serves D now (xnbd may have replaced it): not spinning.
+pct=$(cpu_pct "$(worker_pid "$D")" 2) || pct=$(cpu_pct "$(worker_pid "$D")" 2) ||
+	fail "no worker for domain $D to measure"
+[ "$pct" -lt 25 ] || fail "guest $D's worker uses $pct% of a core after its TAP went"
+LOST="vif$D.0: TAP removed by the host; guest traffic dropped"
+wait_for 5 grep -q "$LOST" "$DIR/xnbd.log" || fail "no log line for vif$D.0's deleted TAP"
+[ "$(grep -c "$LOST" "$DIR/xnbd.log")" = 1 ] || fail "the deleted TAP was reported more than once"
+ping -c 3 -i 0.2 -W 2 "10.216.$E.2" >/dev/null || fail "guest $E does not answer after vif$D.0's TAP went"
+ok "vif$D.0's TAP deleted: D's worker at $pct% of a core, said once, guest $E answers"
+
+wait_for 5 grep -q "vif$D.0: TAP vif$D.0 made again" "$DIR/xnbd.log" ||
+	fail "xnbd did not make vif$D.0's TAP again"
+[ "$(be_state "$D")" = 4 ] || fail "vif$D.0 did not stay Connected"
+# The hotplug script's part (here: the host's address), as vif-route's on Xen.
+g_up "$D"
+wait_for 5 ping -c 1 -W 1 "10.216.$D.2" || fail "guest $D does not answer on its new TAP"
+ping -c 2 -i 0.2 -W 1 "10.216.$E.2" >/dev/null || fail "guest $E does not answer after the new TAP"
+pct=$(cpu_pct "$(worker_pid "$D")" 2) || fail "no worker for domain $D to measure"
+[ "$pct" -lt 25 ] || fail "guest $D's worker uses $pct% of a core with the new TAP"
+[ "$(fds "$XNBD")" -le "$XNBD_FDS" ] || fail "xnbd's fds grew from $XNBD_FDS to $(fds "$XNBD")"
+ok "vif$D.0's TAP made again: both guests answer, D's worker at $pct%, xnbd holds $(fds "$XNBD") fds"
+
+# The guest's side: its NIC (the netfront's TAP) deleted. It exits, with an error, at once.
+ip netns exec "$GE" ip link del eth0 || fail "cannot delete guest $E's eth0"
+wait_for 5 sh -c "! kill -0 $NF92 2>/dev/null" || fail "guest $E's netfront did not exit without its NIC"
+wait "$NF92"; RC=$?; NF92=
+[ "$RC" = 1 ] || fail "guest $E's netfront exited $RC without its NIC"
+grep -q "eth0: TAP removed by the host" "$DIR/nf-$E.log" || fail "guest $E's netfront did not say why"
+ping -c 2 -i 0.2 -W 1 "10.216.$D.2" >/dev/null || fail "guest $D does not answer after guest $E's NIC went"
+ok "guest $E's NIC deleted: its netfront exited 1 and said why; guest $D answers"
+
 kill -TERM "$XNBD"; wait "$XNBD"; RC=$?; XNBD=
 [ "$RC" = 0 ] || fail "xnbd exit status $RC"
 ok "xnbd exits cleanly"
