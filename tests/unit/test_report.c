@@ -4,6 +4,7 @@
  * here: every counter has a row, each format shows it, totals sum the
  * queues, reset zeroes them, `show` shows what the vif negotiated.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -369,6 +370,35 @@ static void test_show(void **state)
 	free_worker(d);
 }
 
+/* A vif whose TAP the host deleted says so in show and list; the others show "". */
+static void test_tap_lost(void **state)
+{
+	struct worker *d = make_worker();
+	char *s;
+
+	(void)state;
+	d->vifs->next->tap_lost = EBADFD;
+	s = ask(d, "show json");
+	assert_non_null(strstr(s, "\"tap\":\"vif7.0\",\"tap_lost\":\"\","));
+	assert_non_null(strstr(s, "\"tap\":\"vif7.1\",\"tap_lost\":\"removed by the host\","));
+	free(s);
+	s = ask(d, "show vif7.1");
+	assert_non_null(strstr(s, "tap_lost:             removed by the host\n"));
+	free(s);
+	s = ask(d, "list json");
+	assert_non_null(strstr(s, "\"tap\":\"vif7.1\",\"tap_lost\":\"removed by the host\","));
+	free(s);
+	s = ask(d, "list");
+	assert_non_null(strstr(s, "  TAP lost: removed by the host"));
+	assert_null(strstr(strstr(s, "TAP lost") + 1, "TAP lost")); /* vif7.1's line only */
+	free(s);
+	d->vifs->next->tap_lost = EIO;
+	s = ask(d, "show vif7.1 json");
+	assert_non_null(strstr(s, "\"tap_lost\":\"Input/output error\""));
+	free(s);
+	free_worker(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +408,7 @@ int main(void)
 		cmocka_unit_test(test_prometheus),
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_show),
+		cmocka_unit_test(test_tap_lost),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

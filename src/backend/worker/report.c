@@ -24,6 +24,7 @@
  */
 #include "report.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,26 +231,43 @@ static bool wanted(const struct vif *v, const char *only)
 
 /* ---- list -------------------------------------------------------------- */
 
+/* Why the vif's TAP is unusable ("" while it is fine): the guest's frames are dropped. */
+static void tap_lost_str(const struct vif *v, char *buf, size_t len)
+{
+	if (!v->tap_lost)
+		buf[0] = '\0';
+	else if (v->tap_lost == EBADFD || v->tap_lost == ENXIO || v->tap_lost == ENODEV)
+		snprintf(buf, len, "removed by the host");
+	else
+		snprintf(buf, len, "%s", strerror(v->tap_lost));
+}
+
 static void fmt_list(struct worker *d, const char *only, bool json, FILE *out)
 {
 	bool first = true;
 
 	for (struct vif *v = d->vifs; v; v = v->next) {
+		char lost[64];
+
 		if (!wanted(v, only))
 			continue;
+		tap_lost_str(v, lost, sizeof(lost));
 		if (json) {
 			fprintf(out, "%s{\"name\":\"vif%u.%u\",\"domid\":%u,\"devid\":%u,\"state\":\"%s\","
 				"\"tap\":", first ? "" : ",", v->domid, v->devid, v->domid, v->devid,
 				state_name(v->state));
 			json_str(out, v->ifname);
+			fputs(",\"tap_lost\":", out);
+			json_str(out, lost);
 			fputs(",\"frontend\":", out);
 			json_str(out, v->fe_path);
 			fputs(",\"broken\":", out);
 			json_str(out, v->broken);
 			fputc('}', out);
 		} else {
-			fprintf(out, "vif%u.%u  %-10s tap %-12s frontend %s%s%s\n", v->domid, v->devid,
-				state_name(v->state), v->ifname, v->fe_path,
+			fprintf(out, "vif%u.%u  %-10s tap %-12s frontend %s%s%s%s%s\n", v->domid,
+				v->devid, state_name(v->state), v->ifname, v->fe_path,
+				lost[0] ? "  TAP lost: " : "", lost,
 				v->broken[0] ? "  broken: " : "", v->broken);
 		}
 		first = false;
@@ -553,6 +571,14 @@ static void show_tap(struct emit *e, const char *key, const struct vif *v)
 	emit_value(e, key, v->ifname, true);
 }
 
+static void show_tap_lost(struct emit *e, const char *key, const struct vif *v)
+{
+	char why[64];
+
+	tap_lost_str(v, why, sizeof(why));
+	emit_value(e, key, why, true);
+}
+
 static void show_frontend(struct emit *e, const char *key, const struct vif *v)
 {
 	emit_value(e, key, v->fe_path, true);
@@ -693,6 +719,7 @@ static const struct {
 	{ "connected", show_connected },
 	{ "broken", show_broken },
 	{ "tap", show_tap },
+	{ "tap_lost", show_tap_lost },
 	{ "frontend", show_frontend },
 	{ "backend", show_backend },
 	{ "mtu", show_mtu },
