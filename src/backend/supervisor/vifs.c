@@ -482,8 +482,11 @@ static bool remake(struct supervisor *s, struct sup_vif *v)
 	snprintf(name, sizeof(name), "vif%u.%u", v->domid, v->devid);
 	rc = tap_open_persistent_queues(v->taps, s->max_queues, name);
 	if (rc < 0) {
-		log_warn("vif%u.%u: cannot make TAP %s again: %s; trying again", v->domid, v->devid,
-			 name, strerror(-rc));
+		/* Said once: the name may stay taken (another device) for long. */
+		if (!v->remake_at_ms)
+			log_warn("vif%u.%u: cannot make TAP %s again: %s; trying again every %u ms, "
+				 "its guest's traffic dropped meanwhile", v->domid, v->devid, name,
+				 strerror(-rc), RETRY_MS);
 		v->remake_at_ms = sup_now_ms() + RETRY_MS;
 		return false;
 	}
