@@ -10,9 +10,12 @@
 # Then guests D and E (domids 91, 92): the host deletes D's TAP (ip link
 # del); D's worker does not spin (under 25% of a core: idle it takes ~0%,
 # spinning it took 60-140%), says so once, E keeps answering, and xnbd
-# makes the TAP again (D stays Connected) and traffic on it flows again;
-# xnbd holds no more fds than before. Then E's own NIC is deleted: its
-# netfront exits with an error instead of spinning.
+# makes the TAP again (D stays Connected), back in the bridge its backend
+# names, and traffic on it flows again;
+# xnbd holds no more fds than before. Again with the name taken by another
+# device meanwhile: the guest's frames are dropped (and its ring answered)
+# until the name is free and the TAP made again. Then E's own NIC is
+# deleted: its netfront exits with an error instead of spinning.
 # Needs root; exits 77 (skipped) without it.
 #
 # usage: test_isolation.sh BUILD_DIR SOURCE_DIR
@@ -27,7 +30,7 @@ fi
 
 DIR=$(mktemp -d /tmp/xnb-iso.XXXXXX)
 export XNB_SIM_DIR="$DIR" XENSTORED_PATH="$DIR/xenstored"
-GA=xnbisoa.$$ GD=xnbisod.$$ GE=xnbisoe.$$
+GA=xnbisoa.$$ GD=xnbisod.$$ GE=xnbisoe.$$ BR=xnbiso91br
 A=61 B=62 D=91 E=92
 HOST_A=10.216.61.1 IP_A=10.216.61.2 HOST_B=10.216.62.1 IP_B=10.216.62.2
 MAC_B=00:16:3e:00:00:3e
@@ -56,6 +59,7 @@ cleanup() {
 	ip netns del "$GD" 2>/dev/null; ip netns del "$GE" 2>/dev/null
 	ip link del "vif$A.0" 2>/dev/null; ip link del "vif$B.0" 2>/dev/null
 	ip link del "vif$D.0" 2>/dev/null; ip link del "vif$E.0" 2>/dev/null
+	ip link del "$BR" 2>/dev/null
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -213,7 +217,12 @@ ping -c 2 -i 0.2 -W 1 "$IP_A" >/dev/null || fail "guest A does not answer after 
 # --- a TAP deleted under a running worker --------------------------------
 # Guests D and E (a netfront each, in a namespace each); the host deletes
 # D's TAP. (One netfront serves one vif, and the simulator one process per
-# domain: the vif that keeps flowing is another guest's.)
+# domain: the vif that keeps flowing is another guest's.) D's TAP is a port
+# of bridge $BR, named in its backend's bridge node, as vif-bridge does on
+# Xen: the host reaches D through the bridge, whatever TAP is in it.
+ip link add "$BR" type bridge || fail "cannot create bridge $BR"
+ip link set "$BR" up
+ip addr replace "10.216.$D.1/24" dev "$BR"
 for g in "$D" "$E"; do
 	ns=$GD; [ "$g" = "$E" ] && ns=$GE
 	ip netns add "$ns"
@@ -223,10 +232,15 @@ for g in "$D" "$E"; do
 	eval "NF$g=\$!"
 	"$VIF" add "$g" 0
 done
-g_up() { # domid: the host's and the guest's side of vif<domid>.0 addressed and up
+xenstore-write "/local/domain/0/backend/vif/$D/0/bridge" "$BR"
+g_up() { # domid: the host's (D: its bridge port) and the guest's side of vif<domid>.0
 	ns=$GD; [ "$1" = "$E" ] && ns=$GE
 	wait_for 5 ip link show "vif$1.0" || fail "no vif$1.0"
-	ip addr replace "10.216.$1.1/24" dev "vif$1.0"
+	if [ "$1" = "$D" ]; then
+		ip link set "vif$1.0" master "$BR"
+	else
+		ip addr replace "10.216.$1.1/24" dev "vif$1.0"
+	fi
 	ip link set "vif$1.0" up
 	wait_for 5 ip netns exec "$ns" ip link show eth0 || fail "guest $1 has no eth0"
 	ip netns exec "$ns" ip addr replace "10.216.$1.2/24" dev eth0
@@ -258,14 +272,56 @@ ok "vif$D.0's TAP deleted: D's worker at $pct% of a core, said once, guest $E an
 wait_for 5 grep -q "vif$D.0: TAP vif$D.0 made again" "$DIR/xnbd.log" ||
 	fail "xnbd did not make vif$D.0's TAP again"
 [ "$(be_state "$D")" = 4 ] || fail "vif$D.0 did not stay Connected"
-# The hotplug script's part (here: the host's address), as vif-route's on Xen.
-g_up "$D"
+grep -q "vif$D.0: TAP vif$D.0 made again and added to bridge $BR" "$DIR/xnbd.log" &&
+	ip -o link show "vif$D.0" | grep -q "master $BR" || fail "the new vif$D.0 is not in bridge $BR"
 wait_for 5 ping -c 1 -W 1 "10.216.$D.2" || fail "guest $D does not answer on its new TAP"
 ping -c 2 -i 0.2 -W 1 "10.216.$E.2" >/dev/null || fail "guest $E does not answer after the new TAP"
 pct=$(cpu_pct "$(worker_pid "$D")" 2) || fail "no worker for domain $D to measure"
 [ "$pct" -lt 25 ] || fail "guest $D's worker uses $pct% of a core with the new TAP"
 [ "$(fds "$XNBD")" -le "$XNBD_FDS" ] || fail "xnbd's fds grew from $XNBD_FDS to $(fds "$XNBD")"
-ok "vif$D.0's TAP made again: both guests answer, D's worker at $pct%, xnbd holds $(fds "$XNBD") fds"
+ok "vif$D.0's TAP made again, in bridge $BR: both guests answer, D's worker at $pct%, xnbd holds $(fds "$XNBD") fds"
+
+# Its name taken meanwhile (by a TUN device, while xnbd is stopped): the
+# TAP cannot be made again yet. The worker stays, the guest stays
+# Connected, its frames are answered and dropped (tx_drop_host), xnbctl
+# says why and xnbd's retries are quiet; once the name is free the TAP
+# comes back.
+d_show() { # field of vif D.0 in xnbctl show
+	"$BUILD/tools/xnbctl" show "vif$D.0" --json 2>/dev/null |
+		python3 -c "import json,sys; print(json.load(sys.stdin)['vifs'][0]['$1'])" 2>/dev/null
+}
+d_stat() { # counter of vif D.0, from xnbctl
+	"$BUILD/tools/xnbctl" stats "vif$D.0" --json 2>/dev/null |
+		python3 -c "import json,sys; print(json.load(sys.stdin)['totals'][0]['$1'])" 2>/dev/null
+}
+kill -STOP "$XNBD" # or it makes the TAP again first
+ip link del "vif$D.0" && ip tuntap add dev "vif$D.0" mode tun
+RC=$?
+kill -CONT "$XNBD"
+[ "$RC" = 0 ] || fail "cannot replace vif$D.0 by a TUN (not TAP) device"
+wait_for 5 grep -q "vif$D.0: cannot make TAP vif$D.0 again" "$DIR/xnbd.log" ||
+	fail "xnbd did not say it cannot make vif$D.0 again"
+wait_for 5 sh -c "[ \"\$(grep -c \"$LOST\" \"$DIR/xnbd.log\")\" = 2 ]" ||
+	fail "no log line for vif$D.0's TAP deleted again"
+[ "$(d_show tap_lost)" = "removed by the host" ] || fail "xnbctl show: tap_lost '$(d_show tap_lost)'"
+drops0=$(d_stat tx_drop_host)
+ip netns exec "$GD" ping -c 3 -i 0.2 -W 1 "10.216.$D.1" >/dev/null 2>&1
+wait_for 5 sh -c "[ \"\$(\"$BUILD/tools/xnbctl\" stats vif$D.0 --json |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)[\"totals\"][0][\"tx_drop_host\"])')\" -gt ${drops0:-0} ]" ||
+	fail "guest $D's frames were not dropped as tx_drop_host (${drops0:-?} before)"
+[ "$(be_state "$D")" = 4 ] || fail "vif$D.0 did not stay Connected without a TAP"
+dropped=$(($(d_stat tx_drop_host) - ${drops0:-0}))
+pct=$(cpu_pct "$(worker_pid "$D")" 2) || fail "no worker for domain $D to measure"
+[ "$pct" -lt 25 ] || fail "guest $D's worker uses $pct% of a core without a TAP"
+[ "$(grep -c "cannot make TAP vif$D.0 again" "$DIR/xnbd.log")" = 1 ] ||
+	fail "xnbd's retries are not quiet"
+ip link del "vif$D.0" || fail "cannot delete the TUN vif$D.0"
+wait_for 5 sh -c "[ \"\$(grep -c \"TAP vif$D.0 made again (\" \"$DIR/xnbd.log\")\" = 2 ]" ||
+	fail "xnbd did not make vif$D.0 again once its name was free"
+ip -o link show "vif$D.0" | grep -q "master $BR" || fail "the third vif$D.0 is not in bridge $BR"
+wait_for 5 ping -c 1 -W 1 "10.216.$D.2" || fail "guest $D does not answer on its third TAP"
+[ "$(d_show tap_lost)" = "" ] || fail "xnbctl show: tap_lost '$(d_show tap_lost)' on the new TAP"
+ok "vif$D.0's name taken: $dropped guest frames answered and dropped, worker at $pct% of a core, tap_lost shown; made again once free"
 
 # The guest's side: its NIC (the netfront's TAP) deleted. It exits, with an error, at once.
 ip netns exec "$GE" ip link del eth0 || fail "cannot delete guest $E's eth0"
