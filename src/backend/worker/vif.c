@@ -487,6 +487,7 @@ int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
 		.csum_blank = v->fe.csum,
 		.ipv6_csum_blank = v->fe.ipv6_csum,
 	};
+	bool lost;
 	int rc;
 
 	if (v->nr_queues < 1 || v->nr_queues > v->max_queues) {
@@ -502,15 +503,12 @@ int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
 		journal_mcast_save(v->journal, NULL, 0);
 	pthread_mutex_unlock(&v->mcast_lock);
 	/* Queues past the frontend's count take no frames from the kernel. */
-	for (unsigned i = 0; i < VIF_MAX_QUEUES && !v->tap_lost; i++) {
+	for (unsigned i = 0; i < VIF_MAX_QUEUES; i++) {
 		if (v->queues[i].tap.fd < 0)
 			continue;
+		/* A TAP deleted before the guest came answers EINVAL here, which is
+		 * no error: TUNSETOFFLOAD below finds it gone (EBADFD). */
 		rc = tap_set_queue_enabled(&v->queues[i].tap, i < v->nr_queues);
-		if (tap_write_fatal(rc)) {
-			/* Deleted before the guest came: connect it, and have the TAP made again. */
-			vif_tap_lost(v, -rc);
-			break;
-		}
 		if (rc) {
 			snprintf(why, why_len, "%s: cannot %s queue %u: %s", v->ifname,
 				 i < v->nr_queues ? "attach" : "detach", i, strerror(-rc));
@@ -560,14 +558,26 @@ int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
 		if (rc)
 			goto fail;
 	}
-	rc = tap_set_offloads(&v->queues[0].tap, &off);
+	rc = v->tap_lost ? 0 : tap_set_offloads(&v->queues[0].tap, &off);
+	lost = v->tap_lost || tap_write_fatal(rc);
+	if (tap_write_fatal(rc)) {
+		/* Deleted before the guest came: connect it all the same, drop its
+		 * frames, and have the TAP made again (the notice does the rest). */
+		for (unsigned i = 0; i < v->nr_queues; i++) {
+			worker_thread_lock(v->queues[i].t);
+			queue_tap_lost(&v->queues[i], -rc);
+			worker_thread_unlock(v->queues[i].t);
+		}
+		rc = 0;
+	}
 	if (rc) {
 		snprintf(why, why_len, "configuring %s failed: %s", v->ifname, strerror(-rc));
 		goto fail;
 	}
 	/* A resumed vif keeps the MTU it has: the administrator may have set it. */
 	v->carrier = true;
-	worker_link(d, v, true, resume ? 0 : v->mtu);
+	if (!lost) /* no device to raise: the next worker's TAP will be */
+		worker_link(d, v, true, resume ? 0 : v->mtu);
 	log_limited(&v->rl, LOG_LVL_INFO, "vif%u.%u: %s (%u queue%s, sg %d, gso4 %d, gso6 %d, "
 		    "csum %d, mtu %u, %s event channel%s%s)",
 		    v->domid, v->devid, resume ? "resumed from the rings' shared indices" : "connected",

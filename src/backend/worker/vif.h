@@ -142,11 +142,11 @@ struct vif_queue {
 	bool tap_readable;         /* epoll said so, and no read has found it empty since */
 	unsigned read_batch;       /* TAP reads per submission, adapted to the traffic */
 	bool tap_registered;       /* TAP fd in the epoll set */
+	bool tap_polled;           /* ... and polled for input */
 	int tap_error;             /* a read or write found the TAP unusable (errno): the
 				    * fd is out of the epoll set for good, guest TX is
 				    * dropped (tx_drop_host) until a new worker takes a
 				    * new TAP (thread -> main, as fault) */
-	bool tap_polled;           /* ... and polled for input */
 	bool tx_pending, rx_pending; /* work left after the per-wake budget */
 	RING_IDX rx_prod_seen;     /* the guest's RX req_prod at the last event */
 	unsigned spurious_streak[2]; /* consecutive spurious events: tx port, rx port */
