@@ -14,8 +14,9 @@
 # names, and traffic on it flows again;
 # xnbd holds no more fds than before. Again with the name taken by another
 # device meanwhile: the guest's frames are dropped (and its ring answered)
-# until the name is free and the TAP made again. Then E's own NIC is
-# deleted: its netfront exits with an error instead of spinning.
+# until the name is free and the TAP made again. A TAP deleted before its
+# guest (F, 93) connects is found at connect and made again too. Then E's
+# own NIC is deleted: its netfront exits with an error instead of spinning.
 # Needs root; exits 77 (skipped) without it.
 #
 # usage: test_isolation.sh BUILD_DIR SOURCE_DIR
@@ -30,8 +31,8 @@ fi
 
 DIR=$(mktemp -d /tmp/xnb-iso.XXXXXX)
 export XNB_SIM_DIR="$DIR" XENSTORED_PATH="$DIR/xenstored"
-GA=xnbisoa.$$ GD=xnbisod.$$ GE=xnbisoe.$$ BR=xnbiso91br
-A=61 B=62 D=91 E=92
+GA=xnbisoa.$$ GD=xnbisod.$$ GE=xnbisoe.$$ GF=xnbisof.$$ BR=xnbiso91br
+A=61 B=62 D=91 E=92 F=93
 HOST_A=10.216.61.1 IP_A=10.216.61.2 HOST_B=10.216.62.1 IP_B=10.216.62.2
 MAC_B=00:16:3e:00:00:3e
 RSS_SLACK_KB=4096
@@ -49,17 +50,17 @@ wait_for() { t=$1; shift
 	return 1; }
 
 cleanup() {
-	for p in ${HF:-} ${UDPF:-} ${NF:-} ${NF91:-} ${NF92:-} ${XNBD:-} ${SIMD:-}; do
+	for p in ${HF:-} ${UDPF:-} ${NF:-} ${NF91:-} ${NF92:-} ${NF93:-} ${XNBD:-} ${SIMD:-}; do
 		kill -TERM "$p" 2>/dev/null; done
 	sleep 0.3
-	for p in ${HF:-} ${UDPF:-} ${NF:-} ${NF91:-} ${NF92:-} ${XNBD:-} ${SIMD:-}; do
+	for p in ${HF:-} ${UDPF:-} ${NF:-} ${NF91:-} ${NF92:-} ${NF93:-} ${XNBD:-} ${SIMD:-}; do
 		kill -9 "$p" 2>/dev/null; done
 	pkill -f "iperf3 -s -1 -B 10.216.6[12]" 2>/dev/null
 	ip netns del "$GA" 2>/dev/null
-	ip netns del "$GD" 2>/dev/null; ip netns del "$GE" 2>/dev/null
+	ip netns del "$GD" 2>/dev/null; ip netns del "$GE" 2>/dev/null; ip netns del "$GF" 2>/dev/null
 	ip link del "vif$A.0" 2>/dev/null; ip link del "vif$B.0" 2>/dev/null
 	ip link del "vif$D.0" 2>/dev/null; ip link del "vif$E.0" 2>/dev/null
-	ip link del "$BR" 2>/dev/null
+	ip link del "vif$F.0" 2>/dev/null; ip link del "$BR" 2>/dev/null
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -322,6 +323,30 @@ ip -o link show "vif$D.0" | grep -q "master $BR" || fail "the third vif$D.0 is n
 wait_for 5 ping -c 1 -W 1 "10.216.$D.2" || fail "guest $D does not answer on its third TAP"
 [ "$(d_show tap_lost)" = "" ] || fail "xnbctl show: tap_lost '$(d_show tap_lost)' on the new TAP"
 ok "vif$D.0's name taken: $dropped guest frames answered and dropped, worker at $pct% of a core, tap_lost shown; made again once free"
+
+# A TAP deleted before its guest connects (xnbd holds it; nobody polls it
+# yet): found at the first poll once the guest connects, made again.
+"$VIF" add "$F" 0
+wait_for 5 grep -q "vif$F.0: hotplug-status connected" "$DIR/hotplug.log" ||
+	fail "no hotplug answer for vif$F.0"
+ip link del "vif$F.0" || fail "cannot delete vif$F.0"
+ip netns add "$GF"
+ip netns exec "$GF" ip link set lo up
+ip netns exec "$GF" "$BUILD/src/frontend/xnb-netfront" --domid "$F" >"$DIR/nf-$F.log" 2>&1 &
+NF93=$!
+wait_for 5 grep -q "vif$F.0: TAP removed by the host; guest traffic dropped" "$DIR/xnbd.log" ||
+	fail "vif$F.0's TAP, deleted before the guest came, not found gone"
+wait_for 5 grep -q "vif$F.0: TAP vif$F.0 made again" "$DIR/xnbd.log" ||
+	fail "xnbd did not make vif$F.0's TAP again"
+wait_for 5 ip link show "vif$F.0" || fail "no new vif$F.0"
+ip addr replace "10.216.$F.1/24" dev "vif$F.0"
+ip link set "vif$F.0" up
+wait_for 5 ip netns exec "$GF" ip link show eth0 || fail "guest $F has no eth0"
+ip netns exec "$GF" ip addr replace "10.216.$F.2/24" dev eth0
+ip netns exec "$GF" ip link set eth0 up
+wait_for 5 ping -c 1 -W 1 "10.216.$F.2" || fail "guest $F does not answer on its new TAP"
+[ "$(be_state "$F")" = 4 ] || fail "vif$F.0 not Connected"
+ok "vif$F.0's TAP deleted before its guest came: found at connect, made again, guest $F answers"
 
 # The guest's side: its NIC (the netfront's TAP) deleted. It exits, with an error, at once.
 ip netns exec "$GE" ip link del eth0 || fail "cannot delete guest $E's eth0"
