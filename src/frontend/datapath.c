@@ -395,11 +395,11 @@ static bool rx_to_tap(struct nf_queue *q)
 		}
 		for (int i = 0; i < n; i++) {
 			const struct engine_front_rx_pkt *p = &q->rxb.pkts[i];
+			int rc;
 
 			if (p->meta.has_hash)
 				check_hash(q, p);
-			int rc = tap_send(q->tap, &p->meta, p->data, p->len);
-
+			rc = tap_send(q->tap, &p->meta, p->data, p->len);
 			if (rc != 0)
 				q->c.rx_host_errors++;
 			/* EINVAL, EIO (the NIC is down): this frame; EBADFD: the NIC is gone. */
