@@ -1697,6 +1697,25 @@ unsigned platform_sim_pages(struct platform *p)
 	return p->npages;
 }
 
+int platform_sim_peer_grants(struct platform *p, uint16_t domid)
+{
+	struct sim_peer *pe;
+	int n = 0;
+
+	pthread_mutex_lock(&p->lock);
+	pe = sim_peer_get(p, domid);
+	if (!pe)
+		n = -ESRCH;
+	for (unsigned r = 0; pe && r < pe->nr_ents; r++) {
+		uint32_t w = __atomic_load_n(sim_ent_word(&pe->gt[r]), __ATOMIC_ACQUIRE);
+
+		if ((w & GTF_type_mask) == GTF_permit_access && (uint16_t)(w >> 16) == p->domid)
+			n++;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
 int platform_sim_ctl_fd(struct platform *p)
 {
 	return p->ctl;

@@ -25,6 +25,14 @@ struct grant_entry_v1 *platform_sim_grant_table(struct platform *p, unsigned *n)
 /** platform_sim_pages() - test hook: number of pages of this domain's memory. */
 unsigned platform_sim_pages(struct platform *p);
 
+/**
+ * platform_sim_peer_grants() - test hook: how many entries of @domid's grant
+ * table grant access to this session's domain now (GTF_permit_access, our
+ * domid), whether or not we map them: what that domain still shares with
+ * us, as a backend sees it. A negative errno when @domid is not alive.
+ */
+int platform_sim_peer_grants(struct platform *p, uint16_t domid);
+
 /** platform_sim_ctl_fd() - test hook: the control socket to xnb-simd. */
 int platform_sim_ctl_fd(struct platform *p);
 
