@@ -59,16 +59,6 @@ static const char *type_name(uint16_t type)
 	}
 }
 
-static void unshare_page(struct netfront *nf, void **page)
-{
-	if (!*page)
-		return;
-	/* Fails while the backend still maps it; the simulator then keeps it for us. */
-	if (nf->ops->gntshr_unshare(nf->shr, *page, 1) != 0)
-		log_warn("%s: backend still holds the control ring's page", nf->tap.name);
-	*page = NULL;
-}
-
 void nf_ctrl_teardown(struct netfront *nf)
 {
 	struct nf_ctrl *c = &nf->ctrl;
@@ -78,9 +68,10 @@ void nf_ctrl_teardown(struct netfront *nf)
 	if (c->port >= 0 && nf->ctrl_evt)
 		nf->ops->evtchn_unbind(nf->ctrl_evt, (uint32_t)c->port);
 	c->port = -1;
-	unshare_page(nf, &c->ring_page);
-	unshare_page(nf, &c->key_page);
-	unshare_page(nf, &c->map_page);
+	/* What the backend still maps is kept and tried again (grants.c). */
+	nf_unshare(nf, &c->ring_page, 1, "the control ring");
+	nf_unshare(nf, &c->key_page, 1, "the hash key's page");
+	nf_unshare(nf, &c->map_page, 1, "the hash mapping's page");
 	c->on = false;
 	c->step = NF_CTRL_IDLE;
 }
@@ -96,10 +87,10 @@ int nf_ctrl_setup(struct netfront *nf)
 	if (!nf->ctrl_evt)
 		return -EINVAL;
 	errno = 0;
-	c->ring_page = nf->ops->gntshr_share(nf->shr, be, 1, &c->ring_ref, true);
+	c->ring_page = nf_share(nf, 1, &c->ring_ref, true);
 	/* The backend only reads the key and the table: read-only grants. */
-	c->key_page = nf->ops->gntshr_share(nf->shr, be, 1, &c->key_ref, false);
-	c->map_page = nf->ops->gntshr_share(nf->shr, be, 1, &c->map_ref, false);
+	c->key_page = nf_share(nf, 1, &c->key_ref, false);
+	c->map_page = nf_share(nf, 1, &c->map_ref, false);
 	if (!c->ring_page || !c->key_page || !c->map_page) {
 		rc = errno ? -errno : -ENOMEM;
 		nf_ctrl_teardown(nf);

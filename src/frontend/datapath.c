@@ -60,21 +60,6 @@ enum q_source { Q_SRC_STOP = 1, Q_SRC_EVTCHN, Q_SRC_TAP, Q_SRC_MCAST };
 
 /* ---- set-up and tear-down (main thread) ---------------------------------- */
 
-static void *share_pages(struct netfront *nf, unsigned count, uint32_t *refs, bool writable)
-{
-	return nf->ops->gntshr_share(nf->shr, (uint16_t)nf->backend_id, count, refs, writable);
-}
-
-static void unshare_pages(struct netfront *nf, void **addr, unsigned count)
-{
-	if (!*addr)
-		return;
-	/* Fails while the backend still maps it; the simulator then keeps it for us. */
-	if (nf->ops->gntshr_unshare(nf->shr, *addr, count) != 0)
-		log_warn("backend still holds %u shared page%s", count, count > 1 ? "s" : "");
-	*addr = NULL;
-}
-
 static int queue_setup(struct netfront *nf, struct nf_queue *q)
 {
 	struct engine_front_tx_config tcfg = { .sg = nf->be_sg, .gso_tcpv4 = nf->be_gso4,
@@ -88,11 +73,11 @@ static int queue_setup(struct netfront *nf, struct nf_queue *q)
 	if (pthread_mutex_init(&q->lock, NULL) != 0)
 		return -ENOMEM;
 	q->lock_init = true;
-	q->tx_ring_page = share_pages(nf, 1, &q->tx_ring_ref, true);
-	q->rx_ring_page = share_pages(nf, 1, &q->rx_ring_ref, true);
+	q->tx_ring_page = nf_share(nf, 1, &q->tx_ring_ref, true);
+	q->rx_ring_page = nf_share(nf, 1, &q->rx_ring_ref, true);
 	/* The backend only reads what we transmit: TX buffers are granted read-only. */
-	q->tx_pages = share_pages(nf, NF_TX_BUFS, q->tx_refs, false);
-	q->rx_pages = share_pages(nf, NF_RX_BUFS, q->rx_refs, true);
+	q->tx_pages = nf_share(nf, NF_TX_BUFS, q->tx_refs, false);
+	q->rx_pages = nf_share(nf, NF_RX_BUFS, q->rx_refs, true);
 	if (!q->tx_ring_page || !q->rx_ring_page || !q->tx_pages || !q->rx_pages)
 		return errno ? -errno : -ENOMEM; /* ENOSPC: out of grants or granted memory */
 	q->rx_arena = malloc(ENGINE_FRONT_RX_ARENA_MIN * 4);
@@ -151,10 +136,11 @@ static void queue_teardown(struct netfront *nf, struct nf_queue *q)
 		q->evt = NULL;
 	}
 	q->port = q->port_rx = -1;
-	unshare_pages(nf, &q->tx_ring_page, 1);
-	unshare_pages(nf, &q->rx_ring_page, 1);
-	unshare_pages(nf, (void **)&q->tx_pages, NF_TX_BUFS);
-	unshare_pages(nf, (void **)&q->rx_pages, NF_RX_BUFS);
+	/* What the backend still maps is kept and tried again (grants.c). */
+	nf_unshare(nf, &q->tx_ring_page, 1, "a TX ring");
+	nf_unshare(nf, &q->rx_ring_page, 1, "an RX ring");
+	nf_unshare(nf, (void **)&q->tx_pages, NF_TX_BUFS, "TX buffers");
+	nf_unshare(nf, (void **)&q->rx_pages, NF_RX_BUFS, "RX buffers");
 	free(q->rx_arena);
 	free(q->tx_frame);
 	q->rx_arena = NULL;
@@ -642,11 +628,14 @@ void nf_datapath_report(struct netfront *nf, const char *when)
 	struct nf_queue_stats sum = { 0 };
 
 	if (!nf->queues) {
-		log_info("%s: %s: not connected", nf->tap.name, when);
+		log_info("%s: %s: not connected; shared pages %u, deferred pages %u (released "
+			 "later %" PRIu64 ")", nf->tap.name, when, nf->shared_pages,
+			 nf->deferred_pages, nf->deferred_released);
 		return;
 	}
-	log_info("%s: %s: %u queue%s", nf->tap.name, when, nf->nr_queues,
-		 nf->nr_queues > 1 ? "s" : "");
+	log_info("%s: %s: %u queue%s; shared pages %u, deferred pages %u (released later %"
+		 PRIu64 ")", nf->tap.name, when, nf->nr_queues, nf->nr_queues > 1 ? "s" : "",
+		 nf->shared_pages, nf->deferred_pages, nf->deferred_released);
 	for (unsigned i = 0; i < nf->nr_queues; i++) {
 		struct nf_queue *q = &nf->queues[i];
 		struct nf_queue_stats s;

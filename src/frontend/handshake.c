@@ -10,7 +10,10 @@
  *   -> Closing    on our shutdown, or when the backend closes
  *   -> Closed     once the backend is Closed (or gone)
  *   -> Initialising again when a closed backend returns to InitWait (an
- *                 xnbd restart): new rings, new keys, reconnect.
+ *                 xnbd restart): new rings, new keys, reconnect; unless
+ *                 the backend still maps NF_DEFERRED_MAX pages of earlier
+ *                 connections (grants.c): then we wait in Initialising
+ *                 until it unmaps them (in both modes).
  *
  * With --no-reconnect (nf->no_reconnect) the last step is gone and the
  * backend's states are handled exactly as Linux's xen-netfront does in
@@ -295,11 +298,40 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
+/*
+ * Pages of earlier connections the backend still maps (grants.c): tried
+ * again first; while NF_DEFERRED_MAX or more are held no new connection
+ * starts, so that a backend cycling through InitWait with its old rings
+ * mapped cannot make us grant without end. We stay Initialising (the
+ * backend waits in InitWait) and nf_handshake_tick() connects once it lets
+ * go. True when the connection may go ahead.
+ */
+static bool deferred_allow(struct netfront *nf)
+{
+	nf_deferred_retry(nf);
+	if (nf_deferred_full(nf)) {
+		if (!nf->connect_held)
+			log_warn("%s: backend domain %u still maps %u pages of our earlier "
+				 "connections (limit %u): not connecting until it unmaps them",
+				 nf->tap.name, nf->backend_id, nf->deferred_pages,
+				 NF_DEFERRED_MAX);
+		nf->connect_held = true;
+		return false;
+	}
+	if (nf->connect_held)
+		log_info("%s: backend unmapped the pages of earlier connections (deferred "
+			 "pages %u): connecting", nf->tap.name, nf->deferred_pages);
+	nf->connect_held = false;
+	return true;
+}
+
 static void connect(struct netfront *nf)
 {
 	struct vnet_offloads off;
 	int rc;
 
+	if (!deferred_allow(nf))
+		return;
 	if (!read_flag(nf, "feature-rx-copy")) {
 		log_err("backend %s does not offer feature-rx-copy", nf->be_path);
 		set_state(nf, XenbusStateClosing);
@@ -359,12 +391,17 @@ static void connect(struct netfront *nf)
 
 static void disconnect(struct netfront *nf)
 {
+	bool had_rings = nf->queues != NULL;
+
 	if (nf->connected)
 		log_info("%s: disconnected", nf->tap.name);
 	nf->connected = false;
 	tap_set_up(&nf->tap, 0);
 	nf_datapath_teardown(nf); /* threads joined first */
 	nf_ctrl_teardown(nf);
+	if (had_rings)
+		log_info("%s: rings ended; shared pages %u, deferred pages %u", nf->tap.name,
+			 nf->shared_pages, nf->deferred_pages);
 }
 
 /* The backend is Connected: start moving frames if our side is ready. */
@@ -517,6 +554,19 @@ void nf_handshake_event(struct netfront *nf)
 			set_state(nf, XenbusStateClosed);
 		break;
 	}
+}
+
+/*
+ * The timer's (main.c), every second while pages are deferred: try them
+ * again, and start the connection they held back once few enough are left
+ * (the backend still in InitWait, we still Initialising).
+ */
+void nf_handshake_tick(struct netfront *nf)
+{
+	nf_deferred_retry(nf);
+	if (nf->connect_held && !nf_deferred_full(nf) && nf->state == XenbusStateInitialising &&
+	    nf->backend_state == XenbusStateInitWait)
+		connect(nf);
 }
 
 void nf_handshake_close(struct netfront *nf)

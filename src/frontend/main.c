@@ -8,9 +8,11 @@
  * The main thread's epoll set: XenStore watches, the queue threads' notify
  * eventfd (a queue broke), with --hash the control ring's event channel
  * (ctrl.c), with --mcast-control the timer that reads the NIC's multicast
- * list (mcast.c), and a signalfd (SIGTERM: Closing, then Closed, threads
- * joined, grants ended, exit; SIGUSR1: counters to the log). The frames move
- * on the queue threads (datapath.c).
+ * list (mcast.c), a timer armed while the backend still maps pages of
+ * earlier connections (every second: try to release them, grants.c), and
+ * a signalfd (SIGTERM: Closing, then Closed, threads joined, grants ended,
+ * exit; SIGUSR1: counters to the log). The frames move on the queue
+ * threads (datapath.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,11 +23,17 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "netfront.h"
 
-enum nf_source { NF_SRC_XS = 1, NF_SRC_QUEUE, NF_SRC_SIGNAL, NF_SRC_CTRL, NF_SRC_MCAST };
+enum nf_source {
+	NF_SRC_XS = 1, NF_SRC_QUEUE, NF_SRC_SIGNAL, NF_SRC_CTRL, NF_SRC_MCAST, NF_SRC_DEFERRED,
+};
+
+/* Deferred pages are tried again this often (Linux's deferred grants: every second). */
+#define NF_DEFERRED_RETRY_S 1
 
 static int add(int epfd, int fd, enum nf_source src)
 {
@@ -66,6 +74,19 @@ static bool queue_news(struct netfront *nf)
 	if (why)
 		nf_mark_broken(nf, why);
 	return false;
+}
+
+/* The retry timer runs while pages are deferred, and only then. */
+static void deferred_timer_update(int timer, const struct netfront *nf, bool *armed)
+{
+	struct itimerspec its = { 0 };
+
+	if (*armed == (nf->deferred != NULL))
+		return;
+	if (nf->deferred)
+		its.it_value.tv_sec = its.it_interval.tv_sec = NF_DEFERRED_RETRY_S;
+	if (timerfd_settime(timer, 0, &its, NULL) == 0)
+		*armed = nf->deferred != NULL;
 }
 
 /* Read the signalfd: SIGUSR1 logs the counters; true for SIGTERM / SIGINT. */
@@ -138,7 +159,9 @@ int main(int argc, char **argv)
 	};
 	static struct netfront nf;
 	const char *platform = getenv("XNB_PLATFORM"), *ifname = "eth0";
-	int want_domid = PLATFORM_DOMID_ANY, sig_fd = -1, epfd = -1, rc = 1, opt;
+	int want_domid = PLATFORM_DOMID_ANY, sig_fd = -1, epfd = -1, deferred_timer = -1, rc = 1;
+	int opt;
+	bool deferred_armed = false;
 	long queues = default_queues();
 	bool failed = false;
 	sigset_t mask;
@@ -242,7 +265,9 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (!nf.shr || !nf.xs || epfd < 0 || nf.notify_fd < 0 || sig_fd < 0) {
+	deferred_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (!nf.shr || !nf.xs || epfd < 0 || nf.notify_fd < 0 || sig_fd < 0 ||
+	    deferred_timer < 0) {
 		log_err("start-up failed: %s", strerror(errno));
 		goto out;
 	}
@@ -254,7 +279,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (add(epfd, nf.ops->xs_fd(nf.xs), NF_SRC_XS) || add(epfd, nf.notify_fd, NF_SRC_QUEUE) ||
-	    add(epfd, sig_fd, NF_SRC_SIGNAL) ||
+	    add(epfd, sig_fd, NF_SRC_SIGNAL) || add(epfd, deferred_timer, NF_SRC_DEFERRED) ||
 	    (nf.ctrl_evt && add(epfd, nf.ops->evtchn_fd(nf.ctrl_evt), NF_SRC_CTRL))) {
 		log_err("epoll registration failed: %s", strerror(errno));
 		rc = 1;
@@ -333,17 +358,29 @@ int main(int argc, char **argv)
 			case NF_SRC_MCAST:
 				nf_mcast_refresh(&nf);
 				break;
+			case NF_SRC_DEFERRED: {
+				uint64_t ticks;
+
+				if (read(deferred_timer, &ticks, sizeof(ticks)) == sizeof(ticks))
+					nf_handshake_tick(&nf);
+				break;
+			}
 			}
 		}
+		deferred_timer_update(deferred_timer, &nf, &deferred_armed);
 	}
 	nf_handshake_close(&nf);
 out_quiet:
 	rc = failed ? 1 : 0;
 out:
+	if (nf.shr)
+		nf_deferred_exit(&nf); /* before the handle closes */
 	nf_mcast_close(&nf); /* after the threads: queue 0 polls mcast_fd */
 	tap_close(&nf.tap);
 	if (sig_fd >= 0)
 		close(sig_fd);
+	if (deferred_timer >= 0)
+		close(deferred_timer);
 	if (epfd >= 0)
 		close(epfd);
 	if (nf.notify_fd >= 0)

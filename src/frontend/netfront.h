@@ -58,6 +58,12 @@ struct nf_queue_stats {
 	uint64_t rx_hash_wrong_queue; /* ... on another queue than our mapping table names */
 };
 
+/*
+ * Pages the backend still maps from earlier connections (grants.c) at
+ * which the netfront starts no new connection: a few rings' worth.
+ */
+#define NF_DEFERRED_MAX 64u
+
 /* --mcast-control: the NIC's multicast addresses we subscribe, at most. */
 #define NF_MCAST_MAX 128u
 
@@ -82,6 +88,7 @@ struct nf_mcast_sync {
 };
 
 struct netfront;
+struct nf_deferred;
 
 /* One queue pair: rings, buffers, event channel(s), TAP queue, thread. */
 struct nf_queue {
@@ -150,6 +157,12 @@ struct netfront {
 	const struct platform_ops *ops;
 	struct platform *plat;
 	struct platform_gntshr *shr; /* main thread only: pages are shared at set-up */
+	/* grants.c, main thread only. */
+	unsigned shared_pages;     /* shared and not released: this connection's and deferred */
+	struct nf_deferred *deferred; /* shares the backend still mapped when they were ended */
+	unsigned deferred_pages;   /* their pages */
+	uint64_t deferred_released; /* pages released by a later try, in all */
+	bool connect_held;         /* NF_DEFERRED_MAX reached: waiting for the backend to unmap */
 	struct platform_xs *xs;
 	unsigned self_domid, devid;
 	unsigned backend_id;
@@ -205,8 +218,32 @@ struct netfront {
 /* handshake.c */
 int nf_handshake_start(struct netfront *nf);          /* read device nodes, watch */
 void nf_handshake_event(struct netfront *nf);         /* a watch fired */
+void nf_handshake_tick(struct netfront *nf);          /* retry deferred pages, resume */
 void nf_handshake_close(struct netfront *nf);         /* orderly Closing -> Closed */
 void nf_mark_broken(struct netfront *nf, const char *reason);
+
+/*
+ * grants.c, main thread. Every page granted to the backend is shared and
+ * unshared through these, so that nf->shared_pages counts them.
+ *
+ * nf_share() - @count pages granted to the backend (gntshr_share): the
+ * local mapping, or NULL + errno.
+ * nf_unshare() - release what nf_share() gave at *@addr and clear it. If
+ * the backend still maps a page (the platform refuses), the share goes on
+ * the deferred list, counted in nf->deferred_pages, to be tried again;
+ * @what names it in the log ("the TX ring").
+ * nf_deferred_retry() - try the deferred shares again; log what was
+ * released (once for all of them). Returns the pages released.
+ * nf_deferred_full() - NF_DEFERRED_MAX pages or more still held: no new
+ * connection.
+ * nf_deferred_exit() - a last try, then forget the list (the platform's
+ * close leaves still-mapped pages to it); logs what is left.
+ */
+void *nf_share(struct netfront *nf, unsigned count, uint32_t *refs, bool writable);
+void nf_unshare(struct netfront *nf, void **addr, unsigned count, const char *what);
+unsigned nf_deferred_retry(struct netfront *nf);
+bool nf_deferred_full(const struct netfront *nf);
+void nf_deferred_exit(struct netfront *nf);
 
 /*
  * datapath.c, all called from the main thread.
