@@ -13,7 +13,11 @@
  * number capped by (and clamped from) the backend's multi-queue-max-queues,
  * stale keys of an earlier connection removed, queues torn down; and the
  * control ring's keys (--hash), written with the others when the backend
- * offers feature-ctrl-ring, gone when it no longer does.
+ * offers feature-ctrl-ring, gone when it no longer does. And the pages a
+ * backend keeps mapping after their connection ended (grants.c, issue 13):
+ * the stubbed queues share their two ring pages through a fake gntshr that
+ * refuses to unshare what the "backend" maps; those are deferred, retried,
+ * and no new connection starts while NF_DEFERRED_MAX pages are held.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -141,8 +145,59 @@ static int fake_xs_tx_end(struct platform_xs *x, uint32_t txid, bool commit)
 	return 0;
 }
 
+/* --- grants: fake pages, never touched; the backend "maps" some of them ---- */
+
+#define MAX_MAPPED 128
+
+static uintptr_t next_page;
+static void *mapped[MAX_MAPPED]; /* what the backend maps: unshare says -EBUSY */
+static unsigned nmapped, unshare_calls;
+
+static void *fake_gntshr_share(struct platform_gntshr *s, uint16_t domid, unsigned count,
+			       uint32_t *refs, bool writable)
+{
+	void *addr = (void *)next_page;
+
+	(void)s;
+	(void)domid;
+	(void)writable;
+	for (unsigned i = 0; i < count; i++)
+		refs[i] = (uint32_t)(next_page / 4096 + i);
+	next_page += (uintptr_t)count * 4096;
+	return addr;
+}
+
+static int fake_gntshr_unshare(struct platform_gntshr *s, void *addr, unsigned count)
+{
+	(void)s;
+	(void)count;
+	unshare_calls++;
+	for (unsigned i = 0; i < nmapped; i++)
+		if (mapped[i] == addr)
+			return -EBUSY;
+	return 0;
+}
+
+/* The backend maps (keeps) a page of ours. */
+static void backend_map(void *addr)
+{
+	assert_non_null(addr);
+	assert_true(nmapped < MAX_MAPPED);
+	mapped[nmapped++] = addr;
+}
+
+/* The backend unmaps the first @n pages it maps. */
+static void backend_unmap(unsigned n)
+{
+	assert_true(n <= nmapped);
+	memmove(mapped, mapped + n, (nmapped - n) * sizeof(mapped[0]));
+	nmapped -= n;
+}
+
 static const struct platform_ops fake_ops = {
 	.name = "fake",
+	.gntshr_share = fake_gntshr_share,
+	.gntshr_unshare = fake_gntshr_unshare,
 	.xs_read = fake_xs_read,
 	.xs_write = fake_xs_write,
 	.xs_rm = fake_xs_rm,
@@ -171,7 +226,11 @@ int nf_datapath_setup(struct netfront *nf)
 		nf->nr_queues = fake_queue_limit; /* as datapath.c: fewer rather than none */
 	for (unsigned i = 0; i < nf->nr_queues; i++) {
 		struct nf_queue *q = &nf->queues[i];
+		uint32_t ref;
 
+		/* The ring pages, as datapath.c shares them (the refs below are the test's). */
+		q->tx_ring_page = nf_share(nf, 1, &ref, true);
+		q->rx_ring_page = nf_share(nf, 1, &ref, true);
 		q->id = i;
 		q->tx_ring_ref = (uint32_t)(100 + setups * 2 + (int)i * 10);
 		q->rx_ring_ref = q->tx_ring_ref + 1;
@@ -200,6 +259,10 @@ void nf_datapath_teardown(struct netfront *nf)
 		return;
 	nf_datapath_stop(nf);
 	teardowns++;
+	for (unsigned i = 0; i < nf->nr_queues; i++) {
+		nf_unshare(nf, &nf->queues[i].tx_ring_page, 1, "a TX ring");
+		nf_unshare(nf, &nf->queues[i].rx_ring_page, 1, "an RX ring");
+	}
 	free(nf->queues);
 	nf->queues = NULL;
 }
@@ -314,6 +377,11 @@ static const char *val(const char *path)
 static void start_queues(bool no_reconnect, unsigned want_queues)
 {
 	free(nf.queues);
+	nf.queues = NULL;
+	nf.ops = &fake_ops;
+	nf_deferred_exit(&nf); /* an earlier test's list */
+	next_page = 0x100000;
+	nmapped = unshare_calls = 0;
 	memset(nodes, 0, sizeof(nodes));
 	memset(&nf, 0, sizeof(nf));
 	setups = teardowns = starts = stops = 0;
@@ -457,6 +525,111 @@ static void default_reconnects(void **st)
 	backend(XenbusStateInitWait);
 	assert_int_equal(fe_state(), XenbusStateConnected);
 	assert_int_equal(setups, 3);
+}
+
+/* --- pages the backend keeps mapping (issue 13) ------------------------------ */
+
+/*
+ * A backend that goes Closing -> Closed -> InitWait with both rings of every
+ * connection still mapped: each tear-down defers the two pages (nothing is
+ * abandoned), and once NF_DEFERRED_MAX are held the netfront stays
+ * Initialising however often the backend cycles. The timer's tick releases
+ * what the backend unmapped and connects when few enough are left.
+ */
+static void deferred_capped(void **st)
+{
+	unsigned cycles = NF_DEFERRED_MAX / 2;
+
+	(void)st;
+	start_connected(false);
+	assert_int_equal(nf.shared_pages, 2);
+	for (unsigned i = 1; i <= cycles; i++) {
+		backend_map(nf.queues[0].tx_ring_page);
+		backend_map(nf.queues[0].rx_ring_page);
+		backend(XenbusStateClosing);
+		assert_int_equal(fe_state(), XenbusStateClosed);
+		assert_null(nf.queues);
+		assert_int_equal(nf.deferred_pages, 2 * i);
+		assert_int_equal(nf.shared_pages, 2 * i);
+		backend(XenbusStateClosed);
+		backend(XenbusStateInitWait);
+		if (i < cycles) {
+			assert_int_equal(fe_state(), XenbusStateConnected);
+			assert_int_equal(setups, (int)i + 1);
+			assert_int_equal(nf.shared_pages, 2 * i + 2);
+			backend(XenbusStateConnected);
+			assert_true(nf.connected);
+		}
+	}
+	/* At the cap: held in Initialising, nothing shared, however often it cycles. */
+	assert_int_equal(nf.deferred_pages, NF_DEFERRED_MAX);
+	assert_true(nf.connect_held);
+	assert_int_equal(fe_state(), XenbusStateInitialising);
+	assert_int_equal(setups, (int)cycles);
+	for (int i = 0; i < 5; i++) {
+		backend(XenbusStateClosing);
+		backend(XenbusStateClosed);
+		backend(XenbusStateInitWait);
+		nf_handshake_tick(&nf);
+	}
+	assert_int_equal(fe_state(), XenbusStateInitialising);
+	assert_int_equal(setups, (int)cycles);
+	assert_int_equal(nf.deferred_pages, NF_DEFERRED_MAX);
+	assert_int_equal(nf.shared_pages, NF_DEFERRED_MAX);
+	assert_null(nf.queues);
+
+	/* It lets go of two pages: one under the cap, the tick connects. */
+	backend_unmap(2);
+	nf_handshake_tick(&nf);
+	assert_int_equal(nf.deferred_pages, NF_DEFERRED_MAX - 2);
+	assert_int_equal(nf.deferred_released, 2);
+	assert_false(nf.connect_held);
+	assert_int_equal(fe_state(), XenbusStateConnected);
+	assert_int_equal(setups, (int)cycles + 1);
+	backend(XenbusStateConnected);
+	assert_true(nf.connected);
+
+	/* And of everything: the next tick releases the rest; nothing deferred. */
+	backend_unmap(nmapped);
+	nf_handshake_tick(&nf);
+	assert_int_equal(nf.deferred_pages, 0);
+	assert_null(nf.deferred);
+	assert_int_equal(nf.deferred_released, NF_DEFERRED_MAX);
+	assert_int_equal(nf.shared_pages, 2);
+	/* An honest cycle from there: nothing deferred, the same pages shared. */
+	backend(XenbusStateClosing);
+	backend(XenbusStateClosed);
+	assert_int_equal(nf.shared_pages, 0);
+	backend(XenbusStateInitWait);
+	assert_int_equal(fe_state(), XenbusStateConnected);
+	assert_int_equal(nf.deferred_pages, 0);
+	assert_int_equal(nf.shared_pages, 2);
+}
+
+/* Released before the next connection even without a tick; the rest at exit is let go. */
+static void deferred_retried_before_connecting(void **st)
+{
+	(void)st;
+	start_connected(false);
+	backend_map(nf.queues[0].rx_ring_page);
+	backend(XenbusStateClosing);
+	assert_int_equal(nf.deferred_pages, 1);
+	assert_int_equal(nf.shared_pages, 1);
+	backend_unmap(1);
+	unshare_calls = 0;
+	backend(XenbusStateClosed);
+	backend(XenbusStateInitWait);
+	assert_true(unshare_calls >= 1);
+	assert_int_equal(nf.deferred_pages, 0);
+	assert_int_equal(fe_state(), XenbusStateConnected);
+	assert_int_equal(nf.shared_pages, 2);
+	/* Still mapped at exit: forgotten (the platform keeps it), the list freed. */
+	backend_map(nf.queues[0].tx_ring_page);
+	nf_handshake_close(&nf);
+	assert_int_equal(nf.deferred_pages, 1);
+	nf_deferred_exit(&nf);
+	assert_null(nf.deferred);
+	assert_int_equal(nf.deferred_pages, 0);
 }
 
 /* --- multi-queue ----------------------------------------------------------- */
@@ -933,6 +1106,8 @@ int main(void)
 		cmocka_unit_test(no_reconnect_ignores_what_linux_ignores),
 		cmocka_unit_test(no_reconnect_closing_while_initialising),
 		cmocka_unit_test(default_reconnects),
+		cmocka_unit_test(deferred_capped),
+		cmocka_unit_test(deferred_retried_before_connecting),
 		cmocka_unit_test(mq_two_queues),
 		cmocka_unit_test(mq_two_queues_split),
 		cmocka_unit_test(mq_capped_by_backend),
