@@ -134,12 +134,26 @@ ip addr add 10.215.4.1/24 dev vif8.0; ip link set vif8.0 up
 ip netns exec "$C" ip addr add 10.215.4.2/24 dev eth0; ip netns exec "$C" ip link set eth0 up
 wait_for ping -c 1 -W 1 10.215.4.2
 NQ=$("$BUILD/tools/xnbctl" stats vif5.0 --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["vifs"]))')
+# How busy the machine's CPUs were over a run (0..1 of all of them; what
+# runs at a positive nice, such as a background fuzzer, counts as idle): a
+# gain from more queues needs idle CPU to spread onto.
+cpu_snap() { head -n 1 /proc/stat; }
+cpu_busy() { python3 -c 'import sys
+a = [int(x) for x in sys.argv[1].split()[1:9]]
+b = [int(x) for x in sys.argv[2].split()[1:9]]
+d = [y - x for x, y in zip(a, b)]   # user nice system idle iowait irq softirq steal
+tot = sum(d)
+print(round((d[0] + d[2] + d[5] + d[6] + d[7]) / tot, 3) if tot else "null")' "$1" "$2"; }
 for dir in guest_to_host host_to_guest; do
+	c0=$(cpu_snap)
 	run_iperf "$C" 10.215.4.1 10.215.4.2 $dir -P 4 >"$DIR/mq1.json" || true
+	c1=$(cpu_snap)
 	run_iperf "$G" 10.215.1.1 10.215.1.2 $dir -P 4 >"$DIR/mqn.json" || true
-	printf '{"bench":"e2e","test":"tcp_multiqueue","direction":"%s","streams":4,"one_queue_gbps":%s,"queues":%s,"multi_queue_gbps":%s,"ratio":%s}\n' \
+	c2=$(cpu_snap)
+	printf '{"bench":"e2e","test":"tcp_multiqueue","direction":"%s","streams":4,"one_queue_gbps":%s,"queues":%s,"multi_queue_gbps":%s,"ratio":%s,"cpus":%s,"one_queue_cpu_busy":%s,"multi_queue_cpu_busy":%s}\n' \
 		"$dir" "$(gbps "$DIR/mq1.json")" "$NQ" "$(gbps "$DIR/mqn.json")" \
-		"$(python3 -c 'import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(round(b/a,3) if a else "null")' "$(gbps "$DIR/mq1.json")" "$(gbps "$DIR/mqn.json")")"
+		"$(python3 -c 'import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(round(b/a,3) if a else "null")' "$(gbps "$DIR/mq1.json")" "$(gbps "$DIR/mqn.json")")" \
+		"$(nproc)" "$(cpu_busy "$c0" "$c1")" "$(cpu_busy "$c1" "$c2")"
 done
 "$BUILD/tools/xnbctl" stats vif5.0 --json | python3 -c 'import json,sys
 q = json.load(sys.stdin)["vifs"]
