@@ -198,7 +198,7 @@ static int body_thread(void)
 	return ret == NULL ? 0 : 3;
 }
 
-/* libxenstore starts its reader thread after the sandbox is in place. */
+/* The worker starts its queue threads after the sandbox is in place. */
 static void test_thread_in_sandbox(void **state)
 {
 	struct sandbox_config c = config(sandbox_seccomp_supported());
@@ -207,47 +207,6 @@ static void test_thread_in_sandbox(void **state)
 	(void)state;
 	assert_exit_ok(run_child(&c, body_thread, out, sizeof(out)));
 	assert_string_equal(out, "thread");
-}
-
-static void *blocked_reader(void *arg)
-{
-	char c;
-
-	/* Like libxenstore's reader thread: blocked in read() on its socket. */
-	return read(*(int *)arg, &c, 1) < 0 ? (void *)1 : (void *)2;
-}
-
-static int cancel_fd[2] = { -1, -1 }; /* made before the sandbox forbids socketpair */
-
-static int body_thread_cancel(void)
-{
-	pthread_t t;
-	void *ret = NULL;
-
-	if (pthread_create(&t, NULL, blocked_reader, &cancel_fd[0]) != 0)
-		return 2;
-	if (pthread_cancel(t) != 0)
-		return 3;
-	if (pthread_join(t, &ret) != 0)
-		return 4;
-	return ret == PTHREAD_CANCELED ? 0 : 5;
-}
-
-/* xs_close() cancels libxenstore's reader thread when the worker leaves; glibc's
- * pthread_cancel loads libgcc_s for the unwinding, which must not need open(). */
-static void test_thread_cancel_in_sandbox(void **state)
-{
-	struct sandbox_config c = config(sandbox_seccomp_supported());
-
-	(void)state;
-	/* ASan reports a false stack-buffer-underflow when a cancelled thread's
-	 * forced unwinding leaves its stack poisoned (and the filter is off there). */
-	if (TEST_ASAN)
-		skip();
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, cancel_fd), 0);
-	assert_exit_ok(run_child(&c, body_thread_cancel, NULL, 0));
-	close(cancel_fd[0]);
-	close(cancel_fd[1]);
 }
 
 static int body_limits(void)
@@ -467,7 +426,6 @@ int main(int argc, char **argv)
 	const struct CMUnitTest ids[] = {
 		cmocka_unit_test(test_identity_caps_nnp),
 		cmocka_unit_test(test_thread_in_sandbox),
-		cmocka_unit_test(test_thread_cancel_in_sandbox),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_unprivileged_other_uid),
 		cmocka_unit_test(test_refuses_threads),
