@@ -12,27 +12,11 @@ ulimit -c 0
 
 BUILD=$1
 SRC=$2
-if [ "$(id -u)" != 0 ] || ! command -v iperf3 >/dev/null || ! command -v ping >/dev/null; then
-	echo "test_e2e: needs root, iperf3 and ping: skipped"
-	exit 77
-fi
+. "$SRC/tests/integration/lib.sh"
+DUMP_XS=/local/domain
+lib_init test_e2e e2e iperf3 ping
 
-DIR=$(mktemp -d /tmp/xnb-e2e.XXXXXX)
-export XNB_SIM_DIR="$DIR" XENSTORED_PATH="$DIR/xenstored"
 G1=xnbe2e1.$$ G2=xnbe2e2.$$
-STEP=0
-VIF="$SRC/tools/xnb-sim-vif"
-
-log() { printf '%s\n' "$*"; }
-dump() {
-	for f in "$DIR"/*.log; do echo "--- $f"; tail -25 "$f"; done
-	xenstore-ls /local/domain 2>/dev/null | head -80
-}
-fail() { log "not ok $STEP - $*"; dump; exit 1; }
-ok() { STEP=$((STEP + 1)); log "ok $STEP - $*"; }
-wait_for() { t=$1; shift
-	for _ in $(seq 1 $((t * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	return 1; }
 
 cleanup() {
 	rm -f "$DIR/watching"
@@ -74,7 +58,6 @@ host_up() { # domid ip
 	ip addr replace "$2/24" dev "vif$1.0"
 	ip link set "vif$1.0" up
 }
-fds() { ls "/proc/$1/fd" | wc -l; }
 
 "$BUILD/src/sim/xnb-simd" --foreground --dir "$DIR" >"$DIR/simd.log" 2>&1 &
 SIMD=$!

@@ -25,31 +25,14 @@ set -u
 
 BUILD=$1
 SRC=$2
-if [ "$(id -u)" != 0 ] || ! command -v iperf3 >/dev/null || ! command -v ping >/dev/null ||
-	! command -v python3 >/dev/null; then
-	echo "test_hostile: needs root, iperf3, ping and python3: skipped"
-	exit 77
-fi
+. "$SRC/tests/integration/lib.sh"
+lib_init test_hostile hostile iperf3 ping python3
 
-DIR=$(mktemp -d /tmp/xnb-hostile.XXXXXX)
-export XNB_SIM_DIR="$DIR" XENSTORED_PATH="$DIR/xenstored"
 G=xnbhos81.$$
 GOOD=81
 HOST_G=10.218.81.1 IP_G=10.218.81.2
 RSS_SLACK_KB=4096
-STEP=0
-VIF="$SRC/tools/xnb-sim-vif"
 HF_BIN="$BUILD/tests/integration/hostile_front"
-
-log() { printf '%s\n' "$*"; }
-dump() {
-	for f in "$DIR"/*.log; do echo "--- $f"; tail -25 "$f"; done
-}
-fail() { log "not ok $((STEP + 1)) - $*"; dump; exit 1; }
-ok() { STEP=$((STEP + 1)); log "ok $STEP - $*"; }
-wait_for() { t=$1; shift
-	for _ in $(seq 1 $((t * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	return 1; }
 
 cleanup() {
 	for p in ${HF:-} ${NF:-} ${XNBD:-} ${SIMD:-}; do kill -TERM "$p" 2>/dev/null; done
@@ -69,8 +52,6 @@ listening() {
 	wait_for 5 sh -c "${1:+ip netns exec $1 }ss -ltn | grep -q '$2:5201'" || true
 }
 be_state() { xenstore-read "/local/domain/0/backend/vif/$1/0/state" 2>/dev/null; }
-rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
-fds() { ls "/proc/$1/fd" | wc -l; }
 worker_pid() { pgrep -P "$XNBD" -f "xnbd-worker --domid $1( |\$)" | head -1; }
 listed() { xnbctl list "vif$1.0" | grep -q "vif$1.0"; }
 

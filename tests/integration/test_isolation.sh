@@ -24,30 +24,14 @@ set -u
 
 BUILD=$1
 SRC=$2
-if [ "$(id -u)" != 0 ] || ! command -v iperf3 >/dev/null || ! command -v ping >/dev/null; then
-	echo "test_isolation: needs root, iperf3 and ping: skipped"
-	exit 77
-fi
+. "$SRC/tests/integration/lib.sh"
+lib_init test_isolation iso iperf3 ping
 
-DIR=$(mktemp -d /tmp/xnb-iso.XXXXXX)
-export XNB_SIM_DIR="$DIR" XENSTORED_PATH="$DIR/xenstored"
 GA=xnbisoa.$$ GD=xnbisod.$$ GE=xnbisoe.$$ GF=xnbisof.$$ BR=xnbiso91br
 A=61 B=62 D=91 E=92 F=93
 HOST_A=10.216.61.1 IP_A=10.216.61.2 HOST_B=10.216.62.1 IP_B=10.216.62.2
 MAC_B=00:16:3e:00:00:3e
 RSS_SLACK_KB=4096
-STEP=0
-VIF="$SRC/tools/xnb-sim-vif"
-
-log() { printf '%s\n' "$*"; }
-dump() {
-	for f in "$DIR"/*.log; do echo "--- $f"; tail -25 "$f"; done
-}
-fail() { log "not ok $((STEP + 1)) - $*"; dump; exit 1; }
-ok() { STEP=$((STEP + 1)); log "ok $STEP - $*"; }
-wait_for() { t=$1; shift
-	for _ in $(seq 1 $((t * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	return 1; }
 
 cleanup() {
 	for p in ${HF:-} ${UDPF:-} ${NF:-} ${NF91:-} ${NF92:-} ${NF93:-} ${XNBD:-} ${SIMD:-}; do
@@ -66,8 +50,6 @@ cleanup() {
 trap cleanup EXIT
 
 be_state() { xenstore-read "/local/domain/0/backend/vif/$1/0/state" 2>/dev/null; }
-rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
-fds() { ls "/proc/$1/fd" | wc -l; }
 worker_pid() { pgrep -P "$XNBD" -f "xnbd-worker --domid $1( |\$)" | head -1; }
 cpu_pct() { # pid seconds: % of one core it used meanwhile (utime + stime, all threads)
 	a=$(awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null) || return 1

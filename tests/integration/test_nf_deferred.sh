@@ -28,31 +28,15 @@ set -u
 
 BUILD=$1
 SRC=$2
-if [ "$(id -u)" != 0 ] || ! command -v ping >/dev/null || ! command -v xenstore-write >/dev/null; then
-	echo "test_nf_deferred: needs root, ping and xenstore-utils: skipped"
-	exit 77
-fi
+. "$SRC/tests/integration/lib.sh"
+lib_init test_nf_deferred nfdef ping xenstore-write
 
-DIR=$(mktemp -d /tmp/xnb-nfdef.XXXXXX)
-export XNB_SIM_DIR="$DIR" XENSTORED_PATH="$DIR/xenstored"
 H=94 BE=95 FE=96
 GH=xnbnfd$H.$$ GF=xnbnfd$FE.$$
 HOST_H=10.219.94.1 IP_H=10.219.94.2
 CYCLES_HONEST=6
-STEP=0
-VIF="$SRC/tools/xnb-sim-vif"
 HB="$BUILD/tests/integration/hostile_back"
 NETFRONT="$BUILD/src/frontend/xnb-netfront"
-
-log() { printf '%s\n' "$*"; }
-dump() {
-	for f in "$DIR"/*.log; do echo "--- $f"; tail -25 "$f"; done
-}
-fail() { log "not ok $((STEP + 1)) - $*"; dump; exit 1; }
-ok() { STEP=$((STEP + 1)); log "ok $STEP - $*"; }
-wait_for() { t=$1; shift
-	for _ in $(seq 1 $((t * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	return 1; }
 
 cleanup() {
 	[ -n "${XNBD:-}" ] && "$BUILD/tools/xnbctl" shutdown --disconnect >/dev/null 2>&1

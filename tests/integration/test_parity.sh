@@ -14,30 +14,14 @@ set -u
 
 BUILD=$1
 SRC=$2
-if [ "$(id -u)" != 0 ] || ! command -v iperf3 >/dev/null || ! command -v ping >/dev/null; then
-	echo "test_parity: needs root, iperf3 and ping: skipped"
-	exit 77
-fi
+. "$SRC/tests/integration/lib.sh"
+lib_init test_parity parity iperf3 ping
 
-DIR=$(mktemp -d /tmp/xnb-parity.XXXXXX)
-export XNB_SIM_DIR="$DIR" XENSTORED_PATH="$DIR/xenstored"
 G=xnbpar.$$
-STEP=0
-VIF="$SRC/tools/xnb-sim-vif"
 D=73
 BE=/local/domain/0/backend/vif/$D/0
 FE=/local/domain/$D/device/vif/0
-
-log() { printf '%s\n' "$*"; }
-dump() {
-	for f in "$DIR"/*.log; do echo "--- $f"; tail -25 "$f"; done
-	xenstore-ls "$BE" 2>/dev/null | head -40
-}
-fail() { log "not ok $STEP - $*"; dump; exit 1; }
-ok() { STEP=$((STEP + 1)); log "ok $STEP - $*"; }
-wait_for() { t=$1; shift
-	for _ in $(seq 1 $((t * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	return 1; }
+DUMP_XS=$BE
 
 cleanup() {
 	[ -n "${XNBD:-}" ] && "$BUILD/tools/xnbctl" shutdown --disconnect >/dev/null 2>&1

@@ -13,25 +13,12 @@ set -u
 
 BUILD=$1
 SRC=$2
-if [ "$(id -u)" != 0 ] || ! command -v ping >/dev/null || ! command -v python3 >/dev/null; then
-	echo "test_xnbctl: needs root, ping and python3: skipped"
-	exit 77
-fi
+. "$SRC/tests/integration/lib.sh"
+lib_init test_xnbctl ctl ping python3
 
 D=71 E=72
-DIR=$(mktemp -d /tmp/xnb-ctl.XXXXXX)
-export XNB_SIM_DIR="$DIR" XENSTORED_PATH="$DIR/xenstored"
 G=xnbctl$D.$$
-STEP=0
 CTL="$BUILD/tools/xnbctl"
-
-log() { printf '%s\n' "$*"; }
-dump() { for f in "$DIR"/*.log; do echo "--- $f"; tail -25 "$f"; done; }
-fail() { log "not ok $((STEP + 1)) - $*"; dump; exit 1; }
-ok() { STEP=$((STEP + 1)); log "ok $STEP - $*"; }
-wait_for() { t=$1; shift
-	for _ in $(seq 1 $((t * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	return 1; }
 
 cleanup() {
 	[ -n "${XNBD:-}" ] && "$CTL" shutdown --disconnect >/dev/null 2>&1

@@ -1,0 +1,39 @@
+# SPDX-License-Identifier: MIT
+# lib.sh - what the integration tests share, sourced by each:
+#   lib_init NAME TAG CMD...   skip (exit 77) unless root with every CMD;
+#                              then DIR (a fresh /tmp/xnb-TAG.*), the
+#                              simulated Xen's environment pointing into it,
+#                              STEP=0 and VIF (tools/xnb-sim-vif)
+#   ok TEXT / fail TEXT        one TAP line; fail also dumps the logs and exits 1
+#   wait_for SECONDS CMD...    until CMD succeeds (every 0.1 s), or false
+#   rss PID / fds PID          a process's VmRSS (KiB) and open fds
+# The caller sets BUILD and SRC first; DUMP_XS, if set, is a XenStore path
+# that a failure lists besides the logs.
+
+lib_init() {
+	_name=$1 _tag=$2
+	shift 2
+	_missing=
+	for _c in "$@"; do command -v "$_c" >/dev/null || _missing="$_missing $_c"; done
+	if [ "$(id -u)" != 0 ] || [ -n "$_missing" ]; then
+		echo "$_name: needs root and$(printf ' %s' "$@"): skipped"
+		exit 77
+	fi
+	DIR=$(mktemp -d "/tmp/xnb-$_tag.XXXXXX")
+	export XNB_SIM_DIR="$DIR" XENSTORED_PATH="$DIR/xenstored"
+	STEP=0
+	VIF="$SRC/tools/xnb-sim-vif"
+}
+
+log() { printf '%s\n' "$*"; }
+dump() {
+	for f in "$DIR"/*.log; do echo "--- $f"; tail -25 "$f"; done
+	[ -z "${DUMP_XS:-}" ] || xenstore-ls "$DUMP_XS" 2>/dev/null | head -80
+}
+fail() { log "not ok $((STEP + 1)) - $*"; dump; exit 1; }
+ok() { STEP=$((STEP + 1)); log "ok $STEP - $*"; }
+wait_for() { t=$1; shift
+	for _ in $(seq 1 $((t * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+	return 1; }
+rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
+fds() { ls "/proc/$1/fd" | wc -l; }
