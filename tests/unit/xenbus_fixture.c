@@ -233,6 +233,14 @@ void xbf_fe_path(char *buf, size_t len, unsigned devid, const char *key)
  * or not a number).
  */
 static int toolstack_state[XBF_DEVS];
+/*
+ * The caller removed vif @devid's backend state node since the backend's
+ * last write. The backend then moves on without writing (write_state()
+ * skips a node that is gone, as Linux's xenbus_switch_state does), so if
+ * the caller writes garbage there next, the state it moves from is known
+ * to nobody, and its next write is not checked.
+ */
+static bool state_removed[XBF_DEVS];
 
 /* The devid of a backend state node @path, or -1 when it is not one we follow. */
 static int state_node_devid(const char *path)
@@ -259,6 +267,8 @@ static void toolstack_wrote(const char *path, const char *val, size_t len)
 		return;
 	toolstack_state[devid] = val && xsvalue_parse_u32(val, len, &st) == 0 && st <= 8 ? (int)st
 											: -1;
+	if (!val)
+		state_removed[devid] = true;
 }
 
 /* The backend wrote @val to @path (applied now): check where, and the state table. */
@@ -283,6 +293,10 @@ static void backend_wrote(const char *path, const char *val)
 	}
 	/* From our last write, or from what the toolstack wrote over it since (or the same). */
 	ts = toolstack_state[devid];
+	if (state_removed[devid] && ts < 0) {
+		/* Removed, then garbage written over it: the next write is not checked (above). */
+		xbf_be_from[devid] = ts = to;
+	}
 	if (to != xbf_be_from[devid] && to != ts && !xbf_allowed_by_spec(xbf_be_from[devid], to) &&
 	    (ts < 0 || !xbf_allowed_by_spec(ts, to)))
 		xbf_fail("vif%u.%d: backend wrote state %d -> %d", GUEST, devid, xbf_be_from[devid],
@@ -293,6 +307,7 @@ static void backend_wrote(const char *path, const char *val)
 			 devid, xbf_be_from[devid], to);
 	xbf_be_from[devid] = to;
 	toolstack_state[devid] = -1;
+	state_removed[devid] = false;
 	if (to == XenbusStateClosing)
 		xbf_be_closes[devid]++;
 }
@@ -837,6 +852,7 @@ void xbf_reset(void)
 	for (unsigned i = 0; i < XBF_DEVS; i++) {
 		xbf_be_from[i] = XenbusStateInitialising;
 		toolstack_state[i] = -1;
+		state_removed[i] = false;
 	}
 	xbf_nr_be_writes = 0;
 	memset(xbf_be_closes, 0, sizeof(xbf_be_closes));
