@@ -190,7 +190,9 @@ static void backend_map(void *addr)
 static void backend_unmap(unsigned n)
 {
 	assert_true(n <= nmapped);
-	memmove(mapped, mapped + n, (nmapped - n) * sizeof(mapped[0]));
+	/* A loop, not memmove: valgrind takes the fortified memmove for a memcpy. */
+	for (unsigned i = n; i < nmapped; i++)
+		mapped[i - n] = mapped[i];
 	nmapped -= n;
 }
 
