@@ -63,8 +63,12 @@ fi
 KREL=$(cat "$LAB_KVER")
 
 # ---- 3. the dom0 tree (Debian 12 minbase + Xen tools and what the jobs use)
+# systemd is PID 1 (systemd-sysv); the xnb package's runtime Depends are all
+# here (libseccomp2, the libxen* libraries, systemd for sysusers), so that a
+# job can `dpkg -i` it without a network.
 DOM0_PKGS="xen-utils-4.17 xenstore-utils libxengnttab1 libxenevtchn1 libxenstore4 libxentoolcore1
 	   libxentoollog1 libxencall1 libxenforeignmemory1 libxendevicemodel1 libxenmisc4.17
+	   libseccomp2 systemd systemd-sysv udev
 	   iperf3 bridge-utils iproute2 iputils-ping kmod procps busybox psmisc ethtool tcpdump
 	   strace netbase"
 MAIN_MIRROR=$(host_mirror main); SEC_MIRROR=$(host_mirror security)
@@ -142,16 +146,38 @@ if ! stage_current image "$KEY_IMAGE" "$LAB_DISK" "$LAB_INITRD0" "$LAB_INITRDU";
 		--exclude="$KREL/kernel/net/bluetooth" --exclude="$KREL/kernel/sound" "$KREL" |
 		tar -C "$LAB_ROOT/lib/modules" -xf -
 	depmod -b "$LAB_ROOT" "$KREL"
-	install -m 0755 "$LAB_DIR/image/dom0-rc" "$LAB_ROOT/sbin/xnblab-rc"
-	install -m 0644 "$LAB_DIR/image/inittab" "$LAB_ROOT/etc/inittab"
+	# systemd boots it: Debian's /etc/init.d/xen (xen.service, from the sysv
+	# generator), then our xnblab-setup.service and, with xnblab.job=1,
+	# xnblab-job.service; a root shell on hvc0 (the Xen console).
 	install -m 0644 "$LAB_DIR/image/xen-default" "$LAB_ROOT/etc/default/xen"
-	ln -sf /bin/busybox "$LAB_ROOT/sbin/init"
+	install -D -m 0644 "$LAB_DIR/image/common.sh" "$LAB_ROOT/usr/local/lib/xnblab/common.sh"
+	install -m 0755 "$LAB_DIR/image/xnblab-setup" "$LAB_DIR/image/xnblab-job" "$LAB_ROOT/usr/local/sbin/"
+	install -m 0644 "$LAB_DIR/image/xnblab-setup.service" "$LAB_DIR/image/xnblab-job.service" \
+		"$LAB_ROOT/etc/systemd/system/"
+	mkdir -p "$LAB_ROOT/etc/systemd/system/multi-user.target.wants"
+	for u in xnblab-setup.service xnblab-job.service; do
+		ln -sf "/etc/systemd/system/$u" "$LAB_ROOT/etc/systemd/system/multi-user.target.wants/$u"
+	done
+	install -D -m 0644 "$LAB_DIR/image/autologin.conf" \
+		"$LAB_ROOT/etc/systemd/system/serial-getty@hvc0.service.d/autologin.conf"
+	install -D -m 0644 "$LAB_DIR/image/system.conf" "$LAB_ROOT/etc/systemd/system.conf.d/xnblab.conf"
+	install -D -m 0644 "$LAB_DIR/image/journald.conf" "$LAB_ROOT/etc/systemd/journald.conf.d/xnblab.conf"
+	install -m 0644 "$LAB_DIR/image/modprobe-lab.conf" "$LAB_ROOT/etc/modprobe.d/xnblab.conf"
+	# Nothing the lab needs, each a process start under TCG: the periodic
+	# jobs, gettys on VTs nobody sees, and xendomains (it would save or shut
+	# down guests at power off).
+	for u in apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer \
+		 e2scrub_reap.service fstrim.timer getty-static.service getty@tty1.service \
+		 xendomains.service; do
+		ln -sf /dev/null "$LAB_ROOT/etc/systemd/system/$u"
+	done
+	rm -f "$LAB_ROOT/etc/inittab"
 	echo xnblab-dom0 > "$LAB_ROOT/etc/hostname"
 	printf '127.0.0.1\tlocalhost\n127.0.1.1\txnblab-dom0\n' > "$LAB_ROOT/etc/hosts"
-	echo '/dev/vda / ext4 rw,noatime 0 1' > "$LAB_ROOT/etc/fstab"
+	echo '/dev/vda / ext4 rw,noatime 0 0' > "$LAB_ROOT/etc/fstab"   # a snapshot: no fsck
 	sed -i 's/^root:[^:]*:/root::/' "$LAB_ROOT/etc/shadow"     # console login, lab only
 	rm -rf "$LAB_ROOT/etc/xnblab"
-	mkdir -p "$LAB_ROOT/etc/xnblab" "$LAB_ROOT/mnt/host" "$LAB_ROOT/var/log/xen" "$LAB_ROOT/var/lib/xen"
+	mkdir -p "$LAB_ROOT/etc/xnblab" "$LAB_ROOT/mnt/host" "$LAB_ROOT/var/log/xen/console" "$LAB_ROOT/var/lib/xen"
 	cp "$LAB_VMLINUZ" "$LAB_ROOT/etc/xnblab/vmlinuz"
 	cp "$LAB_INITRDU" "$LAB_ROOT/etc/xnblab/initrd-domU.gz"
 	install -m 0644 "$LAB_DIR/image/guest.cfg" "$LAB_ROOT/etc/xnblab/guest.cfg"
