@@ -8,6 +8,8 @@ OUT=/mnt/host/out
 CONSOLE_DIR=/var/log/xen/console
 STEP=0 PASSED=0 FAILED=0
 XNBD_LOG=${XNBD_LOG:-}
+# xnbctl: the installed one (the package), else a copy next to the job
+XNBCTL=${XNBCTL:-$(command -v xnbctl || echo /tmp/xnbctl)}
 
 now() { cut -d' ' -f1 /proc/uptime; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
@@ -15,7 +17,7 @@ note() { echo "# $*"; }
 
 # Keep a snapshot of the state around a failed step for the host's report.
 diag() {
-	local d
+	local d pid=${XNBD_PID:-}
 	{
 		echo "# state when step $STEP failed: $1"
 		echo "== xl list"; xl list
@@ -27,15 +29,20 @@ diag() {
 		echo "== ip -br link"; ip -br link
 		echo "== brctl show"; brctl show
 		echo "== lsmod (xen)"; lsmod | grep -E '^xen'
-		if [ -n "${XNBD_PID:-}" ]; then
-			echo "== xnbd process"; ps -o pid,stat,wchan:20,time,cmd -p "$XNBD_PID"
-			echo "kernel stack:"; cat "/proc/$XNBD_PID/stack" 2>/dev/null | head -n 12
+		if [ "$(systemctl show -p LoadState --value xnbd 2>/dev/null)" = loaded ]; then
+			echo "== systemctl status xnbd"; systemctl status --no-pager -n 15 xnbd
+			pid=$(systemctl show -p MainPID --value xnbd)
+			[ "$pid" = 0 ] && pid=
+		fi
+		if [ -n "$pid" ]; then
+			echo "== xnbd process"; ps -o pid,stat,wchan:20,time,cmd -p "$pid"
+			echo "kernel stack:"; cat "/proc/$pid/stack" 2>/dev/null | head -n 12
 		fi
 		echo "== xnbd workers"; ps -o pid,ppid,user,stat,wchan:20,time,cmd -C xnbd-worker
-		if [ -x /tmp/xnbctl ]; then
-			echo "== xnbctl list"; timeout 10 /tmp/xnbctl list; echo "(xnbctl rc $?)"
-			echo "== xnbctl stats"; timeout 10 /tmp/xnbctl stats
-			echo "== xnbctl dump-rings"; timeout 10 /tmp/xnbctl dump-rings
+		if [ -x "$XNBCTL" ]; then
+			echo "== xnbctl list"; timeout 10 "$XNBCTL" list; echo "(xnbctl rc $?)"
+			echo "== xnbctl stats"; timeout 10 "$XNBCTL" stats
+			echo "== xnbctl dump-rings"; timeout 10 "$XNBCTL" dump-rings
 		fi
 		for g in "$CONSOLE_DIR"/guest-*.log; do
 			[ -e "$g" ] && { echo "== $(basename "$g") (last 25 lines)"; tail -n 25 "$g" | tr -d '\r'; }
