@@ -66,7 +66,7 @@ run_job() {
 }
 for j in "${JOBS[@]}"; do
 	case $j in
-	a) run_job a --netback=0 --timeout 1800 "$LAB_DIR/jobs/xnbd-linux-netfront.sh" "$DEB" ;;
+	a) run_job a --netback=0 --timeout 2400 "$LAB_DIR/jobs/xnbd-linux-netfront.sh" "$DEB" ;;
 	b) run_job b --netback=1 --timeout 900 "$LAB_DIR/jobs/xnb-netfront-linux-netback.sh" \
 		"$BUILD/src/frontend/xnb-netfront" ;;
 	*) die "unknown job '$j' (a or b)" ;;
