@@ -7,7 +7,10 @@
 # minutes of fuzzing). Corpora start from tests/fuzz/corpus/NAME and grow in
 # BUILD_FUZZ/campaign/NAME; findings land in BUILD_FUZZ/campaign/artifacts.
 # One JSON line per target on stdout: CPU seconds, wall seconds, runs, the
-# corpus size, and whether it found something.
+# corpus size, and whether it found something. Do not pause the fuzzers
+# (SIGSTOP) to free the machine: libFuzzer's per-input time limit counts
+# wall time, so a pause longer than 20 min reads as a hang (a "timeout" or
+# "slow-unit" artifact whose input runs in milliseconds).
 set -eu
 
 BUILD=$1 CPU=$2 PAR=$3
