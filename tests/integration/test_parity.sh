@@ -60,17 +60,27 @@ total() { xnbctl stats "vif$D.0" --json | python3 -c "import json,sys
 print(sum(q['$1'] for q in json.load(sys.stdin)['vifs']))"; }
 iperf_gbps() { python3 -c 'import json,sys
 print(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9)' "$1"; }
+# iperf3's server, listening before the client starts, and gone before the
+# next one binds the same address (a fixed sleep lost that race under ASan).
+listening() { # address, [netns]: something listens on address:5201
+	case $1 in *:*) a="[$1]:5201" ;; *) a="$1:5201" ;; esac
+	${2:+ip netns exec "$2"} ss -Hltn "src $a" | grep -q .
+}
 g2h() { # seconds out extra...: iperf3 from the guest to the host
-	s=$1 out=$2; shift 2
-	iperf3 -s -1 -B "$HOST" >/dev/null 2>&1 &
-	sleep 0.3
-	ip netns exec "$G" timeout $((s + 15)) iperf3 -c "$HOST" -t "$s" -J "$@" >"$out" 2>&1
+	s=$1 out=$2 rc=0; shift 2
+	iperf3 -s -1 -B "$HOST" >/dev/null 2>&1 & srv=$!
+	wait_for 5 listening "$HOST"
+	ip netns exec "$G" timeout $((s + 15)) iperf3 -c "$HOST" -t "$s" -J "$@" >"$out" 2>&1 || rc=$?
+	kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null
+	return $rc
 }
 h2g() {
-	s=$1 out=$2; shift 2
-	ip netns exec "$G" iperf3 -s -1 -B "$GUEST" >/dev/null 2>&1 &
-	sleep 0.3
-	timeout $((s + 15)) iperf3 -c "$GUEST" -t "$s" -J "$@" >"$out" 2>&1
+	s=$1 out=$2 rc=0; shift 2
+	ip netns exec "$G" iperf3 -s -1 -B "$GUEST" >/dev/null 2>&1 & srv=$!
+	wait_for 5 listening "$GUEST" "$G"
+	timeout $((s + 15)) iperf3 -c "$GUEST" -t "$s" -J "$@" >"$out" 2>&1 || rc=$?
+	kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null
+	return $rc
 }
 
 "$BUILD/src/sim/xnb-simd" --foreground --dir "$DIR" >"$DIR/simd.log" 2>&1 &
