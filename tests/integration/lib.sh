@@ -7,6 +7,9 @@
 #   ok TEXT / fail TEXT        one TAP line; fail also dumps the logs and exits 1
 #   wait_for SECONDS CMD...    until CMD succeeds (every 0.1 s), or false
 #   rss PID / fds PID          a process's VmRSS (KiB) and open fds
+#   iperf_server NETNS|- ADDRESS [PORT]
+#                              iperf3 -s -1 bound there, listening when this
+#                              returns (false after 5 s); IPERF_SRV its pid
 # The caller sets BUILD and SRC first; DUMP_XS, if set, is a XenStore path
 # that a failure lists besides the logs.
 
@@ -37,3 +40,11 @@ wait_for() { t=$1; shift
 	return 1; }
 rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
 fds() { ls "/proc/$1/fd" | wc -l; }
+iperf_server() {
+	_ns=$1 _addr=$2 _port=${3:-5201}
+	[ "$_ns" != - ] || _ns=
+	${_ns:+ip netns exec "$_ns"} iperf3 -s -1 -B "$_addr" -p "$_port" >/dev/null 2>&1 &
+	IPERF_SRV=$!
+	case $_addr in *:*) _a="[$_addr]:$_port" ;; *) _a="$_addr:$_port" ;; esac
+	wait_for 5 sh -c "${_ns:+ip netns exec $_ns} ss -Hltn 'src $_a' | grep -q ."
+}

@@ -85,11 +85,9 @@ ip netns exec "$G1" ping -c 2 -i 0.2 -W 1 -s 8972 -M do 10.214.1.1 >/dev/null ||
 ping -c 2 -i 0.2 -W 1 -s 8972 -M do 10.214.1.2 >/dev/null || fail "jumbo ping host -> guest"
 ok "jumbo frames (MTU 9000, unfragmented) both ways"
 
-iperf3 -s -1 -B 10.214.1.1 >/dev/null 2>&1 &
-sleep 0.3
+iperf_server - 10.214.1.1
 ip netns exec "$G1" timeout 30 iperf3 -c 10.214.1.1 -t 2 -J >"$DIR/tcp-g2h.json" 2>&1 || fail "iperf3 guest -> host"
-ip netns exec "$G1" iperf3 -s -1 -B 10.214.1.2 >/dev/null 2>&1 &
-sleep 0.3
+iperf_server "$G1" 10.214.1.2
 timeout 30 iperf3 -c 10.214.1.2 -t 2 -J >"$DIR/tcp-h2g.json" 2>&1 || fail "iperf3 host -> guest"
 STATS=$("$BUILD/tools/xnbctl" stats vif1.0 --json)
 python3 - "$DIR/tcp-g2h.json" "$DIR/tcp-h2g.json" "$STATS" <<'PY' || fail "TCP results"
@@ -173,8 +171,7 @@ xfer "ip netns exec $G1" "" 10.214.1.2 || fail "host -> guest bytes differ: $(ca
 xfer "" "ip netns exec $G1" 10.214.1.1 || fail "guest -> host bytes differ: $(cat "$DIR"/xfer-*.txt)"
 ok "32 MiB each way arrive intact (SHA-256)"
 
-ip netns exec "$G1" iperf3 -s -1 -B 10.214.1.2 >/dev/null 2>&1 &
-sleep 0.3
+iperf_server "$G1" 10.214.1.2
 timeout 30 iperf3 -c 10.214.1.2 -u -b 200M -t 1 -J >"$DIR/udp.json" 2>&1 || fail "iperf3 UDP"
 python3 - "$DIR/udp.json" <<'PY' || fail "UDP results"
 import json, sys
@@ -196,8 +193,7 @@ grep -q "vif2.0: connected.*one event channel" "$DIR/xnbd.log" || fail "guest 2 
 ok "two guests served at once (one on split channels, one on a single channel)"
 
 # --- kill -9 of a netfront mid-transfer: the other guest keeps flowing ------
-ip netns exec "$G1" iperf3 -s -1 -B 10.214.1.2 >/dev/null 2>&1 &
-sleep 0.3
+iperf_server "$G1" 10.214.1.2
 timeout 10 iperf3 -c 10.214.1.2 -t 4 >/dev/null 2>&1 &
 IPERF=$!
 sleep 1

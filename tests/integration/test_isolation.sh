@@ -89,11 +89,9 @@ ok "guest A connected and answering, worker $WA"
 # Warm up A's data path both ways, so that the baseline below already holds
 # the pages a TCP run commits (buffers are mapped, committed on use): with
 # several streams, so that every queue of A's vif has carried its share.
-ip netns exec "$GA" iperf3 -s -1 -B "$IP_A" >/dev/null 2>&1 &
-sleep 0.3
+iperf_server "$GA" "$IP_A"
 iperf3 -c "$IP_A" -t 1 -P 8 >/dev/null 2>&1 || fail "warm-up iperf3 host -> A"
-iperf3 -s -1 -B "$HOST_A" >/dev/null 2>&1 &
-sleep 0.3
+iperf_server - "$HOST_A"
 ip netns exec "$GA" iperf3 -c "$HOST_A" -t 1 -P 8 >/dev/null 2>&1 || fail "warm-up iperf3 A -> host"
 RSS0=$(rss "$WA") FDS0=$(fds "$WA")
 ok "baseline: A's worker VmRSS $RSS0 kB, $FDS0 fds"
@@ -145,8 +143,7 @@ for mode in flood-state flood-evtchn no-rx; do
 	fi
 	sleep 0.5
 	ping -c 3 -i 0.2 -W 2 "$IP_A" >/dev/null || fail "$mode: guest A does not answer ping"
-	ip netns exec "$GA" iperf3 -s -1 -B "$IP_A" >/dev/null 2>&1 &
-	sleep 0.3
+	iperf_server "$GA" "$IP_A"
 	timeout 20 iperf3 -c "$IP_A" -t 2 -J >"$DIR/tcp-$mode.json" 2>&1 ||
 		fail "$mode: iperf3 host -> A did not complete"
 	python3 - "$DIR/tcp-$mode.json" <<'PY' || fail "$mode: no TCP bytes reached A"

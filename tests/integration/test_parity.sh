@@ -31,7 +31,8 @@ cleanup() {
 	done
 	sleep 0.3
 	for p in ${NF:-} ${NFM:-} ${HF:-} ${LISTENER:-} ${XNBD:-} ${SIMD:-}; do kill -9 "$p" 2>/dev/null; done
-	pkill -f "iperf3 -s .* -B (10.216|fd00:216)" 2>/dev/null
+	# Ours only: test_isolation, maybe running beside us, uses 10.216.6x.
+	pkill -f "iperf3 -s .* -B (10\.216\.(0|76)\.|fd00:216:(76)?:)" 2>/dev/null
 	ip netns del "$G" 2>/dev/null
 	[ -n "${GM:-}" ] && ip netns del "$GM" 2>/dev/null
 	ip link del "vif$D.0" 2>/dev/null; ip link del vif74.0 2>/dev/null
@@ -60,26 +61,20 @@ total() { xnbctl stats "vif$D.0" --json | python3 -c "import json,sys
 print(sum(q['$1'] for q in json.load(sys.stdin)['vifs']))"; }
 iperf_gbps() { python3 -c 'import json,sys
 print(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9)' "$1"; }
-# iperf3's server, listening before the client starts, and gone before the
+# iperf3's server listens before the client starts, and is gone before the
 # next one binds the same address (a fixed sleep lost that race under ASan).
-listening() { # address, [netns]: something listens on address:5201
-	case $1 in *:*) a="[$1]:5201" ;; *) a="$1:5201" ;; esac
-	${2:+ip netns exec "$2"} ss -Hltn "src $a" | grep -q .
-}
 g2h() { # seconds out extra...: iperf3 from the guest to the host
 	s=$1 out=$2 rc=0; shift 2
-	iperf3 -s -1 -B "$HOST" >/dev/null 2>&1 & srv=$!
-	wait_for 5 listening "$HOST"
+	iperf_server - "$HOST"
 	ip netns exec "$G" timeout $((s + 15)) iperf3 -c "$HOST" -t "$s" -J "$@" >"$out" 2>&1 || rc=$?
-	kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null
+	kill "$IPERF_SRV" 2>/dev/null; wait "$IPERF_SRV" 2>/dev/null
 	return $rc
 }
 h2g() {
 	s=$1 out=$2 rc=0; shift 2
-	ip netns exec "$G" iperf3 -s -1 -B "$GUEST" >/dev/null 2>&1 & srv=$!
-	wait_for 5 listening "$GUEST" "$G"
+	iperf_server "$G" "$GUEST"
 	timeout $((s + 15)) iperf3 -c "$GUEST" -t "$s" -J "$@" >"$out" 2>&1 || rc=$?
-	kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null
+	kill "$IPERF_SRV" 2>/dev/null; wait "$IPERF_SRV" 2>/dev/null
 	return $rc
 }
 
