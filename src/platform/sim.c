@@ -138,10 +138,8 @@
 #include "platform.h"
 #include "sim.h"
 #include "../sim/simd_proto.h"
-#ifdef XNB_SIM_XS
 #include "xs_client.h"
 #include "xs_wire.h"
-#endif
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the grant entry word layout below assumes little endian"
@@ -246,9 +244,7 @@ struct platform_evtchn {
 
 struct platform_xs {
 	struct platform *p;
-#ifdef XNB_SIM_XS
 	struct xs_client *c;
-#endif
 };
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -1533,7 +1529,6 @@ static int sim_evtchn_status(struct platform_evtchn *e, uint32_t port, uint16_t 
 
 /* ---- XenStore ------------------------------------------------------------ */
 
-#ifdef XNB_SIM_XS
 static struct platform_xs *sim_xs_open(struct platform *p)
 {
 	struct platform_xs *x = calloc(1, sizeof(*x));
@@ -1650,39 +1645,6 @@ static int sim_xs_transaction_end(struct platform_xs *x, uint32_t txid, bool com
 {
 	return xs_client_transaction_end(x->c, txid, commit);
 }
-#else
-/* Built without the XenStore server (src/sim/xenstore): XenStore is unavailable. */
-static struct platform_xs *sim_xs_open(struct platform *p)
-{
-	(void)p;
-	errno = ENOSYS;
-	return NULL;
-}
-
-static void sim_xs_close(struct platform_xs *x)
-{
-	free(x);
-}
-
-static int sim_xs_fd(struct platform_xs *x)
-{
-	(void)x;
-	return -1;
-}
-
-#define sim_xs_read NULL
-#define sim_xs_write NULL
-#define sim_xs_mkdir NULL
-#define sim_xs_rm NULL
-#define sim_xs_directory NULL
-#define sim_xs_get_perms NULL
-#define sim_xs_set_perms NULL
-#define sim_xs_watch NULL
-#define sim_xs_unwatch NULL
-#define sim_xs_read_watch NULL
-#define sim_xs_transaction_start NULL
-#define sim_xs_transaction_end NULL
-#endif
 
 /* ---- test hooks ------------------------------------------------------------ */
 
