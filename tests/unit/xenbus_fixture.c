@@ -236,9 +236,9 @@ static int toolstack_state[XBF_DEVS];
 /*
  * The caller removed vif @devid's backend state node since the backend's
  * last write. The backend then moves on without writing (write_state()
- * skips a node that is gone, as Linux's xenbus_switch_state does), so if
- * the caller writes garbage there next, the state it moves from is known
- * to nobody, and its next write is not checked.
+ * skips a node that is gone, as Linux's xenbus_switch_state does), so once
+ * the caller writes there again (garbage, or a state), the state the
+ * backend moves from is known to nobody, and its next write is not checked.
  */
 static bool state_removed[XBF_DEVS];
 
@@ -293,8 +293,8 @@ static void backend_wrote(const char *path, const char *val)
 	}
 	/* From our last write, or from what the toolstack wrote over it since (or the same). */
 	ts = toolstack_state[devid];
-	if (state_removed[devid] && ts < 0) {
-		/* Removed, then garbage written over it: the next write is not checked (above). */
+	if (state_removed[devid]) {
+		/* Removed, then written again: the next write is not checked (above). */
 		xbf_be_from[devid] = ts = to;
 	}
 	if (to != xbf_be_from[devid] && to != ts && !xbf_allowed_by_spec(xbf_be_from[devid], to) &&
