@@ -23,10 +23,13 @@ static bool model_number(const char *s, size_t n, uint64_t *v)
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] < '0' || s[i] > '9')
 			return false;
-		if (*v > (UINT64_MAX - 9) / 10)
+		uint64_t d = (uint64_t)(s[i] - '0');
+
+		/* Saturate only when v * 10 + d really exceeds it (not one early). */
+		if (*v == UINT64_MAX || *v > (UINT64_MAX - d) / 10)
 			*v = UINT64_MAX;
 		else
-			*v = *v * 10 + (uint64_t)(s[i] - '0');
+			*v = *v * 10 + d;
 	}
 	return true;
 }
