@@ -4,7 +4,8 @@
 # through xnbd and through the kernel's xen-netback, alternating for
 # BENCH_ROUNDS rounds (default 3) of BENCH_SECONDS (default 10) per run; prints
 # one JSON line per test and direction with each backend's median over the
-# rounds, the ratio of the medians xnb/kernel, and every run. The numbers are
+# rounds, the ratio of the medians xnb/kernel, and every run. BENCH_TESTS
+# picks tests (default "tcp udp64 tcp4 tcp4mq"). The numbers are
 # TCG-bound: compare them only with each other.
 . "$(dirname "$0")/lab.sh"
 SRC=$(cd "$LAB_DIR/../.." && pwd)
@@ -20,6 +21,7 @@ set +e
 ROUNDS=${BENCH_ROUNDS:-3}
 # A round is about 6 min under TCG with 10 s runs: leave room for a busy host.
 "$LAB_DIR/run.sh" --dir "$DIR" --netback=0 --timeout $((300 + ROUNDS * 720)) --env "BENCH_SECONDS=${BENCH_SECONDS:-10}" --env "BENCH_ROUNDS=$ROUNDS" \
+	--env "BENCH_TESTS=${BENCH_TESTS:-tcp udp64 tcp4 tcp4mq}" \
 	"$LAB_DIR/jobs/bench.sh" "$BUILD/src/backend/xnbd" "$BUILD/src/backend/worker/xnbd-worker"
 RC=$?
 set -e
