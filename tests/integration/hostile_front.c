@@ -18,6 +18,13 @@
  *   no-rx         posts no RX buffers (and no TX) and just stays
  *                 connected, while the host sends it traffic: the backend
  *                 must queue a bounded amount and drain (XSA-392).
+ *   one-slot      XSA-392's other half: keeps exactly one RX buffer posted
+ *                 (a frame that fits is taken and the buffer posted again)
+ *                 while the host sends frames that need several: the
+ *                 backend must count the guest as stalled all the same
+ *                 (carrier off, queue drained; test_rx_stall.sh). On
+ *                 SIGUSR1 it posts 32 and keeps 32 posted from then on.
+ *                 Prints the RX responses it took.
  *   mcast-full    connects with request-multicast-control=1 and sends 65
  *                 distinct MCAST_ADD requests (netif.h's dummy transmit
  *                 request: a 0-size slot with NETTXF_extra_info, then the
@@ -128,14 +135,15 @@
 
 enum mode {
 	MODE_XSA39, MODE_FLOOD_STATE, MODE_FLOOD_EVTCHN, MODE_NO_RX, MODE_MCAST_FULL,
-	MODE_DOUBLE_FETCH, MODE_GRANT_FAIL, MODE_SPLIT_HEADERS, MODE_TINY_SLOTS, MODE_ZERO_FRAGS,
-	MODE_DROP_CHECKS, MODE_FATAL, MODE_CTRL, MODE_CLOSING_STUCK, MODE_XS_VALUES,
+	MODE_ONE_SLOT, MODE_DOUBLE_FETCH, MODE_GRANT_FAIL, MODE_SPLIT_HEADERS, MODE_TINY_SLOTS,
+	MODE_ZERO_FRAGS, MODE_DROP_CHECKS, MODE_FATAL, MODE_CTRL, MODE_CLOSING_STUCK, MODE_XS_VALUES,
 };
 
 static const char *const mode_names[] = {
 	[MODE_XSA39] = "xsa39", [MODE_FLOOD_STATE] = "flood-state",
 	[MODE_FLOOD_EVTCHN] = "flood-evtchn", [MODE_NO_RX] = "no-rx",
-	[MODE_MCAST_FULL] = "mcast-full", [MODE_DOUBLE_FETCH] = "double-fetch",
+	[MODE_MCAST_FULL] = "mcast-full", [MODE_ONE_SLOT] = "one-slot",
+	[MODE_DOUBLE_FETCH] = "double-fetch",
 	[MODE_GRANT_FAIL] = "grant-fail", [MODE_SPLIT_HEADERS] = "split-headers",
 	[MODE_TINY_SLOTS] = "tiny-slots", [MODE_ZERO_FRAGS] = "zero-frags",
 	[MODE_DROP_CHECKS] = "drop-checks", [MODE_FATAL] = "fatal", [MODE_CTRL] = "ctrl",
@@ -224,6 +232,13 @@ struct front {
 };
 
 static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t post_more; /* one-slot: SIGUSR1 seen */
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	post_more = 1;
+}
 
 static void on_signal(int sig)
 {
@@ -1949,6 +1964,46 @@ static void usage(void)
 			"closing-stuck xs-values\n");
 }
 
+/*
+ * one-slot: keep @want RX buffers posted (pool pages, reused in turn; no
+ * frame's bytes are looked at) until @end; @want becomes 32 on SIGUSR1.
+ * Returns the RX responses taken.
+ */
+static unsigned long run_one_slot(struct front *f, double end)
+{
+	unsigned long taken = 0;
+	unsigned want = 1;
+
+	while (now_s() < end && !stop_signal) {
+		RING_IDX prod = __atomic_load_n(&f->rxs->rsp_prod, __ATOMIC_ACQUIRE);
+		bool posted = false;
+
+		if (prod - f->rx_cons > RS) /* a backend gone mad: stop reading */
+			break;
+		for (; f->rx_cons != prod; f->rx_cons++)
+			taken++;
+		if (post_more)
+			want = 32;
+		while (f->rx_prod - f->rx_cons < want) {
+			netif_rx_request_t *r = &f->rxs->ring[f->rx_prod % RS].req;
+			uint32_t ref;
+
+			pool_page(f, &ref);
+			r->id = (uint16_t)(f->rx_prod % RS);
+			r->gref = ref;
+			f->rx_prod++;
+			posted = true;
+		}
+		if (posted) {
+			__atomic_store_n(&f->rxs->req_prod, f->rx_prod, __ATOMIC_RELEASE);
+			f->ops->evtchn_notify(f->evt, (uint32_t)f->port);
+		}
+		f->rxs->rsp_event = f->rx_cons + 1;
+		usleep(20000);
+	}
+	return taken;
+}
+
 /* The verdict, then stay (connected) until SIGTERM or @linger s for the script's checks. */
 static int verdict(struct front *f, double linger)
 {
@@ -2023,6 +2078,7 @@ int main(int argc, char **argv)
 	domid = atoi(argv[optind]);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
+	signal(SIGUSR1, on_usr1);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!f.ifname[0])
 		snprintf(f.ifname, sizeof(f.ifname), "vif%d.0", domid);
@@ -2096,6 +2152,15 @@ int main(int argc, char **argv)
 	case MODE_FLOOD_EVTCHN:
 		what = "notifications";
 		count = flood_evtchn(&f, end, &errors);
+		break;
+	case MODE_ONE_SLOT:
+		what = "RX responses taken";
+		if (pool_share(&f) != 0) {
+			fprintf(stderr, "hostile_front: cannot share its pool\n");
+			rc = 1;
+			break;
+		}
+		count = run_one_slot(&f, end);
 		break;
 	case MODE_MCAST_FULL:
 		what = "filter requests";

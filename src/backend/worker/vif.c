@@ -352,7 +352,7 @@ void vif_check_notices(struct worker *d)
 			v->carrier = !stalled;
 			worker_link(d, v, v->carrier, 0);
 			log_limited(&v->rl, LOG_LVL_INFO, "vif%u.%u: %s", v->domid, v->devid,
-				    stalled ? "guest posts no RX buffers: carrier off"
+				    stalled ? "guest posts too few RX buffers: carrier off"
 					    : "guest RX buffers again: carrier on");
 		}
 	}
@@ -445,6 +445,7 @@ static int queue_start(struct vif *v, struct vif_queue *q, uint32_t tx_ref, uint
 	q->spurious_streak[0] = q->spurious_streak[1] = 0;
 	q->fault[0] = '\0';
 	q->stalled = false;
+	q->stall_need = 0;
 	q->last_rx_ms = worker_now_ms();
 	if (q->tx.ring.sring->req_prod - q->tx.ring.req_cons > ENGINE_TX_RING_SIZE ||
 	    q->rx.ring.sring->req_prod - q->rx.ring.req_cons > ENGINE_RX_RING_SIZE) {
@@ -1051,6 +1052,44 @@ void vif_set_mcast_control(struct vif *v, bool on)
 }
 
 /* The guest posts buffers again: carrier back (via the main thread). */
+/* RX requests the guest has posted and we have not taken; 0 if it claims more than a ring. */
+static RING_IDX rx_posted(const struct vif_queue *q)
+{
+	RING_IDX posted = engine_ring_read_idx(&q->rx.ring.sring->req_prod) - q->rx.ring.req_cons;
+
+	return posted <= ENGINE_RX_RING_SIZE ? posted : 0;
+}
+
+/*
+ * Ring slots the frame at the head of @q's queue needs, 0 when nothing
+ * waits (or it can never go, and the next rx_work drops it). Linux's
+ * rx_slots_needed: since XSA-392, a guest that keeps one buffer posted
+ * while the next frame needs more is as stalled as one that posts none.
+ */
+static unsigned rx_head_need(const struct vif_queue *q)
+{
+	const struct vif_rxq_slot *s = &q->rxq[q->rxq_head];
+	struct engine_rx_pkt pkt;
+	enum engine_rx_drop why;
+
+	if (!q->rxq_count)
+		return 0;
+	pkt = (struct engine_rx_pkt){ .data = s->buf, .len = s->len, .meta = s->meta };
+	return engine_rx_slots(&q->rx, &pkt, &why);
+}
+
+/*
+ * A stalled queue is ready again once the guest posted what the frame that
+ * stalled it needed (at least one): a buffer at a time is not enough, or
+ * the carrier would flap each time the guest teases with one.
+ */
+static bool rx_ready(const struct vif_queue *q)
+{
+	RING_IDX posted = rx_posted(q);
+
+	return posted >= 1 && posted >= q->stall_need;
+}
+
 static void unstall(struct vif_queue *q)
 {
 	q->stalled = false;
@@ -1086,7 +1125,7 @@ bool vif_queue_event(struct vif_queue *q)
 	if (posted)
 		q->rx_prod_seen = rx_prod;
 	spurious = q->tx.ring.req_cons == tx_before && q->rx.ring.req_cons == rx_before && !posted;
-	if (posted && q->stalled)
+	if (posted && q->stalled && rx_ready(q))
 		unstall(q);
 	if (spurious)
 		q->stats.spurious_events++;
@@ -1139,22 +1178,26 @@ static void drain(struct vif_queue *q)
 
 void vif_queue_tick(struct vif_queue *q, uint64_t now_ms)
 {
-	RING_IDX posted;
+	unsigned need;
 
 	if (!q->connected || q->fault[0])
 		return;
 	/*
-	 * Linux's rx_stall_timeout: no buffer posted and nothing taken for that
-	 * long, the guest is stalled: carrier off (the main thread asks the
-	 * supervisor), queue drained. One posted buffer ends it.
+	 * Linux's rx_stall_timeout: a frame waits, the guest has posted fewer
+	 * buffers than it needs, and nothing was taken for that long: the
+	 * guest is stalled: carrier off (the main thread asks the supervisor),
+	 * queue drained. Posting what that frame needed ends it.
 	 */
-	posted = engine_ring_read_idx(&q->rx.ring.sring->req_prod) - q->rx.ring.req_cons;
-	if (!q->stalled && posted == 0 && now_ms - q->last_rx_ms >= q->vif->d->rx_stall_ms) {
+	inbox_take(q);
+	need = rx_head_need(q);
+	if (!q->stalled && need && rx_posted(q) < need &&
+	    now_ms - q->last_rx_ms >= q->vif->d->rx_stall_ms) {
 		q->stalled = true;
+		q->stall_need = need;
 		q->stats.rx_stall_carrier_off++;
 		drain(q);
 		worker_notice(q->vif->d);
-	} else if (q->stalled && posted >= 1 && posted <= ENGINE_RX_RING_SIZE) {
+	} else if (q->stalled && rx_ready(q)) {
 		unstall(q);
 	}
 	if (!q->rx_waiting || q->rxq_count == 0 ||

@@ -137,7 +137,8 @@ struct vif_queue {
 	struct vif_inbox inbox;
 	uint32_t rxq_bytes;        /* frame bytes queued */
 	bool rx_waiting;           /* waiting for guest RX buffers */
-	bool stalled;              /* no guest RX buffers for rx_stall_timeout: carrier off */
+	bool stalled;              /* too few guest RX buffers for rx_stall_timeout: carrier off */
+	unsigned stall_need;       /* slots the frame that stalled it needed: what unstalls */
 	uint64_t last_rx_ms;       /* when the guest last took frames */
 	bool tap_readable;         /* epoll said so, and no read has found it empty since */
 	unsigned read_batch;       /* TAP reads per submission, adapted to the traffic */
