@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* front.c - log-ready names for the reasons a frontend queue is declared broken. */
+/* front.c - log-ready names for why a frontend queue broke, or dropped an RX packet. */
 #include "front.h"
 
 const char *engine_front_fault_str(enum engine_front_fault f)
@@ -29,4 +29,29 @@ const char *engine_front_fault_str(enum engine_front_fault f)
 		return "control response type differs from its request's";
 	}
 	return "unknown fault";
+}
+
+const char *engine_front_rx_err_str(enum engine_front_rx_err e)
+{
+	switch (e) {
+	case ENGINE_FRONT_RX_ERR_NONE:
+		return "no error";
+	case ENGINE_FRONT_RX_ERR_MAX:
+		break;
+	case ENGINE_FRONT_RX_ERR_STATUS:
+		return "a slot with an error status";
+	case ENGINE_FRONT_RX_ERR_PAGE:
+		return "a slot's offset + size past its page";
+	case ENGINE_FRONT_RX_ERR_SLOTS:
+		return "more data slots than the limit";
+	case ENGINE_FRONT_RX_ERR_EXTRAS:
+		return "more extra-info slots than types exist";
+	case ENGINE_FRONT_RX_ERR_RUNT:
+		return "shorter than an Ethernet header";
+	case ENGINE_FRONT_RX_ERR_GSO:
+		return "GSO not advertised or not matching the headers";
+	case ENGINE_FRONT_RX_ERR_CSUM:
+		return "checksum offload on headers that cannot be found";
+	}
+	return "unknown error";
 }

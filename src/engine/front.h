@@ -281,6 +281,9 @@ enum engine_front_rx_err {
 	ENGINE_FRONT_RX_ERR_MAX
 };
 
+/* engine_front_rx_err_str() - a short, log-ready description of @e. */
+const char *engine_front_rx_err_str(enum engine_front_rx_err e);
+
 struct engine_front_rx_stats {
 	uint64_t packets, bytes;   /* delivered to the caller */
 	uint64_t responses;        /* ring slots consumed, extras included */

@@ -370,15 +370,41 @@ static void check_hash(struct nf_queue *q, const struct engine_front_rx_pkt *p)
 		    p->meta.hash_type, p->len, hash, type);
 }
 
+/*
+ * Malformed packets from the backend are dropped by the engine and counted
+ * per reason; say so, naming the reason, as Linux's netfront warns
+ * "rx->offset: %u, size: %d" (rate-limited: the backend can send them
+ * without end). The counters alone would not tell what the backend did.
+ */
+static void rx_errors_log(struct nf_queue *q)
+{
+	const struct engine_front_rx_stats *s = &q->rx.stats;
+
+	for (unsigned e = ENGINE_FRONT_RX_ERR_NONE + 1; e < ENGINE_FRONT_RX_ERR_MAX; e++) {
+		uint64_t n = s->err[e] - q->rx_err_logged[e];
+
+		if (!n)
+			continue;
+		q->rx_err_logged[e] = s->err[e];
+		log_limited(&q->rl, LOG_LVL_WARN, "%s queue %u: dropped %" PRIu64 " RX packet%s "
+			    "from the backend: %s (%" PRIu64 " in all)", q->tap->name, q->id, n,
+			    n > 1 ? "s" : "", engine_front_rx_err_str((enum engine_front_rx_err)e),
+			    s->err[e]);
+	}
+}
+
 static bool rx_to_tap(struct nf_queue *q)
 {
 	for (int round = 0; round < 4; round++) {
+		uint64_t errors = q->rx.stats.errors;
 		int n = engine_front_rx_poll(&q->rx, &q->rxb, ENGINE_FRONT_RX_BATCH);
 
 		if (n < 0) {
 			queue_broken(q, engine_front_fault_str(q->rx.fault));
 			return false;
 		}
+		if (q->rx.stats.errors != errors)
+			rx_errors_log(q);
 		for (int i = 0; i < n; i++) {
 			const struct engine_front_rx_pkt *p = &q->rxb.pkts[i];
 			int rc;

@@ -119,6 +119,7 @@ struct nf_queue {
 	bool tap_polled;
 	bool work_pending;
 	struct nf_queue_stats c;     /* c.tx / c.rx unused: the engine's are live */
+	uint64_t rx_err_logged[ENGINE_FRONT_RX_ERR_MAX]; /* rx.stats.err[] when last logged */
 	struct log_ratelimit rl;
 	struct nf_mcast_sync mc;     /* queue 0, when netfront.mcast */
 

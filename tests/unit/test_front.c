@@ -1337,6 +1337,21 @@ static void test_rx_too_many_slots(void **state)
 	check_rx_ring_consistent();
 }
 
+/* Each reason an RX packet is dropped has a name of its own, for the netfront's log. */
+static void test_rx_err_strings(void **state)
+{
+	(void)state;
+	for (unsigned i = ENGINE_FRONT_RX_ERR_NONE + 1; i < ENGINE_FRONT_RX_ERR_MAX; i++) {
+		const char *s = engine_front_rx_err_str((enum engine_front_rx_err)i);
+
+		assert_string_not_equal(s, "unknown error");
+		assert_string_not_equal(s, "no error");
+		for (unsigned j = ENGINE_FRONT_RX_ERR_NONE + 1; j < i; j++)
+			assert_string_not_equal(s, engine_front_rx_err_str((enum engine_front_rx_err)j));
+	}
+	assert_string_equal(engine_front_rx_err_str(ENGINE_FRONT_RX_ERR_MAX), "unknown error");
+}
+
 static void expect_rx_fault(enum engine_front_fault f)
 {
 	RING_IDX req_prod = c->rxs->s.req_prod;
@@ -1599,6 +1614,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rx_gso_and_csum, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_extras, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_bad_status, setup, teardown),
+		cmocka_unit_test(test_rx_err_strings),
 		cmocka_unit_test_setup_teardown(test_rx_too_many_slots, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_fault_id_mismatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_fault_rsp_prod, setup, teardown),
