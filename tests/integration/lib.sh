@@ -7,6 +7,9 @@
 #   ok TEXT / fail TEXT        one TAP line; fail also dumps the logs and exits 1
 #   wait_for SECONDS CMD...    until CMD succeeds (every 0.1 s), or false
 #   rss PID / fds PID          a process's VmRSS (KiB) and open fds
+#   cpu_pct PID SECONDS        the % of one core PID used over the next
+#                              SECONDS (utime + stime, all its threads);
+#                              false if it is gone
 #   iperf_server NETNS|- ADDRESS [PORT]
 #                              iperf3 -s -1 bound there, listening when this
 #                              returns (false after 5 s); IPERF_SRV its pid
@@ -40,6 +43,13 @@ wait_for() { t=$1; shift
 	return 1; }
 rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
 fds() { ls "/proc/$1/fd" | wc -l; }
+cpu_pct() {
+	a=$(awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	sleep "$2"
+	b=$(awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$a" ] && [ -n "$b" ] || return 1
+	echo $(((b - a) * 100 / ($2 * $(getconf CLK_TCK))))
+}
 iperf_server() {
 	_ns=$1 _addr=$2 _port=${3:-5201}
 	[ "$_ns" != - ] || _ns=

@@ -51,13 +51,6 @@ trap cleanup EXIT
 
 be_state() { xenstore-read "/local/domain/0/backend/vif/$1/0/state" 2>/dev/null; }
 worker_pid() { pgrep -P "$XNBD" -f "xnbd-worker --domid $1( |\$)" | head -1; }
-cpu_pct() { # pid seconds: % of one core it used meanwhile (utime + stime, all threads)
-	a=$(awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null) || return 1
-	sleep "$2"
-	b=$(awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null) || return 1
-	[ -n "$a" ] && [ -n "$b" ] || return 1
-	echo $(((b - a) * 100 / ($2 * $(getconf CLK_TCK))))
-}
 b_stat() { # counter: B's vif's, from xnbctl
 	"$BUILD/tools/xnbctl" stats "vif$B.0" --json 2>/dev/null |
 		python3 -c "import json,sys; print(json.load(sys.stdin)['vifs'][0]['$1'])" 2>/dev/null
