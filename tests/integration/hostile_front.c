@@ -75,6 +75,16 @@
  *                 fragment's offset + size past its page, the first slot's,
  *                 five extra slots: the backend must disconnect the vif as
  *                 broken (after a good packet went through).
+ *                 --case rx-prod: XSA-39 on the RX ring: once a buffer was
+ *                 filled, an RX request producer a whole ring plus one
+ *                 ahead of what the backend took, a notification and host
+ *                 frames (UDP, a flow each), so that the RX path runs into
+ *                 it: broken as well. --case rx-prod-q1: the same on queue
+ *                 1 of two (XSA-90: the fault is found on the second
+ *                 queue's thread, the vif disabled from there). After the
+ *                 verdict both keep sending host frames and notifying, so
+ *                 that a worker spinning on the dead vif would show, and
+ *                 print "expect worker idle" for the script to measure it.
  *   ctrl          XSA-270: a control ring (feature-ctrl-ring) with hash
  *                 requests every one of which is wrong in its own way
  *                 (offset + length overflowing 32 bits, past the table,
@@ -93,7 +103,8 @@
  * each: "expect counter NAME = N" (or >= N) for `xnbctl stats --json`
  * totals, "expect show FIELD.KEY = V" for `xnbctl show --json`, "expect
  * broken TEXT" for the reason a broken vif is listed with, "expect error
- * TEXT" for the error node; then "verdict ok" or "verdict FAILED", and stay
+ * TEXT" for the error node, "expect worker idle" for a worker that must not
+ * use the CPU while we go on; then "verdict ok" or "verdict FAILED", and stay
  * (connected) until SIGTERM or --linger seconds, so that the script reads
  * the counters of a live vif. Exit status 0 with verdict ok, 1 otherwise.
  *
@@ -203,6 +214,14 @@ struct front {
 	netif_rx_sring_t *rxs;
 	uint32_t tx_ref, rx_ref;
 	int port;
+	unsigned nr_queues;    /* 1: the flat keys; 2: queue-0/ and queue-1/ (q1 below) */
+	struct {
+		netif_tx_sring_t *txs;
+		netif_rx_sring_t *rxs;
+		uint32_t tx_ref, rx_ref;
+		int port;
+		RING_IDX rx_prod, rx_cons;
+	} q1;
 	bool mcast_control;    /* write request-multicast-control=1 */
 	bool want_ctrl;        /* a control ring */
 	RING_IDX tx_prod, tx_cons; /* our TX requests written, responses read */
@@ -229,6 +248,9 @@ struct front {
 	struct engine_front_ctrl fctrl;
 	/* tallies */
 	unsigned long okay, errors, bad;
+	/* fatal rx-prod: host frames sent and notifications made after the verdict */
+	bool keep_poking;
+	unsigned long poke_frames, poke_notifies;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -314,7 +336,10 @@ static int front_open(struct front *f, int domid)
 	return 0;
 }
 
-/* Grant the rings (the RX one read-only if asked), allocate the port. 0 or -1. */
+/*
+ * Grant the rings (the RX one read-only if asked), allocate the port; and
+ * the second queue's, with its own port, if there are two. 0 or -1.
+ */
 static int front_rings(struct front *f, bool rx_readonly)
 {
 	const struct platform_ops *ops = f->ops;
@@ -326,6 +351,15 @@ static int front_rings(struct front *f, bool rx_readonly)
 		return -1;
 	SHARED_RING_INIT(f->txs);
 	SHARED_RING_INIT(f->rxs);
+	if (f->nr_queues < 2)
+		return 0;
+	f->q1.txs = ops->gntshr_share(f->shr, 0, 1, &f->q1.tx_ref, true);
+	f->q1.rxs = ops->gntshr_share(f->shr, 0, 1, &f->q1.rx_ref, true);
+	f->q1.port = ops->evtchn_alloc_unbound(f->evt, 0);
+	if (!f->q1.txs || !f->q1.rxs || f->q1.port < 0)
+		return -1;
+	SHARED_RING_INIT(f->q1.txs);
+	SHARED_RING_INIT(f->q1.rxs);
 	return 0;
 }
 
@@ -347,15 +381,30 @@ static int front_ctrl_ring(struct front *f)
 static int front_publish(struct front *f, const struct xs_util_kv *over, unsigned nover)
 {
 	char tx_s[12], rx_s[12], port_s[12], cref_s[12], cport_s[12];
+	char tx1_s[12], rx1_s[12], port1_s[12];
 	struct xs_util_kv keys[24];
 	unsigned n = 0;
 
 	snprintf(tx_s, sizeof(tx_s), "%u", f->tx_ref);
 	snprintf(rx_s, sizeof(rx_s), "%u", f->rx_ref);
 	snprintf(port_s, sizeof(port_s), "%d", f->port);
-	keys[n++] = (struct xs_util_kv){ "tx-ring-ref", tx_s };
-	keys[n++] = (struct xs_util_kv){ "rx-ring-ref", rx_s };
-	keys[n++] = (struct xs_util_kv){ "event-channel", port_s };
+	if (f->nr_queues == 2) {
+		/* Linux's layout for more than one queue: each in its queue-N/. */
+		snprintf(tx1_s, sizeof(tx1_s), "%u", f->q1.tx_ref);
+		snprintf(rx1_s, sizeof(rx1_s), "%u", f->q1.rx_ref);
+		snprintf(port1_s, sizeof(port1_s), "%d", f->q1.port);
+		keys[n++] = (struct xs_util_kv){ "multi-queue-num-queues", "2" };
+		keys[n++] = (struct xs_util_kv){ "queue-0/tx-ring-ref", tx_s };
+		keys[n++] = (struct xs_util_kv){ "queue-0/rx-ring-ref", rx_s };
+		keys[n++] = (struct xs_util_kv){ "queue-0/event-channel", port_s };
+		keys[n++] = (struct xs_util_kv){ "queue-1/tx-ring-ref", tx1_s };
+		keys[n++] = (struct xs_util_kv){ "queue-1/rx-ring-ref", rx1_s };
+		keys[n++] = (struct xs_util_kv){ "queue-1/event-channel", port1_s };
+	} else {
+		keys[n++] = (struct xs_util_kv){ "tx-ring-ref", tx_s };
+		keys[n++] = (struct xs_util_kv){ "rx-ring-ref", rx_s };
+		keys[n++] = (struct xs_util_kv){ "event-channel", port_s };
+	}
 	keys[n++] = (struct xs_util_kv){ "request-rx-copy", "1" };
 	keys[n++] = (struct xs_util_kv){ "feature-rx-notify", "1" };
 	/* sg: big host frames wait for buffers (no-rx) instead of being dropped */
@@ -1665,6 +1714,120 @@ static void run_drop_checks(struct front *f, double end)
 
 /* ---- fatal: packets that break the vif --------------------------------------------------- */
 
+/* One of our queues' RX ring. */
+struct rx_ring {
+	netif_rx_sring_t *s;
+	int port;
+	RING_IDX *prod, *cons;  /* our requests posted, responses read */
+};
+
+/*
+ * @n UDP frames from the host to the guest, each of a flow of its own (the
+ * source port follows the sequence number), so that a multi-queue TAP
+ * spreads them over its queues by their hash. (Their checksums are left
+ * unfinished: nobody checks them.) Returns how many went.
+ */
+static unsigned host_frames(struct front *f, unsigned n)
+{
+	uint8_t frame[200];
+	uint16_t csum_start, csum_offset;
+	unsigned sent = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t len = frame_ip(frame, ++f->seq, false, false, 64, &csum_start, &csum_offset);
+
+		sent += cap_inject(f, frame, len) == 0;
+	}
+	return sent;
+}
+
+/*
+ * RX works on queue @qi (@r): one buffer posted, host frames sent until the
+ * backend fills it (with one of ours or a frame of the host's own). Then
+ * the backend has taken every request we posted, and can take no more
+ * until we post again. 0, or -1 (counted).
+ */
+static int rx_fill_one(struct front *f, struct rx_ring *r, unsigned qi)
+{
+	netif_rx_request_t *req = &r->s->ring[*r->prod % ENGINE_RX_RING_SIZE].req;
+	uint32_t ref;
+
+	pool_page(f, &ref);
+	req->id = 1;
+	req->gref = ref;
+	(*r->prod)++;
+	__atomic_store_n(&r->s->req_prod, *r->prod, __ATOMIC_RELEASE);
+	f->ops->evtchn_notify(f->evt, (uint32_t)r->port);
+	for (int t = 0; t < 300; t++) {
+		RING_IDX prod = __atomic_load_n(&r->s->rsp_prod, __ATOMIC_ACQUIRE);
+
+		if (prod != *r->cons) {
+			netif_rx_response_t rsp = r->s->ring[*r->cons % ENGINE_RX_RING_SIZE].rsp;
+
+			if (prod - *r->cons != 1) {
+				bad(f, "queue %u: %u RX responses for one buffer", qi, prod - *r->cons);
+				return -1;
+			}
+			(*r->cons)++;
+			if (rsp.id != 1 || rsp.status <= 0) {
+				bad(f, "queue %u: RX response id %u status %d, not a frame in buffer 1",
+				    qi, rsp.id, rsp.status);
+				return -1;
+			}
+			return 0;
+		}
+		if (t % 5 == 0 && host_frames(f, 4) != 4)
+			bad(f, "cannot send into the TAP: %s", strerror(errno));
+		usleep(10000);
+	}
+	bad(f, "queue %u: no frame filled its RX buffer in 3 s", qi);
+	return -1;
+}
+
+/*
+ * XSA-39 on the RX ring of queue 0 (rx-prod) or 1 of two (rx-prod-q1,
+ * XSA-90: found by the second queue's thread): the producer a ring and one
+ * past what the backend took. The engine looks at it when it has a frame
+ * to place, so the host sends some until the backend lets go.
+ */
+static void fatal_rx(struct front *f, const char *which)
+{
+	const char *reason = "request producer ran past the ring size";
+	struct rx_ring r;
+	RING_IDX ahead;
+	unsigned qi;
+	int st = XenbusStateConnected;
+
+	if (strcmp(which, "rx-prod") == 0) {
+		qi = 0;
+		r = (struct rx_ring){ f->rxs, f->port, &f->rx_prod, &f->rx_cons };
+	} else if (strcmp(which, "rx-prod-q1") == 0 && f->nr_queues == 2) {
+		qi = 1;
+		r = (struct rx_ring){ f->q1.rxs, f->q1.port, &f->q1.rx_prod, &f->q1.rx_cons };
+	} else {
+		bad(f, "no fatal case %s", which);
+		return;
+	}
+	if (rx_fill_one(f, &r, qi) != 0)
+		return;
+	ahead = *r.prod + ENGINE_RX_RING_SIZE + 1;
+	__atomic_store_n(&r.s->req_prod, ahead, __ATOMIC_RELEASE);
+	f->ops->evtchn_notify(f->evt, (uint32_t)r.port);
+	for (int t = 0; t < 100 && st == XenbusStateConnected; t++) {
+		host_frames(f, 4);
+		usleep(50000);
+		st = backend_state(&f->u, f->be);
+	}
+	if (st <= XenbusStateConnected)
+		bad(f, "still Connected 5 s after queue %u's RX producer went a ring ahead", qi);
+	printf("hostile_front: fatal %s: queue %u of %u, RX producer %u with %u taken: backend "
+	       "state %d after it\n", which, qi, f->nr_queues, ahead, *r.prod, st);
+	printf("hostile_front: expect broken %s\n", reason);
+	printf("hostile_front: expect error protocol error: %s\n", reason);
+	printf("hostile_front: expect worker idle\n");
+	f->keep_poking = true;
+}
+
 static void run_fatal(struct front *f, const char *which)
 {
 	struct tpkt *p;
@@ -1676,6 +1839,10 @@ static void run_fatal(struct front *f, const char *which)
 	xchg_begin(f);
 	put_good(f, 100);
 	xchg_run(f);
+	if (strncmp(which, "rx-", 3) == 0) {
+		fatal_rx(f, which);
+		return;
+	}
 	xchg_begin(f);
 	p = new_pkt(f, ANY);
 	if (strcmp(which, "slots") == 0) {
@@ -1708,7 +1875,8 @@ static void run_fatal(struct front *f, const char *which)
 		put_honest(f, p, own, 1, 0, ex, 5);
 		reason = "extra-info chain longer than the known types";
 	} else {
-		bad(f, "no fatal case %s (slots, page, page-first, extras)", which);
+		bad(f, "no fatal case %s (slots, page, page-first, extras, rx-prod, rx-prod-q1)",
+		    which);
 		return;
 	}
 	__atomic_store_n(&f->txs->req_prod, f->tx_prod, __ATOMIC_RELEASE);
@@ -2004,15 +2172,36 @@ static unsigned long run_one_slot(struct front *f, double end)
 	return taken;
 }
 
-/* The verdict, then stay (connected) until SIGTERM or @linger s for the script's checks. */
+/*
+ * After a fatal RX case: what would keep a worker busy that still served
+ * the dead vif: host frames (8 every 50 ms) and a notification on each port.
+ */
+static void poke(struct front *f)
+{
+	f->poke_frames += host_frames(f, 8);
+	f->poke_notifies += f->ops->evtchn_notify(f->evt, (uint32_t)f->port) == 0;
+	if (f->nr_queues == 2)
+		f->poke_notifies += f->ops->evtchn_notify(f->evt, (uint32_t)f->q1.port) == 0;
+}
+
+/*
+ * The verdict, then stay (connected) until SIGTERM or @linger s for the
+ * script's checks, poking the backend meanwhile if asked.
+ */
 static int verdict(struct front *f, double linger)
 {
-	double until = now_s() + linger;
+	double start = now_s(), until = start + linger;
 
 	printf("hostile_front: verdict %s (%lu checks failed)\n", f->bad ? "FAILED" : "ok", f->bad);
 	fflush(stdout);
-	while (!stop_signal && now_s() < until)
+	while (!stop_signal && now_s() < until) {
+		if (f->keep_poking)
+			poke(f);
 		usleep(50000);
+	}
+	if (f->keep_poking)
+		printf("hostile_front: after the verdict, in %.1f s: %lu host frames sent, %lu "
+		       "notifications made\n", now_s() - start, f->poke_frames, f->poke_notifies);
 	return f->bad ? 1 : 0;
 }
 
@@ -2082,6 +2271,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!f.ifname[0])
 		snprintf(f.ifname, sizeof(f.ifname), "vif%d.0", domid);
+	f.nr_queues = mode == MODE_FATAL && strcmp(which, "rx-prod-q1") == 0 ? 2 : 1;
 	if (mode == MODE_XS_VALUES) {
 		rc = run_xs_values(&f, domid, which);
 		if (rc == 0)
