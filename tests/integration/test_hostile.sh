@@ -5,19 +5,23 @@
 #
 # The good guest (xnb-netfront, domid 81) lives in a network namespace.
 # Then, one at a time, hostile_front plays a guest of its own (domids
-# 82..86) in each of its modes: double fetches (XSA-155), grants that fail
+# 82..87) in each of its modes: double fetches (XSA-155), grants that fail
 # (XSA-362/367), headers cut into tiny slots (XSA-423), packets shorter
 # than their headers over 18 slots (XSA-432), empty fragments (XSA-448),
-# Linux netback's drop checks, the packets that must break a vif, the
-# control ring's bad requests (XSA-270), XenStore values out of range or
-# garbage, and a frontend stuck Closing while the toolstack removes its
-# vif. For each: the good guest answers ping and moves TCP bytes (iperf3,
-# 2 s, no rate asked for); xnbd and the good guest's worker stay up, the
-# same processes, their memory (VmRSS, within 4 MiB) and fds bounded;
-# hostile_front's own checks pass (the answers on the ring, the frames at
-# the TAP); and what it says to expect is what xnbctl reports - the
-# counters of the hostile vif, still Connected, or the reason it was
-# disconnected as broken (xnbctl list, and the error node).
+# Linux netback's drop checks, the packets that must break a vif, an RX
+# request producer a ring ahead on a vif's only queue (XSA-39) and on the
+# second of two (XSA-90), the control ring's bad requests (XSA-270),
+# XenStore values out of range or garbage, and a frontend stuck Closing
+# while the toolstack removes its vif. For each: the good guest answers
+# ping and moves TCP bytes (iperf3, 2 s, no rate asked for); xnbd and the
+# good guest's worker stay up, the same processes, their memory (VmRSS,
+# within 4 MiB) and fds bounded; hostile_front's own checks pass (the
+# answers on the ring, the frames at the TAP); and what it says to expect
+# is what xnbctl reports - the counters of the hostile vif, still
+# Connected, or the reason it was disconnected as broken (xnbctl list, and
+# the error node), and, where it says so, that the broken guest's worker
+# stays idle while hostile_front goes on sending it host frames and
+# notifications.
 # Needs root; exits 77 (skipped) without it.
 #
 # usage: test_hostile.sh BUILD_DIR SOURCE_DIR
@@ -40,7 +44,7 @@ cleanup() {
 	for p in ${HF:-} ${NF:-} ${XNBD:-} ${SIMD:-}; do kill -9 "$p" 2>/dev/null; done
 	pkill -f "iperf3 -s -1 -B 10.218.81" 2>/dev/null
 	ip netns del "$G" 2>/dev/null
-	for d in 81 82 83 84 85 86; do ip link del "vif$d.0" 2>/dev/null; done
+	for d in 81 82 83 84 85 86 87; do ip link del "vif$d.0" 2>/dev/null; done
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -189,13 +193,28 @@ hostile() {
 		fail "$what: hostile_front gave no verdict: $(tail -5 "$hlog")"
 	check_expected "$hlog" "$d" >"$DIR/expected.txt" 2>&1 ||
 		fail "$what: $(cat "$DIR/expected.txt")"
+	idle=
+	if grep -q "^hostile_front: expect worker idle" "$hlog"; then
+		# hostile_front goes on sending host frames and notifying: a
+		# worker still serving the broken vif would spin.
+		pct=$(cpu_pct "$(worker_pid "$d")" 2) || fail "$what: no worker for domain $d to measure"
+		[ "$pct" -lt 25 ] || fail "$what: the broken guest's worker uses $pct% of a core"
+		idle="; its worker at $pct% of a core"
+	fi
 	kill -TERM "$HF" 2>/dev/null
 	wait "$HF"; RC=$?; HF=
 	[ "$RC" = 0 ] || fail "$what: hostile_front exited $RC: $(grep -v '^hostile_front: expect' "$hlog" | tail -8)"
+	if [ -n "$idle" ]; then
+		poked=$(sed -n 's/^hostile_front: after the verdict, //p' "$hlog")
+		case $poked in
+		*" 0 host frames"* | "") fail "$what: no host frames went to the broken vif (${poked:-no count})" ;;
+		esac
+		idle="$idle while poked ($poked)"
+	fi
 	"$VIF" remove "$d" 0
 	wait_for 5 sh -c "! ip link show vif$d.0" || fail "$what: vif$d.0 not removed"
 	check_good "$what"
-	ok "$what: $(grep -m1 -v "expect\|verdict" "$hlog" | sed 's/^hostile_front: //'); $(cat "$DIR/expected.txt"); good guest: TCP both ways, worker $RSS1 kB, $FDS1 fds"
+	ok "$what: $(grep -m1 -v "expect\|verdict" "$hlog" | sed 's/^hostile_front: //'); $(cat "$DIR/expected.txt")$idle; good guest: TCP both ways, worker $RSS1 kB, $FDS1 fds"
 }
 
 # --- the ring protocol: vif kept, error answers and counters -------------------------
@@ -209,6 +228,12 @@ hostile 82 drop-checks        # Linux netback's drops
 # --- packets no honest frontend sends: the vif disconnected as broken -------------------
 for c in slots page page-first extras; do
 	hostile 83 fatal "$c"
+done
+# The RX ring's producer a ring ahead (XSA-39), once the backend filled a
+# buffer: on a vif's only queue, then on the second of two (XSA-90: the
+# fault found on that queue's thread). Host frames make the RX path run.
+for c in rx-prod rx-prod-q1; do
+	hostile 87 fatal "$c"
 done
 
 # --- the control ring (XSA-270) ------------------------------------------------------------
@@ -260,7 +285,7 @@ ok "closing-stuck: a Closing frontend's vif removed by the toolstack: Closed, go
 # --- afterwards ---------------------------------------------------------------------------
 wait_for 5 sh -c "[ \"\$(\"$BUILD/tools/xnbctl\" list | grep -c vif)\" = 1 ]" ||
 	fail "hostile vifs left: $(xnbctl list)"
-wait_for 5 sh -c "[ -z \"\$(pgrep -P $XNBD -f 'xnbd-worker --domid 8[2-6]')\" ]" ||
+wait_for 5 sh -c "[ -z \"\$(pgrep -P $XNBD -f 'xnbd-worker --domid 8[2-7]')\" ]" ||
 	fail "hostile workers left: $(pgrep -a -P "$XNBD")"
 [ "$(fds "$XNBD")" -le "$XNBD_FDS0" ] ||
 	fail "xnbd fds: $(fds "$XNBD") now, $XNBD_FDS0 before the hostile guests"
