@@ -7,6 +7,7 @@
 #   ok TEXT / fail TEXT        one TAP line; fail also dumps the logs and exits 1
 #   wait_for SECONDS CMD...    until CMD succeeds (every 0.1 s), or false
 #   rss PID / fds PID          a process's VmRSS (KiB) and open fds
+#   nf_pages LOG PID           xnb-netfront's shared and deferred pages
 #   cpu_pct PID SECONDS        the % of one core PID used over the next
 #                              SECONDS (utime + stime, all its threads);
 #                              false if it is gone
@@ -57,4 +58,13 @@ iperf_server() {
 	IPERF_SRV=$!
 	case $_addr in *:*) _a="[$_addr]:$_port" ;; *) _a="$_addr:$_port" ;; esac
 	wait_for 5 sh -c "${_ns:+ip netns exec $_ns} ss -Hltn 'src $_a' | grep -q ."
+}
+# nf_pages LOG PID: "SHARED DEFERRED", from the answer xnb-netfront (logging
+# to LOG) gives a SIGUSR1.
+nf_pages() {
+	n=$(grep -c "SIGUSR1:" "$1")
+	kill -USR1 "$2"
+	wait_for 5 sh -c "[ \$(grep -c 'SIGUSR1:' '$1') -gt $n ]" || return 1
+	grep "SIGUSR1:" "$1" | tail -1 |
+		sed -n 's/.*shared pages \([0-9]*\), deferred pages \([0-9]*\).*/\1 \2/p'
 }

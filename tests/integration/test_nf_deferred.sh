@@ -50,14 +50,6 @@ cleanup() {
 trap cleanup EXIT
 
 st() { xenstore-read "$1/state" 2>/dev/null; }
-# nf_pages LOG PID: "SHARED DEFERRED" from the netfront's answer to a SIGUSR1.
-nf_pages() {
-	n=$(grep -c "SIGUSR1:" "$1")
-	kill -USR1 "$2"
-	wait_for 5 sh -c "[ \$(grep -c 'SIGUSR1:' '$1') -gt $n ]" || return 1
-	grep "SIGUSR1:" "$1" | tail -1 |
-		sed -n 's/.*shared pages \([0-9]*\), deferred pages \([0-9]*\).*/\1 \2/p'
-}
 
 "$BUILD/src/sim/xnb-simd" --foreground --dir "$DIR" >"$DIR/simd.log" 2>&1 &
 SIMD=$!

@@ -54,14 +54,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# nf_pages LOG PID: "SHARED DEFERRED" from the netfront's answer to a SIGUSR1.
-nf_pages() {
-	n=$(grep -c "SIGUSR1:" "$1")
-	kill -USR1 "$2"
-	wait_for 5 sh -c "[ \$(grep -c 'SIGUSR1:' '$1') -gt $n ]" || return 1
-	grep "SIGUSR1:" "$1" | tail -1 |
-		sed -n 's/.*shared pages \([0-9]*\), deferred pages \([0-9]*\).*/\1 \2/p'
-}
 # count TEXT FILE: lines of FILE with TEXT in them (fixed string).
 count() { grep -cF -- "$1" "$2"; }
 
