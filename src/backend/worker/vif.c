@@ -1051,7 +1051,6 @@ void vif_set_mcast_control(struct vif *v, bool on)
 	__atomic_store_n(&v->fe.mcast_control, on, __ATOMIC_RELAXED);
 }
 
-/* The guest posts buffers again: carrier back (via the main thread). */
 /* RX requests the guest has posted and we have not taken; 0 if it claims more than a ring. */
 static RING_IDX rx_posted(const struct vif_queue *q)
 {
@@ -1090,6 +1089,7 @@ static bool rx_ready(const struct vif_queue *q)
 	return posted >= 1 && posted >= q->stall_need;
 }
 
+/* The guest posts buffers again: carrier back (via the main thread). */
 static void unstall(struct vif_queue *q)
 {
 	q->stalled = false;
