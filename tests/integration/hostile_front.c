@@ -74,7 +74,10 @@
  *   fatal         --case slots | page | page-first | extras: 21 slots, a
  *                 fragment's offset + size past its page, the first slot's,
  *                 five extra slots: the backend must disconnect the vif as
- *                 broken (after a good packet went through).
+ *                 broken (after a good packet went through), naming queue
+ *                 0's TX ring; after the verdict, host frames and
+ *                 notifications go on, as below, for a spinning worker to
+ *                 show.
  *                 --case rx-prod: XSA-39 on the RX ring: once a buffer was
  *                 filled, an RX request producer a whole ring plus one
  *                 ahead of what the backend took, a notification and host
@@ -102,7 +105,8 @@
  * These print what the script is to find in xnbctl's answers, one line
  * each: "expect counter NAME = N" (or >= N) for `xnbctl stats --json`
  * totals, "expect show FIELD.KEY = V" for `xnbctl show --json`, "expect
- * broken TEXT" for the reason a broken vif is listed with, "expect error
+ * broken TEXT" for the reason a broken vif is listed with, "expect broken_on
+ * RING" for the ring it names (in the list and the error node), "expect error
  * TEXT" for the error node, "expect worker idle" for a worker that must not
  * use the CPU while we go on; then "verdict ok" or "verdict FAILED", and stay
  * (connected) until SIGTERM or --linger seconds, so that the script reads
@@ -1823,6 +1827,7 @@ static void fatal_rx(struct front *f, const char *which)
 	printf("hostile_front: fatal %s: queue %u of %u, RX producer %u with %u taken: backend "
 	       "state %d after it\n", which, qi, f->nr_queues, ahead, *r.prod, st);
 	printf("hostile_front: expect broken %s\n", reason);
+	printf("hostile_front: expect broken_on queue %u's RX ring\n", qi);
 	printf("hostile_front: expect error protocol error: %s\n", reason);
 	printf("hostile_front: expect worker idle\n");
 	f->keep_poking = true;
@@ -1886,7 +1891,10 @@ static void run_fatal(struct front *f, const char *which)
 		bad(f, "still Connected after the %s packet", which);
 	printf("hostile_front: fatal %s: backend state %d after it\n", which, st);
 	printf("hostile_front: expect broken %s\n", reason);
+	printf("hostile_front: expect broken_on queue 0's TX ring\n");
 	printf("hostile_front: expect error protocol error: %s\n", reason);
+	printf("hostile_front: expect worker idle\n");
+	f->keep_poking = true;
 }
 
 /* ---- ctrl (XSA-270) ---------------------------------------------------------------------- */

@@ -154,6 +154,12 @@ for line in open(logf):
             fails.append(f"show {m.group(1)}.{m.group(2)} {got}, expected {m.group(3)}")
         seen.append(f"{m.group(1)}.{m.group(2)} {got}")
         continue
+    m = re.match(r"hostile_front: expect broken_on (.*)$", line)
+    if m:
+        if lst["broken_on"] != m.group(1) or f"(on {m.group(1)})" not in err:
+            fails.append(f"broken on '{lst['broken_on']}' (error node '{err}'), expected '{m.group(1)}'")
+        seen.append(f"on {lst['broken_on']}")
+        continue
     m = re.match(r"hostile_front: expect broken (.*)$", line)
     if m:
         broken = m.group(1)

@@ -615,11 +615,13 @@ static void broken_vif_closes_with_reason(void **st)
 	start_connected();
 	v = the_vif();
 	snprintf(v->broken, sizeof(v->broken), "request producer 300 ahead of 0");
+	snprintf(v->broken_where, sizeof(v->broken_where), "queue 1's RX ring");
 	v->connected = false; /* vif_mark_broken() disconnects first */
 	xenbus_vif_broken(v);
 	settle();
 	assert_int_equal(be_state(), XenbusStateClosed);
-	assert_string_equal(node_val(ERROR_NODE), "protocol error: request producer 300 ahead of 0");
+	assert_string_equal(node_val(ERROR_NODE),
+			    "protocol error: request producer 300 ahead of 0 (on queue 1's RX ring)");
 	/* Not reconnected on the frontend's word alone... */
 	frontend(XenbusStateConnected);
 	assert_int_equal(xbf_stub.connects, 1);

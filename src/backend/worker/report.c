@@ -263,12 +263,17 @@ static void fmt_list(struct worker *d, const char *only, bool json, FILE *out)
 			json_str(out, v->fe_path);
 			fputs(",\"broken\":", out);
 			json_str(out, v->broken);
+			fputs(",\"broken_on\":", out);
+			json_str(out, v->broken[0] ? v->broken_where : "");
 			fputc('}', out);
 		} else {
-			fprintf(out, "vif%u.%u  %-10s tap %-12s frontend %s%s%s%s%s\n", v->domid,
+			bool on = v->broken[0] && v->broken_where[0];
+
+			fprintf(out, "vif%u.%u  %-10s tap %-12s frontend %s%s%s%s%s%s%s%s\n", v->domid,
 				v->devid, state_name(v->state), v->ifname, v->fe_path,
 				lost[0] ? "  TAP lost: " : "", lost,
-				v->broken[0] ? "  broken: " : "", v->broken);
+				v->broken[0] ? "  broken: " : "", v->broken, on ? " (on " : "",
+				on ? v->broken_where : "", on ? ")" : "");
 		}
 		first = false;
 	}
@@ -566,6 +571,11 @@ static void show_broken(struct emit *e, const char *key, const struct vif *v)
 	emit_value(e, key, v->broken, true);
 }
 
+static void show_broken_on(struct emit *e, const char *key, const struct vif *v)
+{
+	emit_value(e, key, v->broken[0] ? v->broken_where : "", true);
+}
+
 static void show_tap(struct emit *e, const char *key, const struct vif *v)
 {
 	emit_value(e, key, v->ifname, true);
@@ -718,6 +728,7 @@ static const struct {
 	{ "state", show_state },
 	{ "connected", show_connected },
 	{ "broken", show_broken },
+	{ "broken_on", show_broken_on },
 	{ "tap", show_tap },
 	{ "tap_lost", show_tap_lost },
 	{ "frontend", show_frontend },

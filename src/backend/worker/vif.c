@@ -75,12 +75,13 @@ static bool is_broadcast(const uint8_t *mac)
 	return (mac[0] & mac[1] & mac[2] & mac[3] & mac[4] & mac[5]) == 0xff;
 }
 
-/* The frontend broke the protocol on @q: stop serving it, tell the main thread. */
-static void queue_fault(struct vif_queue *q, const char *reason)
+/* The frontend broke the protocol on @q's @ring: stop serving it, tell the main thread. */
+static void queue_fault(struct vif_queue *q, const char *ring, const char *reason)
 {
 	if (q->fault[0])
 		return;
 	snprintf(q->fault, sizeof(q->fault), "%s", reason);
+	q->fault_ring = ring;
 	worker_notice(q->vif->d);
 }
 
@@ -325,6 +326,7 @@ void vif_check_notices(struct worker *d)
 {
 	for (struct vif *v = d->vifs, *next; v; v = next) {
 		char reason[sizeof(v->queues[0].fault)] = "";
+		char where[sizeof(v->broken_where)] = "";
 		bool stalled = false;
 		int tap_error = 0;
 
@@ -333,8 +335,11 @@ void vif_check_notices(struct worker *d)
 			struct vif_queue *q = &v->queues[i];
 
 			worker_thread_lock(q->t);
-			if (q->fault[0] && !reason[0])
+			if (q->fault[0] && !reason[0]) {
 				snprintf(reason, sizeof(reason), "%s", q->fault);
+				snprintf(where, sizeof(where), "queue %u's %s ring", i,
+					 q->fault_ring ? q->fault_ring : "data");
+			}
 			/* The control ring is thread 0's, as queue 0 is. */
 			if (i == 0 && v->ctrl.fault[0] && !reason[0])
 				snprintf(reason, sizeof(reason), "%s", v->ctrl.fault);
@@ -346,7 +351,7 @@ void vif_check_notices(struct worker *d)
 		if (tap_error && !v->tap_lost)
 			vif_tap_lost(v, tap_error);
 		if (reason[0]) {
-			vif_mark_broken(v, reason);
+			vif_mark_broken(v, reason, where);
 		} else if (v->connected && !v->tap_lost && v->carrier == stalled) {
 			/* As Linux: one stalled queue takes the carrier, all back bring it back. */
 			v->carrier = !stalled;
@@ -369,13 +374,14 @@ void vif_disconnect(struct vif *v)
 	log_limited(&v->rl, LOG_LVL_INFO, "vif%u.%u: disconnected", v->domid, v->devid);
 }
 
-void vif_mark_broken(struct vif *v, const char *reason)
+void vif_mark_broken(struct vif *v, const char *reason, const char *where)
 {
 	if (v->broken[0])
 		return;
 	snprintf(v->broken, sizeof(v->broken), "%s", reason);
-	log_limited(&v->rl, LOG_LVL_ERR, "vif%u.%u: frontend broke the protocol, disconnecting: %s",
-		    v->domid, v->devid, reason);
+	snprintf(v->broken_where, sizeof(v->broken_where), "%s", where);
+	log_limited(&v->rl, LOG_LVL_ERR, "vif%u.%u: frontend broke the protocol%s%s, disconnecting: %s",
+		    v->domid, v->devid, where[0] ? " on " : "", where, reason);
 	vif_disconnect(v);
 	xenbus_vif_broken(v);
 }
@@ -714,7 +720,7 @@ static void tx_work(struct vif_queue *q)
 		n = engine_tx_parse(&q->tx, b, ENGINE_TX_RING_SIZE);
 
 		if (n < 0) {
-			queue_fault(q, engine_fault_str(q->tx.fault));
+			queue_fault(q, "TX", engine_fault_str(q->tx.fault));
 			return;
 		}
 		if (n > 0) {
@@ -989,7 +995,7 @@ static void rx_work(struct vif_queue *q)
 			break;
 		}
 		if (rc == -EPROTO) {
-			queue_fault(q, engine_fault_str(q->rx.fault));
+			queue_fault(q, "RX", engine_fault_str(q->rx.fault));
 			return;
 		}
 		/* Placed, or refused for good (counted by the engine): next. */

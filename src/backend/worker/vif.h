@@ -121,6 +121,7 @@ struct vif_queue {
 	struct tap tap;            /* this queue's fd of the vif's TAP */
 	bool connected;            /* rings mapped, ports bound, in its thread's care */
 	char fault[96];            /* the frontend broke the protocol here (thread -> main) */
+	const char *fault_ring;    /* on which ring: "TX" or "RX" */
 	struct log_ratelimit rl;   /* guest-triggered messages */
 	void *tx_ring, *rx_ring;  /* mapped frontend pages */
 	int port_tx, port_rx;     /* local ports; equal unless split */
@@ -194,6 +195,7 @@ struct vif {
 	uint64_t initwait_ms;      /* when we wrote InitWait: the hotplug script's clock */
 	bool hotplug_checked;      /* xenbus_tick() has looked for a silent script */
 	char broken[128];          /* why the guest's vif was disconnected */
+	char broken_where[40];     /* on which ring ("queue 1's RX ring"), or "" */
 	struct vif_features fe;    /* what the frontend asked for */
 	unsigned mtu;
 	uint64_t rate_bytes;       /* the `rate` node: bytes per rate_usec (or unlimited) */
@@ -250,8 +252,11 @@ void vif_disconnect(struct vif *v);
  */
 void vif_detach(struct vif *v);
 
-/* vif_mark_broken() - the frontend broke the protocol: disconnect, log once. Main thread. */
-void vif_mark_broken(struct vif *v, const char *reason);
+/*
+ * vif_mark_broken() - the frontend broke the protocol (@where: on which ring,
+ * or ""): disconnect, log once. Main thread.
+ */
+void vif_mark_broken(struct vif *v, const char *reason, const char *where);
 
 /*
  * vif_check_notices() - main thread: what the queue threads flagged.

@@ -675,7 +675,8 @@ void xenbus_vif_broken(struct vif *v)
 {
 	char msg[200];
 
-	snprintf(msg, sizeof(msg), "protocol error: %s", v->broken);
+	snprintf(msg, sizeof(msg), "protocol error: %s%s%s%s", v->broken,
+		 v->broken_where[0] ? " (on " : "", v->broken_where, v->broken_where[0] ? ")" : "");
 	fatal(v, msg);
 }
 
