@@ -457,6 +457,51 @@ static void test_complete_ipv4(void **state)
 	complete_and_check(&s);
 }
 
+/*
+ * Two frames whose checksums were worked out by hand, so that the engine and
+ * this file's reference cannot share a mistake. UDP/IPv4 10.0.0.1:1234 ->
+ * 10.0.0.2:80, "hi!": the IPv4 header's words sum to d933 (checksum 26cc);
+ * the pseudo-header (0a00 0001 0a00 0002 0011 000b), the UDP header with a
+ * zero checksum (04d2 0050 000b 0000) and the padded payload (6869 2100) sum
+ * to a2b5, so the checksum is 5d4a. TCP/IPv6 fe80::1:1234 -> fe80::2:80, seq
+ * 1, PSH|ACK, window ffff, "hi!": the pseudo-header (fe80 ... 0001, fe80 ...
+ * 0002, length 0017, next header 0006) and the segment sum to 3dbc3, folded
+ * dbc6, so the checksum is 2439.
+ */
+static void test_complete_hand_worked(void **state)
+{
+	static const uint8_t udp4[] = {
+		0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00,
+		0x45, 0x00, 0x00, 0x1f, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0xaa, 0xaa,
+		10, 0, 0, 1, 10, 0, 0, 2,
+		0x04, 0xd2, 0x00, 0x50, 0x00, 0x0b, 0xbb, 0xbb, 'h', 'i', '!',
+	};
+	static const uint8_t tcp6[] = {
+		0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x86, 0xdd,
+		0x60, 0, 0, 0, 0x00, 0x17, 0x06, 0x40,
+		0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01,
+		0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02,
+		0x04, 0xd2, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff,
+		0xcc, 0xcc, 0x00, 0x00, 'h', 'i', '!',
+	};
+	struct engine_pkt_meta m;
+	uint8_t f[sizeof(tcp6)];
+	(void)state;
+
+	memcpy(f, udp4, sizeof(udp4));
+	memset(&m, 0, sizeof(m));
+	m.csum = ENGINE_CSUM_PARTIAL;
+	assert_int_equal(engine_csum_complete(f, sizeof(udp4), &m), 0);
+	assert_int_equal(rd16(f + 14 + 10), 0x26cc);
+	assert_int_equal(rd16(f + 14 + 20 + 6), 0x5d4a);
+
+	memcpy(f, tcp6, sizeof(tcp6));
+	memset(&m, 0, sizeof(m));
+	m.csum = ENGINE_CSUM_PARTIAL;
+	assert_int_equal(engine_csum_complete(f, sizeof(tcp6), &m), 0);
+	assert_int_equal(rd16(f + 14 + 40 + 16), 0x2439);
+}
+
 static void test_complete_ipv6(void **state)
 {
 	struct frame_spec s = { .ipver = 6, .proto = IPPROTO_TCP, .payload = 1400, .seed = 12 };
@@ -713,6 +758,7 @@ int main(void)
 		cmocka_unit_test(test_parse_not_tcp_udp),
 		cmocka_unit_test(test_complete_ipv4),
 		cmocka_unit_test(test_complete_ipv6),
+		cmocka_unit_test(test_complete_hand_worked),
 		cmocka_unit_test(test_complete_vlan_and_padding),
 		cmocka_unit_test(test_complete_many_lengths),
 		cmocka_unit_test(test_complete_udp_zero_becomes_ffff),
