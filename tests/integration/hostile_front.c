@@ -96,6 +96,15 @@
  *                 the status netif.h names; the vif stays Connected.
  *                 --case prod: a control request producer a ring ahead: the
  *                 vif is disconnected as broken.
+ *   steer-stall   XSA-424: the RX drop path under load and under hash
+ *                 steering. Two queues, Toeplitz hashing over the control
+ *                 ring with the mapping [0, 1]; queue 0 keeps 64 buffers
+ *                 posted, queue 1 none, while the host sends TCP frames of
+ *                 many flows for --seconds (15 or more: the backend drains
+ *                 after 10 s): queue 1 must be drained (rx_queue_drops) and
+ *                 answer nothing, frames steered between the threads
+ *                 (rx_hash_steered) and queue 0 still receiving in the last
+ *                 2 s; the vif stays Connected.
  *   closing-stuck the frontend goes Closing after connecting, and stays so
  *                 while the toolstack removes the vif: it must go.
  *   xs-values     --case NAME: a handshake with one XenStore value wrong
@@ -151,7 +160,8 @@
 enum mode {
 	MODE_XSA39, MODE_FLOOD_STATE, MODE_FLOOD_EVTCHN, MODE_NO_RX, MODE_MCAST_FULL,
 	MODE_ONE_SLOT, MODE_DOUBLE_FETCH, MODE_GRANT_FAIL, MODE_SPLIT_HEADERS, MODE_TINY_SLOTS,
-	MODE_ZERO_FRAGS, MODE_DROP_CHECKS, MODE_FATAL, MODE_CTRL, MODE_CLOSING_STUCK, MODE_XS_VALUES,
+	MODE_ZERO_FRAGS, MODE_DROP_CHECKS, MODE_FATAL, MODE_CTRL, MODE_STEER_STALL, MODE_CLOSING_STUCK,
+	MODE_XS_VALUES,
 };
 
 static const char *const mode_names[] = {
@@ -162,6 +172,7 @@ static const char *const mode_names[] = {
 	[MODE_GRANT_FAIL] = "grant-fail", [MODE_SPLIT_HEADERS] = "split-headers",
 	[MODE_TINY_SLOTS] = "tiny-slots", [MODE_ZERO_FRAGS] = "zero-frags",
 	[MODE_DROP_CHECKS] = "drop-checks", [MODE_FATAL] = "fatal", [MODE_CTRL] = "ctrl",
+	[MODE_STEER_STALL] = "steer-stall",
 	[MODE_CLOSING_STUCK] = "closing-stuck", [MODE_XS_VALUES] = "xs-values",
 };
 
@@ -1907,6 +1918,30 @@ struct ctrl_req {
 	int gref;               /* d0 from: -1 as is, 0 the key page, 1 the good table, 2 the bad one */
 };
 
+/* One control request, answered: its status (and *@data), or -1 if none came in 3 s. */
+static int ctrl_call(struct front *f, uint16_t type, uint32_t d0, uint32_t d1, uint32_t d2,
+		     uint32_t *data)
+{
+	struct engine_front_ctrl_rsp rsp;
+	bool more;
+	int n = 0;
+
+	if (engine_front_ctrl_send(&f->fctrl, type, d0, d1, d2) < 0)
+		return -1;
+	engine_front_ctrl_push(&f->fctrl);
+	f->ops->evtchn_notify(f->evt, (uint32_t)f->ctrl_port);
+	for (int t = 0; t < 300 && n == 0; t++) {
+		n = engine_front_ctrl_poll(&f->fctrl, &rsp, 1, &more);
+		if (n == 0)
+			usleep(10000);
+	}
+	if (n != 1)
+		return -1;
+	if (data)
+		*data = rsp.data;
+	return (int)rsp.status;
+}
+
 static void run_ctrl(struct front *f, const char *which)
 {
 	enum { KEY, GOOD_MAP, BAD_MAP, NPAGES };
@@ -1952,7 +1987,6 @@ static void run_ctrl(struct front *f, const char *which)
 		  XEN_NETIF_CTRL_STATUS_SUCCESS, -1 },
 	};
 	enum { NREQ = sizeof(reqs) / sizeof(reqs[0]) };
-	int id_of[NREQ];
 	unsigned refused = 0, answered = 0;
 
 	if (strcmp(which, "prod") == 0) {
@@ -1982,35 +2016,22 @@ static void run_ctrl(struct front *f, const char *which)
 	((uint32_t *)(void *)pg[BAD_MAP])[3] = 1; /* one queue: 1 is no queue */
 	/* One at a time: each sees what the last did. */
 	for (unsigned i = 0; i < NREQ; i++) {
-		struct engine_front_ctrl_rsp rsp;
 		const struct ctrl_req *r = &reqs[i];
-		bool more;
-		int n = 0;
+		uint32_t data = 0;
+		int st = ctrl_call(f, r->type, r->gref >= 0 ? ref[r->gref] : r->d0, r->d1, r->d2,
+				   &data);
 
-		id_of[i] = engine_front_ctrl_send(&f->fctrl, r->type,
-						  r->gref >= 0 ? ref[r->gref] : r->d0, r->d1, r->d2);
-		if (id_of[i] < 0) {
-			bad(f, "cannot send %s: %d", r->what, id_of[i]);
-			continue;
-		}
-		engine_front_ctrl_push(&f->fctrl);
-		f->ops->evtchn_notify(f->evt, (uint32_t)f->ctrl_port);
-		for (int t = 0; t < 300 && n == 0; t++) {
-			n = engine_front_ctrl_poll(&f->fctrl, &rsp, 1, &more);
-			if (n == 0)
-				usleep(10000);
-		}
-		if (n != 1) {
-			bad(f, "%s: no answer (%d)", r->what, n);
+		if (st < 0) {
+			bad(f, "%s: not sent or no answer", r->what);
 			continue;
 		}
 		answered++;
-		if (rsp.status != r->want)
-			bad(f, "%s: status %u, not %u", r->what, rsp.status, r->want);
-		if (rsp.status != XEN_NETIF_CTRL_STATUS_SUCCESS)
+		if ((uint32_t)st != r->want)
+			bad(f, "%s: status %d, not %u", r->what, st, r->want);
+		if (st != XEN_NETIF_CTRL_STATUS_SUCCESS)
 			refused++;
-		if (r->type == XEN_NETIF_CTRL_TYPE_GET_HASH_MAPPING_SIZE && rsp.data != 128)
-			bad(f, "mapping size %u, not 128", rsp.data);
+		if (r->type == XEN_NETIF_CTRL_TYPE_GET_HASH_MAPPING_SIZE && data != 128)
+			bad(f, "mapping size %u, not 128", data);
 	}
 	check_connected(f);
 	printf("hostile_front: ctrl: %u requests answered, %u refused\n", answered, refused);
@@ -2018,6 +2039,105 @@ static void run_ctrl(struct front *f, const char *which)
 	printf("hostile_front: expect show ctrl_ring.requests = %u\n", answered);
 	printf("hostile_front: expect show hash.mapping_size = 8\n");
 	printf("hostile_front: expect show hash.algorithm = toeplitz\n");
+}
+
+/* ---- steer-stall (XSA-424) ------------------------------------------------------------------ */
+
+/*
+ * Two queues and Toeplitz hashing with the mapping [0, 1], so the worker's
+ * threads steer host frames to each other; queue 0 keeps 64 RX buffers
+ * posted and takes what comes, queue 1 posts none. The host sends TCP
+ * frames of many flows until @end. Queue 1's queue and inbox fill while
+ * queue 0's thread goes on steering into that inbox, and after the
+ * backend's RX drain deadline (10 s) queue 1 is drained: the drop path
+ * under load and under steering. Queue 0 must keep receiving to the end,
+ * queue 1 must answer nothing, the vif must stay Connected.
+ */
+static void run_steer_stall(struct front *f, double end)
+{
+	const struct {
+		const char *what;
+		uint16_t type;
+		uint32_t d0, d1, d2;
+	} setup[] = {
+		{ "algorithm", XEN_NETIF_CTRL_TYPE_SET_HASH_ALGORITHM,
+		  XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ, 0, 0 },
+		{ "flags", XEN_NETIF_CTRL_TYPE_SET_HASH_FLAGS, XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP, 0, 0 },
+		{ "key", XEN_NETIF_CTRL_TYPE_SET_HASH_KEY, 0, 40, 0 },
+		{ "mapping size", XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING_SIZE, 2, 0, 0 },
+		{ "mapping", XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING, 1, 2, 0 },
+	};
+	uint32_t ref[2];
+	uint8_t *key = pool_page(f, &ref[0]), *map = pool_page(f, &ref[1]);
+	unsigned long taken = 0, taken_late = 0, sent = 0;
+	double late = end - 2;
+
+	if (f->nr_queues != 2) {
+		bad(f, "steer-stall needs two queues, got %u", f->nr_queues);
+		return;
+	}
+	for (unsigned i = 0; i < 40; i++)
+		key[i] = (uint8_t)(0x6d + 7 * i);
+	((uint32_t *)(void *)map)[0] = 0;
+	((uint32_t *)(void *)map)[1] = 1;
+	for (unsigned i = 0; i < sizeof(setup) / sizeof(setup[0]); i++) {
+		uint32_t d0 = setup[i].type == XEN_NETIF_CTRL_TYPE_SET_HASH_KEY ? ref[0]
+			      : setup[i].type == XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING ? ref[1]
+			      : setup[i].d0;
+		int st = ctrl_call(f, setup[i].type, d0, setup[i].d1, setup[i].d2, NULL);
+
+		if (st != XEN_NETIF_CTRL_STATUS_SUCCESS) {
+			bad(f, "hash %s refused (%d)", setup[i].what, st);
+			return;
+		}
+	}
+	while (now_s() < end && !stop_signal) {
+		RING_IDX prod = __atomic_load_n(&f->rxs->rsp_prod, __ATOMIC_ACQUIRE);
+		bool posted = false;
+
+		for (unsigned i = 0; i < 16; i++) {
+			uint8_t frame[200];
+			uint16_t cs, co;
+			uint32_t len = frame_ip(frame, ++f->seq, false, true, 64, &cs, &co);
+
+			sent += cap_inject(f, frame, len) == 0;
+		}
+		if (prod - f->rx_cons > RS) {
+			bad(f, "queue 0: RX response producer %u with %u taken", prod, f->rx_cons);
+			break;
+		}
+		taken += prod - f->rx_cons;
+		if (now_s() >= late)
+			taken_late += prod - f->rx_cons;
+		f->rx_cons = prod;
+		while (f->rx_prod - f->rx_cons < 64) {
+			netif_rx_request_t *r = &f->rxs->ring[f->rx_prod % RS].req;
+			uint32_t gref;
+
+			pool_page(f, &gref);
+			r->id = (uint16_t)(f->rx_prod % RS);
+			r->gref = gref;
+			f->rx_prod++;
+			posted = true;
+		}
+		if (posted) {
+			__atomic_store_n(&f->rxs->req_prod, f->rx_prod, __ATOMIC_RELEASE);
+			f->ops->evtchn_notify(f->evt, (uint32_t)f->port);
+		}
+		if (__atomic_load_n(&f->q1.rxs->rsp_prod, __ATOMIC_ACQUIRE) != 0) {
+			bad(f, "queue 1 answered, though it posted no buffer");
+			break;
+		}
+		usleep(20000);
+	}
+	printf("hostile_front: steer-stall: %lu host frames sent, queue 0 took %lu RX responses "
+	       "(%lu in the last 2 s), queue 1 none\n", sent, taken, taken_late);
+	if (!taken_late)
+		bad(f, "queue 0 took nothing in the last 2 s: the drop path held it up");
+	check_connected(f);
+	printf("hostile_front: expect counter rx_hash_steered >= 1\n");
+	printf("hostile_front: expect counter rx_queue_drops >= 1\n");
+	printf("hostile_front: expect counter rx_hash_extras >= 1\n");
 }
 
 /* ---- closing-stuck -------------------------------------------------------------------------- */
@@ -2137,7 +2257,7 @@ static void usage(void)
 			"[--ifname IF] DOMID\n"
 			"MODE: flood-state flood-evtchn no-rx mcast-full double-fetch grant-fail "
 			"split-headers\n      tiny-slots zero-frags drop-checks fatal ctrl "
-			"closing-stuck xs-values\n");
+			"steer-stall closing-stuck xs-values\n");
 }
 
 /*
@@ -2279,7 +2399,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!f.ifname[0])
 		snprintf(f.ifname, sizeof(f.ifname), "vif%d.0", domid);
-	f.nr_queues = mode == MODE_FATAL && strcmp(which, "rx-prod-q1") == 0 ? 2 : 1;
+	f.nr_queues = (mode == MODE_FATAL && strcmp(which, "rx-prod-q1") == 0) ||
+		      mode == MODE_STEER_STALL ? 2 : 1;
 	if (mode == MODE_XS_VALUES) {
 		rc = run_xs_values(&f, domid, which);
 		if (rc == 0)
@@ -2288,7 +2409,7 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	f.mcast_control = mode == MODE_MCAST_FULL;
-	f.want_ctrl = mode == MODE_CTRL;
+	f.want_ctrl = mode == MODE_CTRL || mode == MODE_STEER_STALL;
 	if (front_connect(&f, domid) != 0) {
 		front_close(&f);
 		return 1;
@@ -2329,6 +2450,9 @@ int main(int argc, char **argv)
 			break;
 		case MODE_CTRL:
 			run_ctrl(&f, which);
+			break;
+		case MODE_STEER_STALL:
+			run_steer_stall(&f, end);
 			break;
 		default: /* MODE_CLOSING_STUCK */
 			run_closing_stuck(&f);

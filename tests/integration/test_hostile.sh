@@ -10,7 +10,9 @@
 # than their headers over 18 slots (XSA-432), empty fragments (XSA-448),
 # Linux netback's drop checks, the packets that must break a vif, an RX
 # request producer a ring ahead on a vif's only queue (XSA-39) and on the
-# second of two (XSA-90), the control ring's bad requests (XSA-270),
+# second of two (XSA-90), the control ring's bad requests (XSA-270), the
+# RX drop path while the worker's two queue threads steer frames to each
+# other by the guest's hash and one queue's guest posts nothing (XSA-424),
 # XenStore values out of range or garbage, and a frontend stuck Closing
 # while the toolstack removes its vif. For each: the good guest answers
 # ping and moves TCP bytes (iperf3, 2 s, no rate asked for); xnbd and the
@@ -183,16 +185,17 @@ sys.exit(1 if fails else 0)
 PY
 }
 
-# hostile_front --mode $2 [--case $3] as domid $1, the good guest's traffic alongside.
+# hostile_front --mode $2 [--case $3] [--seconds $4, default 3] as domid $1,
+# the good guest's traffic alongside.
 hostile() {
-	d=$1 mode=$2 case=${3:-}
+	d=$1 mode=$2 case=${3:-} secs=${4:-3}
 	what="$mode${case:+ $case}"
 	hlog="$DIR/hostile-$d-$mode${case:+-$case}.log"
 	xenstore-rm "/local/domain/0/error/backend/vif/$d" 2>/dev/null
 	"$VIF" add "$d" 0
 	wait_for 5 sh -c "[ \"\$(xenstore-read /local/domain/0/backend/vif/$d/0/state)\" = 2 ]" ||
 		fail "$what: vif$d.0 not in InitWait"
-	"$HF_BIN" --mode "$mode" ${case:+--case "$case"} --seconds 3 --linger 60 "$d" >"$hlog" 2>&1 &
+	"$HF_BIN" --mode "$mode" ${case:+--case "$case"} --seconds "$secs" --linger 60 "$d" >"$hlog" 2>&1 &
 	HF=$!
 	good_traffic "$what"
 	wait_for 30 grep -q "^hostile_front: verdict" "$hlog" ||
@@ -245,6 +248,10 @@ done
 # --- the control ring (XSA-270) ------------------------------------------------------------
 hostile 84 ctrl
 hostile 84 ctrl prod
+
+# --- the RX drop path under load and under steering between queues (XSA-424) -----------------
+# Past the backend's 10 s drain deadline, so that queue 1 is drained.
+hostile 84 steer-stall "" 16
 
 # --- XenStore values: refused with the reason in the error node ------------------------------
 # (test_e2e has a garbage tx-ring-ref, test_parity more queues than offered.)
