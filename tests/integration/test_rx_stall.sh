@@ -4,7 +4,9 @@
 # the simulated platform. A guest (hostile_front --mode one-slot, domid 97)
 # keeps exactly one RX buffer posted while the host sends it 60 KB frames,
 # each needing 15 buffers or more. With --rx-stall-timeout 2:
-#   - the vif's carrier goes off within a few seconds, counted once
+#   - idle for 4 s first, the carrier stays on;
+#   - once the frames come, the vif's carrier goes off after 2 s of
+#     waiting (not at once for the idle spell) and within a few, counted once
 #     (rx_stall_carrier_off), though a buffer is posted all along;
 #   - it stays off while the guest goes on with one buffer (no flapping);
 #   - it comes back once the guest posts 32, and frames reach the guest;
@@ -62,8 +64,14 @@ wait_for 5 sh -c "[ \"\$(cat /sys/class/net/vif$D.0/carrier 2>/dev/null)\" = 1 ]
 	fail "no carrier once connected"
 ok "one-slot guest connected, carrier on, worker $W"
 
+# Idle for twice the stall timeout first: the guest's time to post starts
+# with the first frame that has to wait, not with the last frame it took.
+sleep 4
+[ "$(carrier)" = 1 ] || fail "carrier off while nothing waited for the guest"
+
 # 60 KB frames (an MTU set by hand, kept by xnbd), 20 Mbit/s, for the rest.
 ip link set "vif$D.0" mtu 65000
+T0=$(date +%s%N)
 python3 - "$IP" >/dev/null 2>&1 <<'PY' &
 import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -79,11 +87,16 @@ UDPF=$!
 
 wait_for 10 sh -c "[ \"\$(cat /sys/class/net/vif$D.0/carrier 2>/dev/null)\" = 0 ]" ||
 	fail "carrier still on: a guest holding one buffer for 60 KB frames was not found stalled"
+# A lower bound only (a slow machine makes it later, never earlier): found
+# stalled before 2 s of waiting would mean the idle spell was counted.
+WAITED_MS=$(( ($(date +%s%N) - T0) / 1000000 ))
+[ "$WAITED_MS" -ge 1800 ] ||
+	fail "carrier off $WAITED_MS ms after the first frames, before the 2 s stall timeout"
 [ "$(total rx_stall_carrier_off)" = 1 ] ||
 	fail "rx_stall_carrier_off is $(total rx_stall_carrier_off), not 1"
 ip link show "vif$D.0" | grep -q "<.*UP.*>" || fail "the vif was set admin-down"
 grep -q "carrier off" "$DIR/xnbd.log" || fail "no log line for the carrier"
-ok "one buffer posted, 60 KB frames waiting: stalled, carrier off"
+ok "one buffer posted, 60 KB frames waiting: stalled, carrier off after $WAITED_MS ms"
 
 # The guest goes on posting one buffer at a time: no flapping.
 for _ in $(seq 1 20); do

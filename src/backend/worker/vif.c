@@ -989,8 +989,15 @@ static void rx_work(struct vif_queue *q)
 			/* Buffers raced in: go on, but not forever (the guest moves req_prod). */
 			if (engine_rx_wait(&q->rx, need) && ++races < VIF_WORK_ROUNDS)
 				continue;
-			if (!q->rx_waiting)
+			if (!q->rx_waiting) {
 				q->stats.rx_stalls++;
+				/*
+				 * The stall clock starts now: a queue idle for
+				 * minutes has an old last_rx_ms, and its guest
+				 * gets rx_stall_timeout to post for this burst.
+				 */
+				q->last_rx_ms = worker_now_ms();
+			}
 			q->rx_waiting = true;
 			break;
 		}
@@ -1190,13 +1197,14 @@ void vif_queue_tick(struct vif_queue *q, uint64_t now_ms)
 		return;
 	/*
 	 * Linux's rx_stall_timeout: a frame waits, the guest has posted fewer
-	 * buffers than it needs, and nothing was taken for that long: the
+	 * buffers than it needs, and nothing was taken for that long (or,
+	 * after an idle spell, since the first frame had to wait): the
 	 * guest is stalled: carrier off (the main thread asks the supervisor),
 	 * queue drained. Posting what that frame needed ends it.
 	 */
 	inbox_take(q);
 	need = rx_head_need(q);
-	if (!q->stalled && need && rx_posted(q) < need &&
+	if (!q->stalled && need && q->rx_waiting && rx_posted(q) < need &&
 	    now_ms - q->last_rx_ms >= q->vif->d->rx_stall_ms) {
 		q->stalled = true;
 		q->stall_need = need;

@@ -140,7 +140,7 @@ struct vif_queue {
 	bool rx_waiting;           /* waiting for guest RX buffers */
 	bool stalled;              /* too few guest RX buffers for rx_stall_timeout: carrier off */
 	unsigned stall_need;       /* slots the frame that stalled it needed: what unstalls */
-	uint64_t last_rx_ms;       /* when the guest last took frames */
+	uint64_t last_rx_ms;       /* when the guest last took frames, or began to be waited on */
 	bool tap_readable;         /* epoll said so, and no read has found it empty since */
 	unsigned read_batch;       /* TAP reads per submission, adapted to the traffic */
 	bool tap_registered;       /* TAP fd in the epoll set */
