@@ -857,6 +857,30 @@ static uint8_t *pool_page(struct front *f, uint32_t *ref)
 	return f->pool + (size_t)i * PAGE;
 }
 
+/*
+ * Queue 0's RX ring: post pool pages (reused in turn; what lands in them is
+ * not looked at) until @want are outstanding, and notify if any were.
+ */
+static void rx_keep_posted(struct front *f, unsigned want)
+{
+	bool posted = false;
+
+	while (f->rx_prod - f->rx_cons < want) {
+		netif_rx_request_t *r = &f->rxs->ring[f->rx_prod % RS].req;
+		uint32_t ref;
+
+		pool_page(f, &ref);
+		r->id = (uint16_t)(f->rx_prod % RS);
+		r->gref = ref;
+		f->rx_prod++;
+		posted = true;
+	}
+	if (posted) {
+		__atomic_store_n(&f->rxs->req_prod, f->rx_prod, __ATOMIC_RELEASE);
+		f->ops->evtchn_notify(f->evt, (uint32_t)f->port);
+	}
+}
+
 static void xchg_begin(struct front *f)
 {
 	f->nr_pkts = 0;
@@ -2093,7 +2117,6 @@ static void run_steer_stall(struct front *f, double end)
 	}
 	while (now_s() < end && !stop_signal) {
 		RING_IDX prod = __atomic_load_n(&f->rxs->rsp_prod, __ATOMIC_ACQUIRE);
-		bool posted = false;
 
 		for (unsigned i = 0; i < 16; i++) {
 			uint8_t frame[200];
@@ -2110,20 +2133,7 @@ static void run_steer_stall(struct front *f, double end)
 		if (now_s() >= late)
 			taken_late += prod - f->rx_cons;
 		f->rx_cons = prod;
-		while (f->rx_prod - f->rx_cons < 64) {
-			netif_rx_request_t *r = &f->rxs->ring[f->rx_prod % RS].req;
-			uint32_t gref;
-
-			pool_page(f, &gref);
-			r->id = (uint16_t)(f->rx_prod % RS);
-			r->gref = gref;
-			f->rx_prod++;
-			posted = true;
-		}
-		if (posted) {
-			__atomic_store_n(&f->rxs->req_prod, f->rx_prod, __ATOMIC_RELEASE);
-			f->ops->evtchn_notify(f->evt, (uint32_t)f->port);
-		}
+		rx_keep_posted(f, 64);
 		if (__atomic_load_n(&f->q1.rxs->rsp_prod, __ATOMIC_ACQUIRE) != 0) {
 			bad(f, "queue 1 answered, though it posted no buffer");
 			break;
@@ -2272,7 +2282,6 @@ static unsigned long run_one_slot(struct front *f, double end)
 
 	while (now_s() < end && !stop_signal) {
 		RING_IDX prod = __atomic_load_n(&f->rxs->rsp_prod, __ATOMIC_ACQUIRE);
-		bool posted = false;
 
 		if (prod - f->rx_cons > RS) /* a backend gone mad: stop reading */
 			break;
@@ -2280,20 +2289,7 @@ static unsigned long run_one_slot(struct front *f, double end)
 			taken++;
 		if (post_more)
 			want = 32;
-		while (f->rx_prod - f->rx_cons < want) {
-			netif_rx_request_t *r = &f->rxs->ring[f->rx_prod % RS].req;
-			uint32_t ref;
-
-			pool_page(f, &ref);
-			r->id = (uint16_t)(f->rx_prod % RS);
-			r->gref = ref;
-			f->rx_prod++;
-			posted = true;
-		}
-		if (posted) {
-			__atomic_store_n(&f->rxs->req_prod, f->rx_prod, __ATOMIC_RELEASE);
-			f->ops->evtchn_notify(f->evt, (uint32_t)f->port);
-		}
+		rx_keep_posted(f, want);
 		f->rxs->rsp_event = f->rx_cons + 1;
 		usleep(20000);
 	}
