@@ -318,6 +318,7 @@ static void test_show(void **state)
 	memcpy(v->mcast[1], "\x33\x33\x00\x00\x00\x01", 6);
 	v->nr_mcast = 2;
 	snprintf(v->broken, sizeof(v->broken), "a \"quoted\"\treason");
+	snprintf(v->broken_where, sizeof(v->broken_where), "queue 1's RX ring");
 	/* A control ring, and what the frontend set over it. */
 	v->ctrl.connected = true;
 	v->ctrl.eng.hash.alg = XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ;
@@ -331,7 +332,8 @@ static void test_show(void **state)
 	s = ask(d, "show vif7.0 json");
 	assert_non_null(strstr(s, "{\"name\":\"vif7.0\",\"domid\":7,\"devid\":0,"
 				  "\"state\":\"Connected\",\"connected\":true,"
-				  "\"broken\":\"a \\\"quoted\\\"\\u0009reason\",\"tap\":\"vif7.0\","));
+				  "\"broken\":\"a \\\"quoted\\\"\\u0009reason\","
+				  "\"broken_on\":\"queue 1's RX ring\",\"tap\":\"vif7.0\","));
 	assert_non_null(strstr(s, "\"mtu\":9000,\"queues\":" VIF_MAX_QUEUES_STR ",\"max_queues\":8,"
 				  "\"rate\":\"62500,50000\",\"carrier\":true,\"features\":{\"sg\":true,"
 				  "\"gso_tcpv4\":true,\"gso_tcpv6\":false,\"csum\":true,"
@@ -348,6 +350,7 @@ static void test_show(void **state)
 	s = ask(d, "show vif7.0");
 	assert_non_null(strstr(s, "name:                 vif7.0\n"));
 	assert_non_null(strstr(s, "mtu:                  9000\n"));
+	assert_non_null(strstr(s, "broken_on:            queue 1's RX ring\n"));
 	assert_non_null(strstr(s, "features:\n  sg:                 yes\n"));
 	assert_non_null(strstr(s, "split_event_channels: yes\n"));
 	assert_non_null(strstr(s, "multicast:            01:00:5e:00:00:fb 33:33:00:00:00:01\n"));
@@ -366,6 +369,32 @@ static void test_show(void **state)
 	s = ask(d, "show vif7.1");
 	assert_non_null(strstr(s, "multicast:            none\n"));
 	assert_non_null(strstr(s, "  flags:              none\n"));
+	free(s);
+	free_worker(d);
+}
+
+/* A broken vif's reason and ring in list; a ring-less reason (the control ring's) alone. */
+static void test_broken_list(void **state)
+{
+	struct worker *d = make_worker();
+	struct vif *v = d->vifs->next;
+	char *s;
+
+	(void)state;
+	snprintf(v->broken, sizeof(v->broken), "request crosses its page boundary");
+	snprintf(v->broken_where, sizeof(v->broken_where), "queue 0's TX ring");
+	s = ask(d, "list json");
+	assert_non_null(strstr(s, "\"broken\":\"request crosses its page boundary\","
+				  "\"broken_on\":\"queue 0's TX ring\"}"));
+	assert_non_null(strstr(s, "\"broken\":\"\",\"broken_on\":\"\"}"));
+	free(s);
+	s = ask(d, "list");
+	assert_non_null(strstr(s, "  broken: request crosses its page boundary (on queue 0's TX ring)\n"));
+	free(s);
+	snprintf(v->broken, sizeof(v->broken), "control ring: bad producer");
+	v->broken_where[0] = '\0';
+	s = ask(d, "list");
+	assert_non_null(strstr(s, "  broken: control ring: bad producer\n"));
 	free(s);
 	free_worker(d);
 }
@@ -409,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_show),
 		cmocka_unit_test(test_tap_lost),
+		cmocka_unit_test(test_broken_list),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
