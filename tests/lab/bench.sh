@@ -5,7 +5,7 @@
 # BENCH_ROUNDS rounds (default 3) of BENCH_SECONDS (default 10) per run; prints
 # one JSON line per test and direction with each backend's median over the
 # rounds, the ratio of the medians xnb/kernel, and every run. BENCH_TESTS
-# picks tests (default "tcp udp64 tcp4 tcp4mq"). The numbers are
+# picks tests (default "tcp udp64 tcp4 tcp4mq tcp4mq1"). The numbers are
 # TCG-bound: compare them only with each other.
 . "$(dirname "$0")/lab.sh"
 SRC=$(cd "$LAB_DIR/../.." && pwd)
@@ -60,7 +60,8 @@ def median(values):
     mid = len(v) // 2
     return v[mid] if len(v) % 2 else round((v[mid - 1] + v[mid]) / 2, 2)
 
-for test, unit in (("tcp", "mbps"), ("udp64", "kpps"), ("tcp4", "mbps"), ("tcp4mq", "mbps")):
+for test, unit in (("tcp", "mbps"), ("udp64", "kpps"), ("tcp4", "mbps"), ("tcp4mq", "mbps"),
+                   ("tcp4mq1", "mbps")):
     for direction in ("dom0_to_domU", "domU_to_dom0"):
         xr, kr = runs("xnb", test, direction), runs("kernel", test, direction)
         x, k = median(xr), median(kr)
@@ -76,6 +77,17 @@ for direction in ("dom0_to_domU", "domU_to_dom0"):
     row = {"bench": "lab", "test": "tcp4_multiqueue_gain", "direction": direction}
     for backend in ("xnb", "kernel"):
         one, mq = median(runs(backend, "tcp4", direction)), median(runs(backend, "tcp4mq", direction))
+        row[f"{backend}_one_queue_mbps"], row[f"{backend}_two_queues_mbps"] = one, mq
+        row[f"{backend}_gain"] = round(mq / one, 3) if one and mq is not None else None
+    print(json.dumps(row, separators=(",", ":")))
+
+# Two queues against one at the same 2 vcpus: tcp4mq over tcp4mq1, so that
+# the second vcpu's cost (under TCG, host CPU the backend needs) is on both sides.
+for direction in ("dom0_to_domU", "domU_to_dom0"):
+    row = {"bench": "lab", "test": "tcp4_multiqueue_gain_2vcpus", "direction": direction}
+    for backend in ("xnb", "kernel"):
+        one = median(runs(backend, "tcp4mq1", direction))
+        mq = median(runs(backend, "tcp4mq", direction))
         row[f"{backend}_one_queue_mbps"], row[f"{backend}_two_queues_mbps"] = one, mq
         row[f"{backend}_gain"] = round(mq / one, 3) if one and mq is not None else None
     print(json.dumps(row, separators=(",", ":")))
