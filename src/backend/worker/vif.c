@@ -1203,6 +1203,12 @@ void vif_queue_tick(struct vif_queue *q, uint64_t now_ms)
 	 * queue drained. Posting what that frame needed ends it.
 	 */
 	inbox_take(q);
+	if (q->rxq_count && !q->rx_waiting) {
+		/* Frames taken from the inbox here, before the steering wake-up
+		 * ran: not tried yet, so placed (or waited for) before we sleep. */
+		q->rx_pending = true;
+		q->t->work_pending = true;
+	}
 	need = rx_head_need(q);
 	if (!q->stalled && need && q->rx_waiting && rx_posted(q) < need &&
 	    now_ms - q->last_rx_ms >= q->vif->d->rx_stall_ms) {
