@@ -263,7 +263,7 @@ struct front {
 	struct engine_front_ctrl fctrl;
 	/* tallies */
 	unsigned long okay, errors, bad;
-	/* fatal rx-prod: host frames sent and notifications made after the verdict */
+	/* fatal cases: host frames sent and notifications made after the verdict */
 	bool keep_poking;
 	unsigned long poke_frames, poke_notifies;
 };
@@ -2297,7 +2297,7 @@ static unsigned long run_one_slot(struct front *f, double end)
 }
 
 /*
- * After a fatal RX case: what would keep a worker busy that still served
+ * After a fatal case: what would keep a worker busy that still served
  * the dead vif: host frames (8 every 50 ms) and a notification on each port.
  */
 static void poke(struct front *f)

@@ -492,6 +492,7 @@ static void test_complete_hand_worked(void **state)
 	memset(&m, 0, sizeof(m));
 	m.csum = ENGINE_CSUM_PARTIAL;
 	assert_int_equal(engine_csum_complete(f, sizeof(udp4), &m), 0);
+	assert_int_equal(m.csum, ENGINE_CSUM_VALIDATED);
 	assert_int_equal(rd16(f + 14 + 10), 0x26cc);
 	assert_int_equal(rd16(f + 14 + 20 + 6), 0x5d4a);
 
@@ -499,6 +500,7 @@ static void test_complete_hand_worked(void **state)
 	memset(&m, 0, sizeof(m));
 	m.csum = ENGINE_CSUM_PARTIAL;
 	assert_int_equal(engine_csum_complete(f, sizeof(tcp6), &m), 0);
+	assert_int_equal(m.csum, ENGINE_CSUM_VALIDATED);
 	assert_int_equal(rd16(f + 14 + 40 + 16), 0x2439);
 }
 
