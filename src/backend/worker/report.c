@@ -264,10 +264,10 @@ static void fmt_list(struct worker *d, const char *only, bool json, FILE *out)
 			fputs(",\"broken\":", out);
 			json_str(out, v->broken);
 			fputs(",\"broken_on\":", out);
-			json_str(out, v->broken[0] ? v->broken_where : "");
+			json_str(out, v->broken_where);
 			fputc('}', out);
 		} else {
-			bool on = v->broken[0] && v->broken_where[0];
+			bool on = v->broken_where[0];
 
 			fprintf(out, "vif%u.%u  %-10s tap %-12s frontend %s%s%s%s%s%s%s%s\n", v->domid,
 				v->devid, state_name(v->state), v->ifname, v->fe_path,
@@ -573,7 +573,7 @@ static void show_broken(struct emit *e, const char *key, const struct vif *v)
 
 static void show_broken_on(struct emit *e, const char *key, const struct vif *v)
 {
-	emit_value(e, key, v->broken[0] ? v->broken_where : "", true);
+	emit_value(e, key, v->broken_where, true);
 }
 
 static void show_tap(struct emit *e, const char *key, const struct vif *v)

@@ -501,7 +501,7 @@ int vif_connect(struct vif *v, const uint32_t *tx_ref, const uint32_t *rx_ref,
 		snprintf(why, why_len, "%u queues asked for, %u offered", v->nr_queues, v->max_queues);
 		return -EINVAL;
 	}
-	v->broken[0] = '\0';
+	v->broken[0] = v->broken_where[0] = '\0';
 	/* The subscriptions the guest made: it will not send them again. */
 	pthread_mutex_lock(&v->mcast_lock);
 	if (resume)

@@ -189,7 +189,8 @@ static void go_state(struct vif *v, int target)
 			break;
 		case XenbusStateClosed:
 		case XenbusStateInitialising:
-			v->broken[0] = '\0'; /* a new connection gets a fresh start */
+			/* A new connection gets a fresh start. */
+			v->broken[0] = v->broken_where[0] = '\0';
 			moved = set_state(v, XenbusStateInitWait);
 			break;
 		default:
