@@ -195,7 +195,7 @@ struct vif {
 	uint64_t initwait_ms;      /* when we wrote InitWait: the hotplug script's clock */
 	bool hotplug_checked;      /* xenbus_tick() has looked for a silent script */
 	char broken[128];          /* why the guest's vif was disconnected */
-	char broken_where[40];     /* on which ring ("queue 1's RX ring"), or ""; set and cleared with broken */
+	char broken_where[40];     /* on which ring ("queue 1's RX ring"); cleared with broken */
 	struct vif_features fe;    /* what the frontend asked for */
 	unsigned mtu;
 	uint64_t rate_bytes;       /* the `rate` node: bytes per rate_usec (or unlimited) */
